@@ -1,0 +1,57 @@
+# ordergate: `make run` serves the demo store, `make test` runs every check.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= $(or $(ORDERGATE_PORT),8000)
+
+.PHONY: run test lint types layers pytest browser-deps bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=24'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+run: $(STAMP)
+	@mkdir -p var
+	ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1} $(BIN)/ordergate migrate
+	ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1} $(BIN)/ordergate demo
+	@export ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1}; \
+	  $(BIN)/ordergate worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/ordergate serve --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP) browser-deps
+	$(BIN)/pytest
+
+test: lint types layers pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+lock: $(STAMP)
+	{ echo "# Pinned environment for ordergate (runtime + dev tools). Regenerate: make lock"; \
+	  $(BIN)/pip freeze --all --exclude-editable | grep -v '^ordergate' | grep -v '^pip=='; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) var test-artifacts .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""create_app(settings) -> FastAPI: routers, middleware, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ordergate import __version__, service_api
+from ordergate.catalog.api import router as catalog_router
+from ordergate.checkout.api import router as checkout_router
+from ordergate.db import check_migrated, make_engine, make_sessionmaker
+from ordergate.errors import install_handlers
+from ordergate.middleware import RequestGuard
+from ordergate.orders.api import guest as orders_guest
+from ordergate.orders.api import operator as orders_operator
+from ordergate.orders.api import sandbox as orders_sandbox
+from ordergate.settings import Settings
+from ordergate.stores.api import router as stores_router
+from ordergate.web.pages import mount_pages
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        try:
+            await check_migrated(engine)  # refuse to serve an unmigrated database
+        except BaseException:
+            await engine.dispose()
+            raise
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="ordergate",
+        version=__version__,
+        summary="Guest checkout and governed order intake",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_handlers(app)
+    # Guest routers first, mounted without any auth dependency.
+    for router in (stores_router, catalog_router, checkout_router, orders_guest, orders_sandbox):
+        app.include_router(router)
+    app.include_router(orders_operator)
+    app.include_router(service_api.router)
+    mount_pages(app, settings)
+    app.add_middleware(
+        RequestGuard,
+        max_body=settings.max_body_bytes,
+        intake_max_body=settings.intake_max_body_bytes,
+    )
+    return app

@@ -1,0 +1,1 @@
+"""Catalog: products and their stock."""

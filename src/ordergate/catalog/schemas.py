@@ -1,0 +1,19 @@
+"""Product listing shapes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    description: str
+    price: str
+    currency: str
+    available: bool
+    available_quantity: int
+
+
+class ProductList(BaseModel):
+    items: list[ProductOut]

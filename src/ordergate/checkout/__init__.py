@@ -1,0 +1,1 @@
+"""Guest checkout sessions: cart, contact, delivery, expiry, resume."""

@@ -1,0 +1,303 @@
+"""Guest checkout sessions: open, update, view, quote, expire. Checkout ids are stored only hashed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ordergate import clock, money, security
+from ordergate.catalog.models import Product
+from ordergate.catalog.service import products_by_sku
+from ordergate.checkout.models import Checkout
+from ordergate.checkout.schemas import (
+    CheckoutIn,
+    CheckoutLineOut,
+    CheckoutOut,
+    CheckoutPatch,
+    ContactIn,
+    ContactOut,
+    DeliveryIn,
+    ItemIn,
+    PaymentOptionOut,
+    QuoteLineOut,
+    QuoteOut,
+    TotalsOut,
+)
+from ordergate.errors import CheckoutExpired, Conflict, FieldError, NotFound, Unprocessable
+from ordergate.orders.models import Order
+from ordergate.payments.providers import provider_for
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.stores.service import ready_methods
+
+QUOTE_VALIDITY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    product: Product
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    shipping: Decimal
+    total: Decimal
+    currency: str
+
+    def out(self) -> TotalsOut:
+        return TotalsOut(
+            subtotal=str(self.subtotal),
+            shipping=str(self.shipping),
+            total=str(self.total),
+            currency=self.currency,
+        )
+
+
+def price_lines(
+    store: Store, items: list[dict[str, object]], products: dict[str, Product]
+) -> tuple[list[PricedLine], Totals]:
+    """Lines priced from the live catalog, in the store's currency."""
+    lines = []
+    for item in items:
+        product = products.get(str(item["sku"]))
+        if product is None:
+            continue
+        quantity = int(str(item["quantity"]))
+        unit = money.quantize(product.price, store.currency)
+        lines.append(PricedLine(product.sku, product.name, quantity, unit, unit * quantity, product))
+    subtotal = money.quantize(sum((line.line_total for line in lines), Decimal(0)), store.currency)
+    shipping = money.quantize(Decimal(store.shipping_flat), store.currency) if lines else Decimal(0)
+    shipping = money.quantize(shipping, store.currency)
+    return lines, Totals(
+        subtotal, shipping, money.quantize(subtotal + shipping, store.currency), store.currency
+    )
+
+
+def checkout_ttl(store: Store, settings: Settings) -> timedelta:
+    return timedelta(seconds=store.checkout_ttl_seconds or settings.checkout_ttl_seconds)
+
+
+def resume_url(settings: Settings, store: Store, checkout_id: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/s/{store.slug}/checkout/{checkout_id}"
+
+
+def tracking_url(settings: Settings, store: Store, token: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/s/{store.slug}/orders/{token}"
+
+
+def missing_fields(store: Store, checkout: Checkout) -> list[str]:
+    missing = []
+    if not checkout.items:
+        missing.append("items")
+    if not (checkout.email or checkout.phone):
+        missing.append("contact")
+    delivery = checkout.delivery or {}
+    missing.extend(f"delivery.{name}" for name in store.delivery_fields if not delivery.get(name))
+    return missing
+
+
+async def _cart(session: AsyncSession, store: Store, items: list[ItemIn]) -> list[dict[str, object]]:
+    """Validated cart: every SKU known in this store, duplicates merged, the buyer's order kept."""
+    products = await products_by_sku(session, store, (i.sku for i in items))
+    errors = [
+        FieldError(f"items[{n}].sku", f"no product {item.sku!r} in this store")
+        for n, item in enumerate(items)
+        if item.sku not in products
+    ]
+    if errors:
+        raise Unprocessable(errors[0].message, errors=errors)
+    merged: dict[str, int] = {}
+    for item in items:
+        merged[item.sku] = merged.get(item.sku, 0) + item.quantity
+    return [{"sku": sku, "quantity": quantity} for sku, quantity in merged.items()]
+
+
+def _apply_contact(checkout: Checkout, contact: ContactIn | None) -> None:
+    if contact is None:
+        checkout.email = checkout.phone = None
+        return
+    if "email" in contact.model_fields_set:
+        checkout.email = contact.email
+    if "phone" in contact.model_fields_set:
+        checkout.phone = contact.phone
+
+
+def _apply_delivery(checkout: Checkout, delivery: DeliveryIn | None) -> None:
+    if delivery is None:
+        checkout.delivery = None
+        return
+    merged = dict(checkout.delivery or {})
+    for name in delivery.model_fields_set:
+        value = getattr(delivery, name)
+        if value:
+            merged[name] = value
+        else:
+            merged.pop(name, None)
+    checkout.delivery = merged or None
+
+
+async def open_checkout(
+    session: AsyncSession,
+    store: Store,
+    data: CheckoutIn,
+    *,
+    settings: Settings,
+    prepared_by: str | None = None,
+) -> tuple[str, Checkout]:
+    """A new checkout; returns its id (shown once to the buyer, stored only hashed) and the row."""
+    checkout_id = security.new_token()
+    now = clock.now()
+    checkout = Checkout(
+        id_hash=security.hash_token(checkout_id),
+        store_id=store.id,
+        status="open",
+        items=await _cart(session, store, data.items),
+        prepared_by=prepared_by,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + checkout_ttl(store, settings),
+    )
+    if data.contact is not None:
+        _apply_contact(checkout, data.contact)
+    if data.delivery is not None:
+        _apply_delivery(checkout, data.delivery)
+    session.add(checkout)
+    await session.flush()
+    return checkout_id, checkout
+
+
+async def find_checkout(
+    session: AsyncSession, store: Store, checkout_id: str, *, lock: bool = False
+) -> Checkout:
+    """The checkout behind an id: 404 when unknown (or another store's), 410 when expired."""
+    stmt = select(Checkout).where(
+        Checkout.id_hash == security.hash_token(checkout_id), Checkout.store_id == store.id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    checkout = await session.scalar(stmt)
+    if checkout is None:
+        raise NotFound("No such checkout", field="checkout")
+    if checkout.status == "expired" or (checkout.status == "open" and checkout.expires_at <= clock.now()):
+        raise CheckoutExpired("This checkout has expired; start a new one", field="checkout")
+    return checkout
+
+
+async def update_checkout(
+    session: AsyncSession, store: Store, checkout_id: str, patch: CheckoutPatch, *, settings: Settings
+) -> Checkout:
+    checkout = await find_checkout(session, store, checkout_id, lock=True)
+    if checkout.status != "open":
+        raise Conflict("This checkout is already an order and can no longer change", field="checkout")
+    fields = patch.model_fields_set
+    if "items" in fields:
+        if patch.items is None:
+            raise Unprocessable("A checkout needs at least one item", field="items")
+        checkout.items = await _cart(session, store, patch.items)
+    if "contact" in fields:
+        _apply_contact(checkout, patch.contact)
+    if "delivery" in fields:
+        _apply_delivery(checkout, patch.delivery)
+    now = clock.now()
+    checkout.updated_at = now
+    checkout.expires_at = now + checkout_ttl(store, settings)
+    await session.flush()
+    return checkout
+
+
+async def checkout_view(
+    session: AsyncSession,
+    store: Store,
+    checkout_id: str,
+    checkout: Checkout,
+    *,
+    settings: Settings,
+    order_number: str | None = None,
+) -> CheckoutOut:
+    products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
+    lines, totals = price_lines(store, checkout.items, products)
+    completed = checkout.status == "completed"
+    if completed and order_number is None:
+        order_number = await session.scalar(select(Order.number).where(Order.id == checkout.order_id))
+    return CheckoutOut(
+        id=checkout_id,
+        store=store.slug,
+        status=checkout.status,
+        expires_at=checkout.expires_at,
+        resume_url=resume_url(settings, store, checkout_id),
+        items=[
+            CheckoutLineOut(
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=str(line.unit_price),
+                line_total=str(line.line_total),
+                available=line.product.available_quantity >= line.quantity,
+            )
+            for line in lines
+        ],
+        contact=ContactOut(email=checkout.email, phone=checkout.phone)
+        if (checkout.email or checkout.phone)
+        else None,
+        delivery=checkout.delivery,
+        totals=totals.out(),
+        missing=[] if completed else missing_fields(store, checkout),
+        order_number=order_number,
+        tracking_url=tracking_url(settings, store, security.order_token_for_checkout(checkout_id))
+        if completed
+        else None,
+        prepared_by=checkout.prepared_by,
+    )
+
+
+async def quote(session: AsyncSession, store: Store, checkout_id: str, *, settings: Settings) -> QuoteOut:
+    """Advisory prices and availability; reserves nothing."""
+    checkout = await find_checkout(session, store, checkout_id)
+    products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
+    lines, totals = price_lines(store, checkout.items, products)
+    options = []
+    for method in ready_methods(store, settings=settings):
+        provider = provider_for(method)
+        options.append(
+            PaymentOptionOut(
+                method=method.key,
+                asset=provider.asset(method, store.currency),
+                amount=str(provider.quote(method, totals.total, store.currency)),
+            )
+        )
+    return QuoteOut(
+        valid_until=min(clock.now() + QUOTE_VALIDITY, checkout.expires_at),
+        lines=[
+            QuoteLineOut(
+                sku=line.sku,
+                requested=line.quantity,
+                available=line.product.available_quantity >= line.quantity,
+                available_quantity=line.product.available_quantity,
+                unit_price=str(line.unit_price),
+            )
+            for line in lines
+        ],
+        totals=totals.out(),
+        payment_options=options,
+    )
+
+
+async def sweep_expired_checkouts(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Expire open checkouts past their time and drop the personal data they held."""
+    result = await session.execute(
+        update(Checkout)
+        .where(Checkout.status == "open", Checkout.expires_at <= (now or clock.now()))
+        .values(status="expired", email=None, phone=None, delivery=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

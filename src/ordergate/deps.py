@@ -1,0 +1,40 @@
+"""Dependency aliases that name what a route needs: settings, the store, the store's operator."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from ordergate.db import Session
+from ordergate.settings import Settings
+from ordergate.stores.models import OperatorKey, Store
+from ordergate.stores.service import authenticate_operator, get_store
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+
+async def _store(session: Session, store: Annotated[str, Path(max_length=64)]) -> Store:
+    return await get_store(session, store)
+
+
+CurrentStore = Annotated[Store, Depends(_store)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def _operator(request: Request, session: Session, store: CurrentStore) -> OperatorKey:
+    return await authenticate_operator(session, store, _bearer(request))
+
+
+StoreOperator = Annotated[OperatorKey, Depends(_operator)]

@@ -1,0 +1,181 @@
+"""ASGI middleware: guest credential isolation, body limits and content types, security headers,
+request ids, access logs and request metrics. Raw paths (which hold tokens) are never logged."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ordergate.errors import PayloadTooLarge, UnsupportedMediaType, problem_body
+
+CSRF_COOKIE = "og_csrf"
+log = structlog.get_logger("ordergate.http")
+
+REQUEST_SECONDS = Histogram(
+    "ordergate_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["method", "route", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+REQUESTS = Counter(
+    "ordergate_http_requests", "HTTP requests by route template", ["method", "route", "status"]
+)
+
+
+def is_guest_path(path: str) -> bool:
+    if path.startswith("/api/v1/stores/"):
+        return "/admin/" not in path and not path.endswith("/admin")
+    return path.startswith(("/s/", "/api/v1/sandbox/"))
+
+
+def _only_csrf_cookie(cookie: bytes) -> bytes:
+    kept = [c.strip() for c in cookie.split(b";") if c.strip().startswith(CSRF_COOKIE.encode() + b"=")]
+    return b"; ".join(kept)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """Everything a request must pass before a handler sees it."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body: int, intake_max_body: int, route_of: Callable[[Scope], str]
+    ):
+        self.app, self.max_body, self.intake_max_body, self.route_of = (
+            app,
+            max_body,
+            intake_max_body,
+            route_of,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path: str = scope["path"]
+        request_id = uuid.uuid4().hex[:16]
+        headers: list[tuple[bytes, bytes]] = list(scope["headers"])
+
+        if is_guest_path(path):
+            # Guest routes read no credentials: drop them before anything can look.
+            cleaned = []
+            for name, value in headers:
+                if name == b"authorization":
+                    continue
+                if name == b"cookie":
+                    value = _only_csrf_cookie(value)
+                    if not value:
+                        continue
+                cleaned.append((name, value))
+            headers = cleaned
+            scope = {**scope, "headers": headers}
+
+        status_holder = {"status": 500}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                extra = [
+                    (b"x-request-id", request_id.encode()),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                if b"cache-control" not in present and (path.startswith(("/api/", "/s/"))):
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        problem = self._precheck(scope, headers, path)
+        try:
+            if problem is not None:
+                await _send_problem(send_with_headers, *problem)
+            else:
+                limit = self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body
+                await self.app(scope, _limited(receive, limit), send_with_headers)
+        except _BodyTooLarge:
+            await _send_problem(send_with_headers, 413, PayloadTooLarge.type, PayloadTooLarge.title)
+        finally:
+            route = route_template(scope)
+            status = str(status_holder["status"])
+            elapsed = time.perf_counter() - started
+            REQUEST_SECONDS.labels(scope["method"], route, status).observe(elapsed)
+            REQUESTS.labels(scope["method"], route, status).inc()
+            if route not in ("/healthz", "/metrics"):
+                log.info(
+                    "request",
+                    request_id=request_id,
+                    method=scope["method"],
+                    route=route,
+                    status=int(status),
+                    ms=round(elapsed * 1000, 2),
+                )
+
+    def _precheck(
+        self, scope: Scope, headers: list[tuple[bytes, bytes]], path: str
+    ) -> tuple[int, str, str] | None:
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return None
+        values = {k.lower(): v for k, v in headers}
+        limit = self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body
+        length = values.get(b"content-length")
+        if length is not None:
+            try:
+                if int(length) > limit:
+                    return 413, PayloadTooLarge.type, PayloadTooLarge.title
+                has_body = int(length) > 0
+            except ValueError:
+                return 400, "bad-request", "Content-Length is not a number"
+        else:
+            has_body = b"transfer-encoding" in values
+        json_api = path.startswith("/api/") and not path.startswith(("/api/v1/intake/", "/api/v1/webhooks/"))
+        if json_api and has_body:
+            ctype = values.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if ctype != b"application/json" and not ctype.endswith(b"+json"):
+                return 415, UnsupportedMediaType.type, UnsupportedMediaType.title
+        return None
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge
+        return message
+
+    return wrapped
+
+
+async def _send_problem(send: Send, status: int, type_: str, title: str) -> None:
+    body = json.dumps(problem_body(status, type_, title)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def route_template(scope: Scope) -> str:
+    """The route template a request matched (`/api/v1/stores/{store}/orders/{token}`), never the raw
+    path: the router records the matched route in the scope."""
+    route = scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")

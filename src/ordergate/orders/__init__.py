@@ -1,0 +1,1 @@
+"""Orders: the order model, its state machine and events, creation, tracking."""

@@ -1,0 +1,164 @@
+"""Order routes: creation and tracking (guest), operator actions (store key), sandbox payments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response
+
+from ordergate.db import Session
+from ordergate.deps import AppSettings, CurrentStore, StoreOperator
+from ordergate.errors import (
+    CheckoutExpired,
+    Conflict,
+    Forbidden,
+    IdempotencyConflict,
+    IllegalTransition,
+    NotAvailable,
+    NotFound,
+    OutOfStock,
+    Unauthorized,
+    responses,
+)
+from ordergate.orders import service
+from ordergate.orders.create import create_order
+from ordergate.orders.schemas import (
+    CancelIn,
+    OperatorOrderOut,
+    OrderIn,
+    OrderListOut,
+    PaymentEvidenceIn,
+    SandboxPaymentIn,
+    ShipmentIn,
+    TrackingOut,
+)
+
+guest = APIRouter(prefix="/api/v1/stores/{store}", tags=["guest: orders"])
+operator = APIRouter(prefix="/api/v1/stores/{store}/admin", tags=["operator"])
+sandbox = APIRouter(prefix="/api/v1/sandbox/stores/{store}", tags=["sandbox"])
+
+Token = Annotated[str, Path(max_length=128)]
+Number = Annotated[str, Path(max_length=32)]
+OPERATOR_ERRORS = (Unauthorized, Forbidden, NotFound)
+
+
+@guest.post(
+    "/checkouts/{checkout_id}/orders",
+    status_code=201,
+    response_model=TrackingOut,
+    responses={
+        200: {"description": "The order this checkout (or this Idempotency-Key) already made"},
+        **responses(NotFound, CheckoutExpired, OutOfStock, NotAvailable, IdempotencyConflict),
+    },
+)
+async def place_order(
+    session: Session,
+    store: CurrentStore,
+    settings: AppSettings,
+    checkout_id: Annotated[str, Path(max_length=128)],
+    body: OrderIn,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> TrackingOut:
+    order, token, created = await create_order(
+        session, store, checkout_id, body, idempotency_key=idempotency_key, settings=settings
+    )
+    if not created:
+        response.status_code = 200
+        order = await service.load_order(session, store, order_id=order.id)
+    return service.tracking_view(order, store, token=token, settings=settings)
+
+
+@guest.get("/orders/{token}", response_model=TrackingOut, responses=responses(NotFound))
+async def track(session: Session, store: CurrentStore, settings: AppSettings, token: Token) -> TrackingOut:
+    return await service.track(session, store, token, settings=settings)
+
+
+@guest.post(
+    "/orders/{token}/refresh",
+    response_model=TrackingOut,
+    responses=responses(NotFound, IllegalTransition, OutOfStock, NotAvailable),
+)
+async def refresh(session: Session, store: CurrentStore, settings: AppSettings, token: Token) -> TrackingOut:
+    return await service.refresh(session, store, token, settings=settings)
+
+
+@sandbox.post(
+    "/orders/{token}/payments",
+    status_code=201,
+    response_model=TrackingOut,
+    responses=responses(NotFound, Conflict),
+)
+async def sandbox_payment(
+    session: Session, store: CurrentStore, settings: AppSettings, token: Token, body: SandboxPaymentIn
+) -> TrackingOut:
+    if not settings.sandbox:
+        raise NotFound("The sandbox is not enabled on this server")
+    return await service.pay_in_sandbox(session, store, token, body, settings=settings)
+
+
+@operator.get("/orders", response_model=OrderListOut, responses=responses(*OPERATOR_ERRORS))
+async def list_orders(
+    session: Session,
+    store: CurrentStore,
+    _operator: StoreOperator,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    attention: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> OrderListOut:
+    return await service.list_orders(session, store, status=status, attention=attention, limit=limit)
+
+
+@operator.get("/orders/{number}", response_model=OperatorOrderOut, responses=responses(*OPERATOR_ERRORS))
+async def get_order(
+    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number
+) -> OperatorOrderOut:
+    return await service.operator_order(session, store, number)
+
+
+@operator.post(
+    "/orders/{number}/payments",
+    response_model=OperatorOrderOut,
+    responses=responses(*OPERATOR_ERRORS, Conflict),
+)
+async def record_payment(
+    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: PaymentEvidenceIn
+) -> OperatorOrderOut:
+    return await service.record_payment_evidence(session, store, number, body)
+
+
+@operator.post(
+    "/orders/{number}/shipments",
+    response_model=OperatorOrderOut,
+    responses=responses(*OPERATOR_ERRORS, IllegalTransition),
+)
+async def record_shipment(
+    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: ShipmentIn
+) -> OperatorOrderOut:
+    return await service.record_shipment(session, store, number, body)
+
+
+@operator.post(
+    "/orders/{number}/complete",
+    response_model=OperatorOrderOut,
+    responses=responses(*OPERATOR_ERRORS, IllegalTransition),
+)
+async def complete(
+    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number
+) -> OperatorOrderOut:
+    return await service.complete(session, store, number)
+
+
+@operator.post(
+    "/orders/{number}/cancel",
+    response_model=OperatorOrderOut,
+    responses=responses(*OPERATOR_ERRORS, IllegalTransition),
+)
+async def cancel(
+    session: Session,
+    store: CurrentStore,
+    _operator: StoreOperator,
+    number: Number,
+    body: CancelIn | None = None,
+) -> OperatorOrderOut:
+    return await service.cancel(session, store, number, body or CancelIn())

@@ -1,0 +1,165 @@
+"""Turning a guest checkout into an order: checks, stock reservation, instruction, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ordergate import clock, security
+from ordergate.catalog.service import products_by_sku, reserve_stock
+from ordergate.checkout.service import find_checkout, missing_fields, price_lines
+from ordergate.errors import FieldError, IdempotencyConflict, NotAvailable, Unprocessable
+from ordergate.orders.models import Order, OrderEvent, OrderLine
+from ordergate.orders.schemas import OrderIn
+from ordergate.orders.state import AWAITING_PAYMENT
+from ordergate.payments.service import find_method, issue_instruction
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.stores.service import guest_checkout, method_readiness
+
+
+def request_fingerprint(checkout_id: str, data: OrderIn) -> str:
+    canonical = {
+        "checkout": security.hash_token(checkout_id),
+        "payment_method": data.payment_method,
+        "accepted_policies": sorted(set(data.accepted_policies)),
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _policy_errors(store: Store, accepted: list[str]) -> list[FieldError]:
+    given = set(accepted)
+    errors = []
+    for policy in store.policies:
+        wanted = f"{policy.key}@{policy.version}"
+        if wanted in given:
+            continue
+        other = next((a for a in given if a.split("@", 1)[0] == policy.key), None)
+        message = (
+            f"{policy.title} is now version {policy.version}; accept {wanted}"
+            if other
+            else f"accept {policy.title} ({wanted}) to place the order"
+        )
+        errors.append(FieldError("accepted_policies", message))
+    return errors
+
+
+async def create_order(
+    session: AsyncSession,
+    store: Store,
+    checkout_id: str,
+    data: OrderIn,
+    *,
+    idempotency_key: str | None,
+    settings: Settings,
+) -> tuple[Order, str, bool]:
+    """Place the order of a checkout. Returns (order, token, created); the same checkout or the
+    same key with the same request returns the existing order with created=False."""
+    fingerprint = request_fingerprint(checkout_id, data)
+    checkout_hash = security.hash_token(checkout_id)
+    token = security.order_token_for_checkout(checkout_id)
+    # Locks the checkout row (PostgreSQL): concurrent completions of one checkout queue here.
+    checkout = await find_checkout(session, store, checkout_id, lock=True)
+
+    match = Order.checkout_hash == checkout_hash
+    if idempotency_key:
+        match = or_(match, Order.idempotency_key == idempotency_key)
+    earlier = (await session.scalars(select(Order).where(Order.store_id == store.id, match))).all()
+    for order in earlier:
+        if idempotency_key and order.idempotency_key == idempotency_key and order.request_hash != fingerprint:
+            raise IdempotencyConflict(field="Idempotency-Key")
+    for order in earlier:
+        if order.checkout_hash == checkout_hash:
+            return order, token, False
+
+    availability = guest_checkout(store, settings=settings)
+    if not availability.available:
+        raise NotAvailable(f"Guest checkout is not available ({availability.reason})", field="store")
+    method = find_method(store, data.payment_method)
+    if method is None:
+        raise Unprocessable(
+            f"No payment method {data.payment_method!r} in this store", field="payment_method"
+        )
+    readiness = method_readiness(method, settings=settings)
+    if not readiness.ready:
+        raise NotAvailable(
+            f"Payment method {method.key} is not ready ({readiness.reason})", field="payment_method"
+        )
+
+    errors = [FieldError(m, "required before placing the order") for m in missing_fields(store, checkout)]
+    errors += _policy_errors(store, data.accepted_policies)
+    if errors:
+        raise Unprocessable(errors[0].message, errors=errors)
+
+    products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
+    gone = [str(i["sku"]) for i in checkout.items if str(i["sku"]) not in products]
+    if gone:
+        raise NotAvailable(f"No longer sold: {', '.join(gone)}", field="items")
+    lines, totals = price_lines(store, checkout.items, products)
+    for line in lines:
+        await reserve_stock(session, product_id=line.product.id, sku=line.sku, quantity=line.quantity)
+
+    now = clock.now()
+    order = Order(
+        store_id=store.id,
+        number=security.new_order_number(),
+        token_hash=security.hash_token(token),
+        checkout_hash=checkout_hash,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        source="web-guest",
+        status=AWAITING_PAYMENT,
+        currency=store.currency,
+        subtotal=totals.subtotal,
+        shipping=totals.shipping,
+        total=totals.total,
+        email=checkout.email,
+        phone=checkout.phone,
+        delivery=checkout.delivery,
+        accepted_policies=sorted(set(data.accepted_policies)),
+        payment_method=method.key,
+        needs_attention=False,
+        created_at=now,
+        updated_at=now,
+        lines=[
+            OrderLine(
+                product_id=line.product.id,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+            )
+            for line in lines
+        ],
+        events=[],
+        shipments=[],
+        instructions=[],
+    )
+    session.add(order)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if "idempotency_key" in str(exc.orig):
+            raise IdempotencyConflict(field="Idempotency-Key") from None
+        raise
+    order.instructions.append(issue_instruction(session, store, order, method, settings=settings))
+    event = OrderEvent(
+        order_id=order.id,
+        type="status",
+        to_status=AWAITING_PAYMENT,
+        actor="buyer",
+        data={"payment_method": method.key},
+        created_at=now,
+    )
+    session.add(event)
+    order.events.append(event)
+    checkout.status = "completed"
+    checkout.order_id = order.id
+    checkout.updated_at = now
+    await session.flush()
+    return order, token, True

@@ -1,0 +1,135 @@
+"""Order shapes: the buyer's tracking view, the operator's view, and operator actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ordergate.checkout.schemas import TotalsOut
+
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderIn(_In):
+    payment_method: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    accepted_policies: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=50)
+
+
+class ShipmentIn(_In):
+    carrier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    tracking_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    evidence: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+
+class CancelIn(_In):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+class PaymentEvidenceIn(_In):
+    amount: Decimal = Field(gt=0, max_digits=28, decimal_places=8, allow_inf_nan=False)
+    reference: Reference
+    confirmations: int = Field(default=1, strict=True, ge=0, le=1_000_000)
+
+
+class SandboxPaymentIn(_In):
+    amount: Decimal | None = Field(default=None, gt=0, max_digits=28, decimal_places=8, allow_inf_nan=False)
+    confirmations: int = Field(strict=True, ge=0, le=1_000_000)
+    reference: Reference | None = None
+
+
+class MilestoneOut(BaseModel):
+    status: str
+    reached_at: datetime
+
+
+class OrderLineOut(BaseModel):
+    sku: str
+    name: str
+    quantity: int
+    unit_price: str
+    line_total: str
+
+
+class PaymentOut(BaseModel):
+    method: str
+    kind: str
+    asset: str
+    amount: str
+    destination: str
+    uri: str | None
+    required_confirmations: int
+    confirmations: int
+    received_amount: str
+    remaining_amount: str
+    expires_at: datetime
+    state: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ShipmentOut(BaseModel):
+    carrier: str
+    tracking_number: str
+    evidence: str
+    shipped_at: datetime
+
+
+class TrackingOut(BaseModel):
+    number: str
+    token: str | None
+    tracking_url: str | None = None
+    store: str
+    status: str
+    created_at: datetime
+    milestones: list[MilestoneOut]
+    items: list[OrderLineOut]
+    totals: TotalsOut
+    payment: PaymentOut | None
+    shipments: list[ShipmentOut]
+    contact_hint: str | None = None
+    ship_to_country: str | None = None
+    can_refresh: bool = False
+
+
+class ContactOut(BaseModel):
+    email: str | None
+    phone: str | None
+
+
+class EventOut(BaseModel):
+    type: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class OperatorOrderOut(TrackingOut):
+    contact: ContactOut
+    delivery: dict[str, str] | None
+    events: list[EventOut]
+    source: str
+    accepted_policies: list[str]
+    needs_attention: bool
+    attention_reason: str | None
+
+
+class OrderSummaryOut(BaseModel):
+    number: str
+    status: str
+    total: str
+    currency: str
+    source: str
+    needs_attention: bool
+    created_at: datetime
+
+
+class OrderListOut(BaseModel):
+    items: list[OrderSummaryOut]

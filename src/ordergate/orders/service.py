@@ -1,0 +1,352 @@
+"""Reading orders (tracking and operator views) and the moves buyers, operators and time make."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from ordergate import clock, money, security
+from ordergate.checkout.schemas import TotalsOut
+from ordergate.checkout.service import tracking_url
+from ordergate.errors import Conflict, IllegalTransition, NotFound, Unprocessable
+from ordergate.orders.models import Order, Shipment
+from ordergate.orders.schemas import (
+    CancelIn,
+    ContactOut,
+    EventOut,
+    MilestoneOut,
+    OperatorOrderOut,
+    OrderLineOut,
+    OrderListOut,
+    OrderSummaryOut,
+    PaymentEvidenceIn,
+    PaymentOut,
+    SandboxPaymentIn,
+    ShipmentIn,
+    ShipmentOut,
+    TrackingOut,
+)
+from ordergate.orders.state import (
+    AWAITING_PAYMENT,
+    CANCELLED,
+    COMPLETED,
+    EXPIRED,
+    SHIPPED,
+    STATUSES,
+    milestones,
+    move,
+)
+from ordergate.payments.models import PaymentInstruction
+from ordergate.payments.service import (
+    active_instruction,
+    find_method,
+    instructions_due,
+    issue_instruction,
+    record_payment,
+    standing,
+)
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+
+
+def _full() -> list[object]:
+    return [
+        selectinload(Order.lines),
+        selectinload(Order.events),
+        selectinload(Order.shipments),
+        selectinload(Order.instructions).selectinload(PaymentInstruction.transactions),
+    ]
+
+
+async def load_order(
+    session: AsyncSession,
+    store: Store,
+    *,
+    token: str | None = None,
+    number: str | None = None,
+    order_id: int | None = None,
+) -> Order:
+    stmt = select(Order).where(Order.store_id == store.id).options(*_full())  # type: ignore[arg-type]
+    if token is not None:
+        stmt = stmt.where(Order.token_hash == security.hash_token(token))
+    elif number is not None:
+        stmt = stmt.where(Order.number == number.strip().upper())
+    else:
+        stmt = stmt.where(Order.id == order_id)
+    order = await session.scalar(stmt)
+    if order is None:
+        raise NotFound("No such order in this store", field="order")
+    return order
+
+
+async def expire_if_due(session: AsyncSession, order: Order, *, now: datetime | None = None) -> bool:
+    """Reads never trust a stale status: an unpaid order past its payment window expires now."""
+    if order.status != AWAITING_PAYMENT:
+        return False
+    instruction = active_instruction(order)
+    if instruction is None or instruction.expires_at > (now or clock.now()):
+        return False
+    await move(session, order, EXPIRED, data={"reason": "payment window elapsed"})
+    return True
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    name, _, tld = domain.rpartition(".")
+    return f"{local[:1]}•••@{name[:1]}•••.{tld}"
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "•" * max(len(phone) - 6, 0) + phone[-3:]
+
+
+def _payment(order: Order) -> PaymentOut | None:
+    instruction = active_instruction(order)
+    if instruction is None:
+        return None
+    s = standing(instruction, order_status=order.status)
+    return PaymentOut(
+        method=instruction.method,
+        kind=instruction.kind,
+        asset=instruction.asset,
+        amount=str(money.quantize(instruction.amount, instruction.asset)),
+        destination=instruction.destination,
+        uri=instruction.uri,
+        required_confirmations=instruction.required_confirmations,
+        confirmations=s.confirmations,
+        received_amount=str(money.quantize(s.received, instruction.asset)),
+        remaining_amount=str(money.quantize(s.remaining, instruction.asset)),
+        expires_at=instruction.expires_at,
+        state=s.state,
+        details=instruction.details,
+    )
+
+
+def _tracking_fields(order: Order, store: Store) -> dict[str, object]:
+    return {
+        "number": order.number,
+        "store": store.slug,
+        "status": order.status,
+        "created_at": order.created_at,
+        "milestones": [MilestoneOut(status=s, reached_at=t) for s, t in milestones(order.events)],
+        "items": [
+            OrderLineOut(
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=str(money.quantize(line.unit_price, order.currency)),
+                line_total=str(money.quantize(line.line_total, order.currency)),
+            )
+            for line in order.lines
+        ],
+        "totals": TotalsOut(
+            subtotal=str(money.quantize(order.subtotal, order.currency)),
+            shipping=str(money.quantize(order.shipping, order.currency)),
+            total=str(money.quantize(order.total, order.currency)),
+            currency=order.currency,
+        ),
+        "payment": _payment(order),
+        "shipments": [
+            ShipmentOut(
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
+                evidence=s.evidence,
+                shipped_at=s.shipped_at,
+            )
+            for s in order.shipments
+        ],
+        "can_refresh": order.status == EXPIRED,
+    }
+
+
+def tracking_view(order: Order, store: Store, *, token: str, settings: Settings) -> TrackingOut:
+    """What the token holder sees: no delivery address, no full email or phone."""
+    hint = mask_email(order.email) if order.email else (mask_phone(order.phone) if order.phone else None)
+    return TrackingOut(
+        token=token,
+        tracking_url=tracking_url(settings, store, token),
+        contact_hint=hint,
+        ship_to_country=(order.delivery or {}).get("country"),
+        **_tracking_fields(order, store),  # type: ignore[arg-type]
+    )
+
+
+def operator_view(order: Order, store: Store) -> OperatorOrderOut:
+    return OperatorOrderOut(
+        token=None,
+        contact=ContactOut(email=order.email, phone=order.phone),
+        delivery=order.delivery,
+        ship_to_country=(order.delivery or {}).get("country"),
+        events=[
+            EventOut(
+                type=e.type,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                actor=e.actor,
+                data=e.data,
+                created_at=e.created_at,
+            )
+            for e in order.events
+        ],
+        source=order.source,
+        accepted_policies=order.accepted_policies,
+        needs_attention=order.needs_attention,
+        attention_reason=order.attention_reason,
+        **_tracking_fields(order, store),  # type: ignore[arg-type]
+    )
+
+
+async def track(session: AsyncSession, store: Store, token: str, *, settings: Settings) -> TrackingOut:
+    order = await load_order(session, store, token=token)
+    await expire_if_due(session, order)
+    return tracking_view(order, store, token=token, settings=settings)
+
+
+async def refresh(session: AsyncSession, store: Store, token: str, *, settings: Settings) -> TrackingOut:
+    """A new payment instruction for an expired order: stock held again, amount quoted again."""
+    order = await load_order(session, store, token=token)
+    await expire_if_due(session, order)
+    if order.status != EXPIRED:
+        raise IllegalTransition(
+            f"Only an expired order gets a new payment instruction; this one is {order.status}"
+        )
+    method = find_method(store, order.payment_method)
+    if method is None:
+        raise Conflict("The payment method of this order is no longer offered", field="payment_method")
+    await move(session, order, AWAITING_PAYMENT, actor="buyer", data={"reason": "refresh"})
+    now = clock.now()
+    for old in order.instructions:
+        if old.superseded_at is None:
+            old.superseded_at = now
+    order.instructions.append(issue_instruction(session, store, order, method, settings=settings))
+    await session.flush()
+    return tracking_view(order, store, token=token, settings=settings)
+
+
+async def pay_in_sandbox(
+    session: AsyncSession, store: Store, token: str, data: SandboxPaymentIn, *, settings: Settings
+) -> TrackingOut:
+    order = await load_order(session, store, token=token)
+    await expire_if_due(session, order)
+    instruction = active_instruction(order)
+    if instruction is None or instruction.kind != "sandbox":
+        raise Conflict("This order is not paid with the sandbox method", field="payment_method")
+    await record_payment(
+        session,
+        order,
+        instruction,
+        amount=data.amount,
+        reference=data.reference,
+        confirmations=data.confirmations,
+        actor="sandbox",
+    )
+    return tracking_view(order, store, token=token, settings=settings)
+
+
+# --- operator ---------------------------------------------------------------------------------
+
+
+async def list_orders(
+    session: AsyncSession, store: Store, *, status: str | None, attention: bool | None, limit: int
+) -> OrderListOut:
+    if status is not None and status not in STATUSES:
+        raise Unprocessable(f"status must be one of {', '.join(STATUSES)}", field="status")
+    stmt = select(Order).where(Order.store_id == store.id).order_by(Order.created_at.desc(), Order.id.desc())
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if attention is not None:
+        stmt = stmt.where(Order.needs_attention == attention)
+    rows = await session.scalars(stmt.limit(limit))
+    return OrderListOut(
+        items=[
+            OrderSummaryOut(
+                number=o.number,
+                status=o.status,
+                total=str(money.quantize(o.total, o.currency)),
+                currency=o.currency,
+                source=o.source,
+                needs_attention=o.needs_attention,
+                created_at=o.created_at,
+            )
+            for o in rows
+        ]
+    )
+
+
+async def operator_order(session: AsyncSession, store: Store, number: str) -> OperatorOrderOut:
+    order = await load_order(session, store, number=number)
+    await expire_if_due(session, order)
+    return operator_view(order, store)
+
+
+async def record_shipment(
+    session: AsyncSession, store: Store, number: str, data: ShipmentIn
+) -> OperatorOrderOut:
+    order = await load_order(session, store, number=number)
+    await move(session, order, SHIPPED, actor="operator", data={"carrier": data.carrier})
+    shipment = Shipment(
+        order_id=order.id,
+        carrier=data.carrier,
+        tracking_number=data.tracking_number,
+        evidence=data.evidence,
+        shipped_at=clock.now(),
+    )
+    session.add(shipment)
+    order.shipments.append(shipment)
+    await session.flush()
+    return operator_view(order, store)
+
+
+async def complete(session: AsyncSession, store: Store, number: str) -> OperatorOrderOut:
+    order = await load_order(session, store, number=number)
+    await move(session, order, COMPLETED, actor="operator")
+    await session.flush()
+    return operator_view(order, store)
+
+
+async def cancel(session: AsyncSession, store: Store, number: str, data: CancelIn) -> OperatorOrderOut:
+    order = await load_order(session, store, number=number)
+    await expire_if_due(session, order)
+    await move(
+        session, order, CANCELLED, actor="operator", data={"reason": data.reason} if data.reason else {}
+    )
+    await session.flush()
+    return operator_view(order, store)
+
+
+async def record_payment_evidence(
+    session: AsyncSession, store: Store, number: str, data: PaymentEvidenceIn
+) -> OperatorOrderOut:
+    order = await load_order(session, store, number=number)
+    await expire_if_due(session, order)
+    instruction = active_instruction(order)
+    if instruction is None:
+        raise Conflict("This order has no payment instruction", field="payment_method")
+    await record_payment(
+        session,
+        order,
+        instruction,
+        amount=data.amount,
+        reference=data.reference,
+        confirmations=data.confirmations,
+        actor="operator",
+    )
+    return operator_view(order, store)
+
+
+async def expire_due_orders(session: AsyncSession, *, limit: int = 200) -> int:
+    """Worker sweep: expire unpaid orders whose payment window has run out (stock goes back)."""
+    now = clock.now()
+    ids = await instructions_due(session, now=now, limit=limit)
+    expired = 0
+    for order_id in ids:
+        order = await session.scalar(
+            select(Order).where(Order.id == order_id).options(*_full())  # type: ignore[arg-type]
+        )
+        if order is not None and await expire_if_due(session, order, now=now):
+            expired += 1
+    await session.flush()
+    return expired

@@ -1,0 +1,102 @@
+"""The order state machine: one table of allowed moves; every move is an event in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ordergate import clock
+from ordergate.catalog.service import commit_stock, release_stock, reserve_stock, return_stock
+from ordergate.errors import IllegalTransition
+from ordergate.orders.models import Order, OrderEvent
+
+AWAITING_PAYMENT, FUNDED, SHIPPED, COMPLETED = "awaiting_payment", "funded", "shipped", "completed"
+EXPIRED, CANCELLED = "expired", "cancelled"
+STATUSES = (AWAITING_PAYMENT, FUNDED, SHIPPED, COMPLETED, EXPIRED, CANCELLED)
+MILESTONES = (AWAITING_PAYMENT, FUNDED, SHIPPED, COMPLETED)
+
+# (from, to) -> what happens to the order's stock on that move
+ALLOWED_MOVES: dict[tuple[str, str], str | None] = {
+    (AWAITING_PAYMENT, FUNDED): "commit",
+    (AWAITING_PAYMENT, EXPIRED): "release",
+    (AWAITING_PAYMENT, CANCELLED): "release",
+    (EXPIRED, AWAITING_PAYMENT): "reserve",  # refresh only
+    (FUNDED, SHIPPED): None,
+    (FUNDED, CANCELLED): "return",
+    (SHIPPED, COMPLETED): None,
+}
+
+
+def can_move(current: str, to: str) -> bool:
+    return (current, to) in ALLOWED_MOVES
+
+
+def record_event(
+    session: AsyncSession,
+    order: Order,
+    type_: str,
+    *,
+    actor: str = "system",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    event = OrderEvent(order_id=order.id, type=type_, actor=actor, data=data or {}, created_at=clock.now())
+    session.add(event)
+    order.events.append(event)  # callers load the order with its events
+    return event
+
+
+async def move(
+    session: AsyncSession, order: Order, to: str, *, actor: str = "system", data: dict[str, Any] | None = None
+) -> None:
+    """Move `order` to `to`, or raise IllegalTransition (409). Needs `order.lines` loaded."""
+    current = order.status
+    if not can_move(current, to):
+        raise IllegalTransition(f"An order that is {current} cannot become {to}", field="status")
+    now = clock.now()
+    # Compare-and-set: if another request moved the order first, this one loses cleanly.
+    result = await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == current)
+        .values(status=to, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        raise IllegalTransition("The order changed while this request ran; reload it", field="status")
+    set_committed_value(order, "status", to)
+    set_committed_value(order, "updated_at", now)
+    effect = ALLOWED_MOVES[(current, to)]
+    for line in order.lines:
+        if line.product_id is None or effect is None:
+            continue
+        if effect == "reserve":
+            await reserve_stock(session, product_id=line.product_id, sku=line.sku, quantity=line.quantity)
+        elif effect == "release":
+            await release_stock(session, product_id=line.product_id, quantity=line.quantity)
+        elif effect == "commit":
+            await commit_stock(session, product_id=line.product_id, quantity=line.quantity)
+        elif effect == "return":
+            await return_stock(session, product_id=line.product_id, quantity=line.quantity)
+    event = OrderEvent(
+        order_id=order.id,
+        type="status",
+        from_status=current,
+        to_status=to,
+        actor=actor,
+        data=data or {},
+        created_at=now,
+    )
+    session.add(event)
+    order.events.append(event)
+
+
+def milestones(events: list[OrderEvent]) -> list[tuple[str, Any]]:
+    """When each status was first reached, in the order reached."""
+    seen: dict[str, Any] = {}
+    for event in events:
+        if event.type == "status" and event.to_status and event.to_status not in seen:
+            seen[event.to_status] = event.created_at
+    return list(seen.items())

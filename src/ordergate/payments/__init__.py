@@ -1,0 +1,1 @@
+"""Payments: providers turn orders into instructions and evidence into payment records."""

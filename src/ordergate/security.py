@@ -1,0 +1,70 @@
+"""Tokens, order numbers, operator keys and constant-time comparisons."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+TOKEN_BYTES = 24  # 192 random bits, above the 128 the contract asks for
+# Crockford-like alphabet: no 0/O, 1/I/L, U; easy to read out over the phone.
+NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+KEY_PATTERN = re.compile(r"^og_([a-z0-9]{10})_[A-Za-z0-9_-]{20,}$")
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_order_number() -> str:
+    """Short, human-friendly, random (not sequential): e.g. `K7QF-M2XD`."""
+    chars = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def new_operator_key() -> str:
+    key_id = "".join(secrets.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(10))
+    return f"og_{key_id}_{secrets.token_urlsafe(24)}"
+
+
+def operator_key_id(key: str) -> str:
+    """The public part of a key used to find its row; keys set by hand get one derived from a hash."""
+    match = KEY_PATTERN.match(key)
+    if match:
+        return match.group(1)
+    return "h" + hashlib.sha256(key.encode()).hexdigest()[:9]
+
+
+def hash_operator_key(key: str) -> str:
+    return _hasher.hash(key)
+
+
+def verify_operator_key(key_hash: str, key: str) -> bool:
+    try:
+        return _hasher.verify(key_hash, key)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def same_secret(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def order_token_for_checkout(checkout_id: str) -> str:
+    """The order token of the order a checkout becomes.
+
+    Derived from the checkout id, which is itself stored only as a hash: completing the same checkout
+    again can hand back the same tracking link without the token ever being stored."""
+    digest = hmac.new(checkout_id.encode(), b"ordergate/order-token/v1", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode().rstrip("=")

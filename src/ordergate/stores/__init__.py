@@ -1,0 +1,1 @@
+"""Stores: configuration, policies, delivery fields, payment methods, operator keys."""

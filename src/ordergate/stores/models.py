@@ -1,0 +1,78 @@
+"""Store tables: the store, its policies, payment methods and operator keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ordergate.clock import now
+from ordergate.db import Base, UTCDateTime
+
+
+class Store(Base):
+    __tablename__ = "stores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    locale: Mapped[str] = mapped_column(String(16), default="en_GB")
+    guest_checkout_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    account_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivery_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    shipping_flat: Mapped[str] = mapped_column(String(40), default="0")
+    checkout_ttl_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payment_window_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    policies: Mapped[list[Policy]] = relationship(lazy="raise", order_by="Policy.position")
+    payment_methods: Mapped[list[PaymentMethod]] = relationship(
+        lazy="raise", order_by="PaymentMethod.position"
+    )
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+    __table_args__ = (UniqueConstraint("store_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    summary: Mapped[str] = mapped_column(String(2000), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PaymentMethod(Base):
+    __tablename__ = "payment_methods"
+    __table_args__ = (UniqueConstraint("store_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(200))
+    asset: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    required_confirmations: Mapped[int] = mapped_column(Integer, default=1)
+    payment_window_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OperatorKey(Base):
+    __tablename__ = "operator_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,188 @@
+"""Store lookups, readiness of payment methods, operator keys, and loading a store's configuration."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from ordergate import clock, security
+from ordergate.catalog.models import Product
+from ordergate.errors import Forbidden, NotFound, Unauthorized
+from ordergate.payments.providers import PROVIDERS, Readiness
+from ordergate.settings import Settings
+from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
+from ordergate.stores.schemas import (
+    DeliveryFieldOut,
+    GuestCheckoutOut,
+    PaymentMethodOut,
+    PolicyOut,
+    StoreConfig,
+    StoreOut,
+)
+
+
+async def get_store(session: AsyncSession, slug: str) -> Store:
+    """The store with its policies and payment methods loaded."""
+    # One statement: a store has a handful of policies and methods, so the join stays small.
+    result = await session.execute(
+        select(Store)
+        .where(Store.slug == slug)
+        .options(joinedload(Store.policies), joinedload(Store.payment_methods))
+    )
+    store = result.unique().scalar_one_or_none()
+    if store is None:
+        raise NotFound("No store with this name", field="store")
+    return store
+
+
+def method_readiness(method: PaymentMethod, *, settings: Settings) -> Readiness:
+    if not method.enabled:
+        return Readiness(False, "disabled")
+    provider = PROVIDERS.get(method.kind)
+    if provider is None:
+        return Readiness(False, "unknown_kind")
+    return provider.readiness(method, settings)
+
+
+def ready_methods(store: Store, *, settings: Settings) -> list[PaymentMethod]:
+    return [m for m in store.payment_methods if method_readiness(m, settings=settings).ready]
+
+
+def guest_checkout(store: Store, *, settings: Settings) -> GuestCheckoutOut:
+    if not store.guest_checkout_enabled:
+        return GuestCheckoutOut(available=False, reason="disabled")
+    if store.account_required:
+        return GuestCheckoutOut(available=False, reason="account_required")
+    if not ready_methods(store, settings=settings):
+        return GuestCheckoutOut(available=False, reason="no_ready_payment_method")
+    return GuestCheckoutOut(available=True)
+
+
+def store_view(store: Store, *, settings: Settings) -> StoreOut:
+    methods = []
+    for m in store.payment_methods:
+        readiness = method_readiness(m, settings=settings)
+        provider = PROVIDERS.get(m.kind)
+        methods.append(
+            PaymentMethodOut(
+                id=m.key,
+                kind=m.kind,
+                asset=provider.asset(m, store.currency) if provider else m.asset,
+                label=m.label,
+                ready=readiness.ready,
+                reason=readiness.reason,
+                required_confirmations=m.required_confirmations,
+            )
+        )
+    return StoreOut(
+        slug=store.slug,
+        name=store.name,
+        currency=store.currency,
+        guest_checkout=guest_checkout(store, settings=settings),
+        payment_methods=methods,
+        policies=[
+            PolicyOut(id=p.key, kind=p.kind, title=p.title, version=p.version, url=p.url, summary=p.summary)
+            for p in store.policies
+        ],
+        delivery_fields=[DeliveryFieldOut(name=f, required=True) for f in store.delivery_fields],
+    )
+
+
+async def authenticate_operator(session: AsyncSession, store: Store, presented: str | None) -> OperatorKey:
+    """The operator key presented for `store`: 401 when missing or wrong, 403 when it is another store's."""
+    if not presented:
+        raise Unauthorized("Send the store's API key as `Authorization: Bearer <key>`")
+    row = await session.scalar(
+        select(OperatorKey).where(
+            OperatorKey.key_id == security.operator_key_id(presented), OperatorKey.revoked_at.is_(None)
+        )
+    )
+    if row is None or not security.verify_operator_key(row.key_hash, presented):
+        raise Unauthorized("This API key is not valid")
+    if row.store_id != store.id:
+        raise Forbidden()
+    return row
+
+
+async def add_operator_key(
+    session: AsyncSession, store: Store, *, key: str | None = None, label: str = ""
+) -> str:
+    """Store a new operator key (hashed) and return it; the plain key is never stored."""
+    key = key or security.new_operator_key()
+    session.add(
+        OperatorKey(
+            store_id=store.id,
+            key_id=security.operator_key_id(key),
+            key_hash=security.hash_operator_key(key),
+            label=label,
+        )
+    )
+    await session.flush()
+    return key
+
+
+async def has_operator_key(session: AsyncSession, store: Store, key: str | None = None) -> bool:
+    stmt = select(OperatorKey).where(OperatorKey.store_id == store.id, OperatorKey.revoked_at.is_(None))
+    if key is not None:
+        stmt = stmt.where(OperatorKey.key_id == security.operator_key_id(key))
+    rows = (await session.scalars(stmt)).all()
+    if key is None:
+        return bool(rows)
+    return any(security.verify_operator_key(r.key_hash, key) for r in rows)
+
+
+async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store:
+    """Create or update a store from its configuration; products keep their reserved counts."""
+    store = await session.scalar(
+        select(Store)
+        .where(Store.slug == config.slug)
+        .options(selectinload(Store.policies), selectinload(Store.payment_methods))
+    )
+    if store is None:
+        store = Store(slug=config.slug, created_at=clock.now(), policies=[], payment_methods=[])
+        session.add(store)
+    store.name = config.name
+    store.currency = config.currency
+    store.locale = config.locale
+    store.guest_checkout_enabled = config.guest_checkout
+    store.account_required = config.account_required
+    store.shipping_flat = str(config.shipping_flat)
+    store.checkout_ttl_seconds = config.checkout_ttl_seconds
+    store.payment_window_seconds = config.payment_window_seconds
+    store.delivery_fields = list(config.delivery_fields)
+    await session.flush()
+
+    policies = {p.key: p for p in store.policies}
+    for position, pc in enumerate(config.policies):
+        policy = policies.pop(pc.id, None) or Policy(store_id=store.id, key=pc.id)
+        policy.kind, policy.title, policy.version = pc.kind, pc.title, pc.version
+        policy.url, policy.summary, policy.position = pc.url, pc.summary, position
+        session.add(policy)
+    for stale in policies.values():
+        await session.delete(stale)
+
+    methods = {m.key: m for m in store.payment_methods}
+    for position, mc in enumerate(config.payment_methods):
+        method = methods.pop(mc.id, None) or PaymentMethod(store_id=store.id, key=mc.id)
+        method.kind, method.label, method.enabled = mc.kind, mc.label, mc.enabled
+        method.asset = mc.asset or ("SBX" if mc.kind == "sandbox" else config.currency)
+        method.required_confirmations = mc.required_confirmations
+        method.payment_window_seconds = mc.payment_window_seconds
+        method.config, method.position = dict(mc.settings), position
+        session.add(method)
+    for stale_method in methods.values():
+        stale_method.enabled = False
+
+    existing = {
+        p.sku: p for p in (await session.scalars(select(Product).where(Product.store_id == store.id))).all()
+    }
+    for position, prc in enumerate(config.products):
+        product = existing.get(prc.sku) or Product(store_id=store.id, sku=prc.sku, reserved=0)
+        product.name, product.description, product.price = prc.name, prc.description, prc.price
+        product.active, product.position = True, position
+        # Stock in the file is what is on the shelf now: never below what open orders hold.
+        product.on_hand = max(prc.stock, product.reserved or 0)
+        session.add(product)
+    await session.flush()
+    return store
