@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,43 +144,53 @@ def alembic_config(database_url: str) -> Any:
     return cfg
 
 
-def migrate(database_url: str, revision: str = "head") -> None:
-    """Upgrade the schema (synchronous: call outside a running event loop)."""
+def migrate(database_url: str, revision: str = "heads") -> None:
+    """Upgrade the schema. Synchronous; from inside an event loop it runs on a thread of its own,
+    since the migration environment starts a loop of its own."""
     from alembic import command
 
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(database_url), revision)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(alembic_config(database_url), revision)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, alembic_config(database_url), revision).result()
 
 
-def head_revision() -> str | None:
+@lru_cache(maxsize=1)
+def head_revisions() -> frozenset[str]:
+    """Every head of the migration tree (independent domains may each add a branch)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 class DatabaseNotReady(RuntimeError):
     """The database cannot be reached or is not migrated to the code's schema."""
 
 
-async def schema_revision(engine: AsyncEngine) -> str | None:
+async def schema_revisions(engine: AsyncEngine) -> frozenset[str]:
     from alembic.runtime.migration import MigrationContext
 
     async with engine.connect() as conn:
-        return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+        heads = await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+    return frozenset(heads)
 
 
 async def check_migrated(engine: AsyncEngine) -> None:
     try:
-        current = await schema_revision(engine)
+        current = await schema_revisions(engine)
     except Exception as exc:  # any driver error: unreachable host, bad credentials, unreadable file
         raise DatabaseNotReady(
             f"cannot reach the database: {type(exc).__name__}: {exc}".splitlines()[0]
         ) from exc
-    head = head_revision()
-    if current != head:
+    heads = head_revisions()
+    if current != heads:
         raise DatabaseNotReady(
-            f"the database schema is at {current or 'nothing'}, the code needs {head}: "
-            "run `ordergate migrate`"
+            f"the database schema is at {', '.join(sorted(current)) or 'nothing'}, "
+            f"the code needs {', '.join(sorted(heads))}: run `ordergate migrate`"
         )

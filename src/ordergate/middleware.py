@@ -45,15 +45,8 @@ class _BodyTooLarge(Exception):
 class RequestGuard:
     """Everything a request must pass before a handler sees it."""
 
-    def __init__(
-        self, app: ASGIApp, *, max_body: int, intake_max_body: int, route_of: Callable[[Scope], str]
-    ):
-        self.app, self.max_body, self.intake_max_body, self.route_of = (
-            app,
-            max_body,
-            intake_max_body,
-            route_of,
-        )
+    def __init__(self, app: ASGIApp, *, max_body: int, intake_max_body: int):
+        self.app, self.max_body, self.intake_max_body = app, max_body, intake_max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,0 +1,162 @@
+"""Test fixtures: every database test runs on SQLite and, when reachable, on PostgreSQL.
+
+Schemas are made by the Alembic migrations only. SQLite tests get a copy of a migrated file;
+PostgreSQL tests share one migrated database that is truncated before each test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from ordergate import clock
+from ordergate.app import create_app
+from ordergate.db import migrate
+from ordergate.settings import Settings
+from tests.factories import ADMIN_KEY, load_demo_store
+
+POSTGRES_URL = os.environ.get("ORDERGATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_TEST_DB = "ordergate_test"
+
+
+def _postgres_reachable() -> bool:
+    parsed = urlparse(POSTGRES_URL.replace("+asyncpg", ""))
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), timeout=1):
+            pass
+    except OSError:
+        return False
+
+    async def probe() -> bool:
+        engine = create_async_engine(POSTGRES_URL)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("select 1"))
+            return True
+        except Exception:
+            return False
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(probe())
+
+
+POSTGRES = _postgres_reachable()
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES else ["sqlite"]
+
+
+def _pg_url(database: str) -> str:
+    parsed = urlparse(POSTGRES_URL)
+    return parsed._replace(path=f"/{database}").geturl()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    migrate(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> str:
+    """A database of our own on the local server, migrated from nothing once per run."""
+
+    async def recreate() -> None:
+        engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
+            await conn.execute(text(f"CREATE DATABASE {PG_TEST_DB}"))
+        await engine.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # fixtures may be set up inside the test loop
+        pool.submit(asyncio.run, recreate()).result()
+    url = _pg_url(PG_TEST_DB)
+    migrate(url)
+    return url
+
+
+async def _truncate(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        tables = (
+            await conn.execute(
+                text("select tablename from pg_tables where schemaname='public' and tablename <> 'alembic_version'")
+            )
+        ).scalars()
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "ordergate.db"
+        shutil.copyfile(template, target)
+        return f"sqlite+aiosqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_database")
+    await _truncate(url)
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "base_url": "http://test",
+        "sandbox": True,
+        "demo": True,
+        "var_dir": Path(os.environ.get("PYTEST_TMP_VAR", "/tmp/ordergate-test-var")),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        maker: async_sessionmaker[AsyncSession] = application.state.sessionmaker
+        async with maker() as session, session.begin():
+            await load_demo_store(session)
+        yield application
+
+
+@pytest.fixture
+def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    return maker
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as c:
+        yield c
+
+
+@pytest.fixture
+def admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}
