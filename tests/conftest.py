@@ -9,8 +9,9 @@ import asyncio
 import os
 import shutil
 import socket
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,7 +27,9 @@ from ordergate.db import migrate
 from ordergate.settings import Settings
 from tests.factories import ADMIN_KEY, load_demo_store
 
-POSTGRES_URL = os.environ.get("ORDERGATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "ORDERGATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 PG_TEST_DB = "ordergate_test"
 
 
@@ -91,7 +94,10 @@ async def _truncate(url: str) -> None:
     async with engine.begin() as conn:
         tables = (
             await conn.execute(
-                text("select tablename from pg_tables where schemaname='public' and tablename <> 'alembic_version'")
+                text(
+                    "select tablename from pg_tables"
+                    " where schemaname = 'public' and tablename <> 'alembic_version'"
+                )
             )
         ).scalars()
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -123,7 +129,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "base_url": "http://test",
         "sandbox": True,
         "demo": True,
-        "var_dir": Path(os.environ.get("PYTEST_TMP_VAR", "/tmp/ordergate-test-var")),
+        "var_dir": Path(tempfile.mkdtemp(prefix="ordergate-var-")),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -57,7 +57,9 @@ async def set_stock(session: AsyncSession, sku: str, on_hand: int, store_slug: s
 
     store_id = await session.scalar(select(Store.id).where(Store.slug == store_slug))
     await session.execute(
-        update(Product).where(Product.store_id == store_id, Product.sku == sku).values(on_hand=on_hand, reserved=0)
+        update(Product)
+        .where(Product.store_id == store_id, Product.sku == sku)
+        .values(on_hand=on_hand, reserved=0)
     )
 
 
@@ -70,7 +72,9 @@ class Buyer:
 
     async def open(self, sku: str = SKU, quantity: int = 1, **extra: Any) -> dict[str, Any]:
         r = await self.c.post(
-            f"{self.base}/checkouts", json={"items": [{"sku": sku, "quantity": quantity}], **extra}, headers=self.h
+            f"{self.base}/checkouts",
+            json={"items": [{"sku": sku, "quantity": quantity}], **extra},
+            headers=self.h,
         )
         assert r.status_code == 201, r.text
         return dict(r.json())
@@ -79,7 +83,10 @@ class Buyer:
         chk = await self.open(sku, quantity)
         r = await self.c.patch(
             f"{self.base}/checkouts/{chk['id']}",
-            json={"contact": {"email": email or f"buyer-{uuid.uuid4().hex[:8]}@example.com"}, "delivery": DELIVERY},
+            json={
+                "contact": {"email": email or f"buyer-{uuid.uuid4().hex[:8]}@example.com"},
+                "delivery": DELIVERY,
+            },
             headers=self.h,
         )
         assert r.status_code == 200, r.text
@@ -90,7 +97,9 @@ class Buyer:
         store = (await self.c.get(self.base)).json()
         return [f"{p['id']}@{p['version']}" for p in store["policies"]]
 
-    async def place(self, checkout_id: str, method: str = "sandbox", key: str | None = None) -> httpx.Response:
+    async def place(
+        self, checkout_id: str, method: str = "sandbox", key: str | None = None
+    ) -> httpx.Response:
         return await self.c.post(
             f"{self.base}/checkouts/{checkout_id}/orders",
             json={"payment_method": method, "accepted_policies": await self.policies()},

@@ -13,7 +13,13 @@ async def test_store_is_discoverable(client: httpx.AsyncClient) -> None:
     store = (await client.get("/api/v1/stores/demo")).json()
     assert store["guest_checkout"] == {"available": True, "reason": None}
     assert {m["id"] for m in store["payment_methods"] if m["ready"]} == {"sandbox", "manual"}
-    assert [f["name"] for f in store["delivery_fields"]] == ["name", "address_line1", "city", "postal_code", "country"]
+    assert [f["name"] for f in store["delivery_fields"]] == [
+        "name",
+        "address_line1",
+        "city",
+        "postal_code",
+        "country",
+    ]
     products = (await client.get("/api/v1/stores/demo/products")).json()["items"]
     assert products[0]["sku"] == SKU and products[0]["price"] == "14.50" and products[0]["currency"] == "EUR"
 
@@ -50,15 +56,20 @@ async def test_whole_journey(client: httpx.AsyncClient, admin: dict[str, str]) -
     # Seen but not yet confirmed enough: still waiting.
     r = await buyer.pay(order["token"], confirmations=1)
     assert r.status_code == 201 and r.json()["status"] == "awaiting_payment"
-    assert r.json()["payment"]["state"] == "pending" and r.json()["payment"]["received_amount"] == "0.00135600"
+    assert (
+        r.json()["payment"]["state"] == "pending" and r.json()["payment"]["received_amount"] == "0.00135600"
+    )
     # The same transaction reported again with more confirmations funds the order.
     ref = (await client.get(f"/api/v1/stores/demo/admin/orders/{order['number']}", headers=admin)).json()
     tx_ref = next(e for e in ref["events"] if e["type"] == "payment_received")["data"]["reference"]
     r = await client.post(
-        f"/api/v1/sandbox/stores/demo/orders/{order['token']}/payments", json={"confirmations": 3, "reference": tx_ref}
+        f"/api/v1/sandbox/stores/demo/orders/{order['token']}/payments",
+        json={"confirmations": 3, "reference": tx_ref},
     )
     assert r.status_code == 201 and r.json()["status"] == "funded", r.text
-    assert r.json()["payment"]["state"] == "confirmed" and r.json()["payment"]["received_amount"] == "0.00135600"
+    assert (
+        r.json()["payment"]["state"] == "confirmed" and r.json()["payment"]["received_amount"] == "0.00135600"
+    )
 
     shipped = await client.post(
         f"/api/v1/stores/demo/admin/orders/{order['number']}/shipments",
@@ -84,7 +95,9 @@ async def test_whole_journey(client: httpx.AsyncClient, admin: dict[str, str]) -
     ]
 
 
-async def test_manual_bank_transfer_is_confirmed_by_the_operator(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+async def test_manual_bank_transfer_is_confirmed_by_the_operator(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
     order = await Buyer(client).order(method="manual")
     pay = order["payment"]
     assert pay["asset"] == "EUR" and pay["destination"] == "DE89370400440532013000"

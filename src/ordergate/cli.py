@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 import tomllib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -46,7 +46,7 @@ def _settings() -> Settings:
         raise _fail(f"{where}: {first['msg']}") from None
 
 
-def _run(work: Callable[[Settings], Awaitable[T]], settings: Settings) -> T:
+def _run(work: Callable[[Settings], Coroutine[Any, Any, T]], settings: Settings) -> T:
     """Run async CLI work; any database or domain problem is one clear line, not a traceback."""
     try:
         return asyncio.run(work(settings))

@@ -177,7 +177,8 @@ def install_handlers(app: FastAPI) -> None:
 def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: the problem types it can answer with, for the OpenAPI document."""
     out: dict[int | str, dict[str, Any]] = {}
-    for err in (Unprocessable, *errors):
+    kinds: tuple[type[DomainError], ...] = (Unprocessable, *errors)
+    for err in kinds:
         entry = out.setdefault(
             err.status, {"description": "", "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
         )

@@ -38,8 +38,25 @@ def _only_csrf_cookie(cookie: bytes) -> bytes:
     return b"; ".join(kept)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyLimit:
+    """Counts a streamed body; past the limit the app is told the client went away."""
+
+    def __init__(self, limit: int):
+        self.limit, self.seen, self.exceeded, self.answering = limit, 0, False, False
+
+    def wrap(self, receive: Receive) -> Receive:
+        async def wrapped() -> Message:
+            if self.exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                self.seen += len(message.get("body", b""))
+                if self.seen > self.limit:
+                    self.exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        return wrapped
 
 
 class RequestGuard:
@@ -72,8 +89,11 @@ class RequestGuard:
             scope = {**scope, "headers": headers}
 
         status_holder = {"status": 500}
+        body_limit = _BodyLimit(self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body)
 
         async def send_with_headers(message: Message) -> None:
+            if body_limit.exceeded and not body_limit.answering:
+                return  # the app's answer to a body we cut off is replaced by our 413
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 extra = [
@@ -92,10 +112,14 @@ class RequestGuard:
             if problem is not None:
                 await _send_problem(send_with_headers, *problem)
             else:
-                limit = self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body
-                await self.app(scope, _limited(receive, limit), send_with_headers)
-        except _BodyTooLarge:
-            await _send_problem(send_with_headers, 413, PayloadTooLarge.type, PayloadTooLarge.title)
+                try:
+                    await self.app(scope, body_limit.wrap(receive), send_with_headers)
+                except Exception:
+                    if not body_limit.exceeded:
+                        raise
+                if body_limit.exceeded:
+                    body_limit.answering = True
+                    await _send_problem(send_with_headers, 413, PayloadTooLarge.type, PayloadTooLarge.title)
         finally:
             route = route_template(scope)
             status = str(status_holder["status"])
@@ -135,21 +159,6 @@ class RequestGuard:
             if ctype != b"application/json" and not ctype.endswith(b"+json"):
                 return 415, UnsupportedMediaType.type, UnsupportedMediaType.title
         return None
-
-
-def _limited(receive: Receive, limit: int) -> Receive:
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _BodyTooLarge
-        return message
-
-    return wrapped
 
 
 async def _send_problem(send: Send, status: int, type_: str, title: str) -> None:

@@ -170,7 +170,7 @@ def tracking_view(order: Order, store: Store, *, token: str, settings: Settings)
         tracking_url=tracking_url(settings, store, token),
         contact_hint=hint,
         ship_to_country=(order.delivery or {}).get("country"),
-        **_tracking_fields(order, store),  # type: ignore[arg-type]
+        **_tracking_fields(order, store),
     )
 
 
@@ -195,7 +195,7 @@ def operator_view(order: Order, store: Store) -> OperatorOrderOut:
         accepted_policies=order.accepted_policies,
         needs_attention=order.needs_attention,
         attention_reason=order.attention_reason,
-        **_tracking_fields(order, store),  # type: ignore[arg-type]
+        **_tracking_fields(order, store),
     )
 
 

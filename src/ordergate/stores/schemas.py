@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 DeliveryFieldName = Literal[
     "name", "address_line1", "address_line2", "city", "region", "postal_code", "country", "instructions"
 ]
-DELIVERY_FIELD_NAMES: tuple[str, ...] = DeliveryFieldName.__args__
+DELIVERY_FIELD_NAMES: tuple[str, ...] = typing.get_args(DeliveryFieldName)
 
 
 class GuestCheckoutOut(BaseModel):

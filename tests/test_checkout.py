@@ -1,0 +1,121 @@
+"""Checkout sessions: validation and normalisation, what is missing, expiry after the last change, resume."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ordergate import clock
+from ordergate.checkout.models import Checkout
+from ordergate.security import hash_token
+from ordergate.worker import run_once
+from tests.factories import DELIVERY, SKU, Buyer
+
+BASE = "/api/v1/stores/demo"
+
+
+async def test_contact_is_validated_and_normalised(client: httpx.AsyncClient) -> None:
+    chk = await Buyer(client).open()
+    url = f"{BASE}/checkouts/{chk['id']}"
+    bad = await client.patch(url, json={"contact": {"email": "ada@", "phone": "12"}})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"contact.email", "contact.phone"}
+    bad = await client.patch(url, json={"contact": {"phone": "020 7946 0958", "phone_region": "XX"}})
+    assert "contact.phone_region" in [e["field"] for e in bad.json()["errors"]]
+    ok = await client.patch(
+        url, json={"contact": {"email": " Ada@Example.COM ", "phone": "020 7946 0958", "phone_region": "gb"}}
+    )
+    assert ok.json()["contact"] == {"email": "Ada@example.com", "phone": "+442079460958"}
+    # A later patch of one contact field keeps the other.
+    ok = await client.patch(url, json={"contact": {"email": "ada@example.net"}})
+    assert ok.json()["contact"] == {"email": "ada@example.net", "phone": "+442079460958"}
+
+
+async def test_delivery_fields_are_checked(client: httpx.AsyncClient) -> None:
+    chk = await Buyer(client).open()
+    url = f"{BASE}/checkouts/{chk['id']}"
+    bad = await client.patch(url, json={"delivery": {"country": "Narnia"}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "delivery.country"
+    bad = await client.patch(url, json={"delivery": {"favourite_colour": "blue"}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "delivery.favourite_colour"
+    partial = await client.patch(url, json={"delivery": {"name": "Ada", "country": "gb"}})
+    assert partial.json()["delivery"] == {"name": "Ada", "country": "GB"}
+    assert partial.json()["missing"] == [
+        "contact",
+        "delivery.address_line1",
+        "delivery.city",
+        "delivery.postal_code",
+    ]
+
+
+async def test_items_are_validated(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        f"{BASE}/checkouts", json={"items": [{"sku": SKU, "quantity": 1}, {"sku": "nope", "quantity": 1}]}
+    )
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"field": "items[1].sku", "message": "no product 'nope' in this store"}
+    ]
+    r = await client.post(f"{BASE}/checkouts", json={"items": [{"sku": SKU, "quantity": 0}]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "items[0].quantity"
+    merged = await client.post(
+        f"{BASE}/checkouts", json={"items": [{"sku": SKU, "quantity": 1}, {"sku": SKU, "quantity": 2}]}
+    )
+    assert [(i["sku"], i["quantity"]) for i in merged.json()["items"]] == [(SKU, 3)]
+
+
+async def test_checkout_expires_after_its_last_change(client: httpx.AsyncClient) -> None:
+    chk = await Buyer(client).open()
+    url = f"{BASE}/checkouts/{chk['id']}"
+    clock.advance(timedelta(hours=23))
+    assert (await client.patch(url, json={"contact": {"email": "a@example.com"}})).status_code == 200
+    clock.advance(timedelta(hours=23))  # 46 h after opening, 23 h after the change
+    assert (await client.get(url)).status_code == 200
+    clock.advance(timedelta(hours=2))
+    r = await client.get(url)
+    assert r.status_code == 410 and r.json()["type"] == "checkout-expired"
+    assert (await client.post(f"{url}/quote")).status_code == 410
+    assert (await Buyer(client).place(chk["id"])).status_code == 410
+
+
+async def test_sweep_drops_personal_data_of_expired_checkouts(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    chk = await Buyer(client).ready()
+    clock.advance(timedelta(hours=25))
+    assert (await run_once(sessionmaker)).checkouts_expired == 1
+    async with sessionmaker() as session:
+        row = await session.scalar(select(Checkout).where(Checkout.id_hash == hash_token(chk["id"])))
+        assert row is not None
+        assert (row.status, row.email, row.phone, row.delivery) == ("expired", None, None, None)
+
+
+async def test_resume_link_opens_the_same_checkout(client: httpx.AsyncClient) -> None:
+    chk = await Buyer(client).ready()
+    assert chk["resume_url"] == f"http://test/s/demo/checkout/{chk['id']}"
+    again = (await client.get(f"{BASE}/checkouts/{chk['id']}")).json()
+    assert again["delivery"] == DELIVERY and again["missing"] == []
+
+
+async def test_checkout_ids_are_stored_only_hashed(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    chk = await Buyer(client).open()
+    assert len(chk["id"]) >= 22
+    async with sessionmaker() as session:
+        ids = (await session.scalars(select(Checkout.id_hash))).all()
+    assert chk["id"] not in ids and hash_token(chk["id"]) in ids
+
+
+async def test_a_checkout_belongs_to_one_store(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.factories import make_store
+
+    async with sessionmaker() as session, session.begin():
+        await make_store(session, slug="other")
+    chk = await Buyer(client).open()
+    r = await client.get(f"/api/v1/stores/other/checkouts/{chk['id']}")
+    assert r.status_code == 404

@@ -1,0 +1,81 @@
+"""The CLI as an operator uses it: help, one-line errors, migrate, demo, worker, sandbox pay."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from ordergate.app import create_app
+from tests.conftest import make_settings
+from tests.factories import Buyer
+
+ORDERGATE = str(Path(sys.executable).parent / "ordergate")
+
+
+def run(*args: str, db: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ORDERGATE_")}
+    environment.update({"ORDERGATE_SANDBOX": "1", "ORDERGATE_DEMO": "1", "COLUMNS": "200", **env})
+    if db:
+        environment["ORDERGATE_DATABASE_URL"] = db
+    return subprocess.run(
+        [ORDERGATE, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )
+
+
+def test_help_explains_each_command() -> None:
+    top = run("--help")
+    assert top.returncode == 0
+    for command in ["serve", "worker", "migrate", "demo", "sandbox"]:
+        assert command in top.stdout
+    for command in [["serve"], ["worker"], ["migrate"], ["demo"], ["sandbox", "pay"]]:
+        r = run(*command, "--help")
+        assert r.returncode == 0 and "Usage" in r.stdout, command
+
+
+def test_bad_database_url_is_one_line(tmp_path: Path) -> None:
+    for command in (["migrate"], ["worker", "--once"], ["serve"], ["demo"]):
+        r = run(*command, db="nonsense://")
+        assert r.returncode == 1, (command, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert r.stderr.startswith("error:")
+
+
+def test_unreachable_and_unmigrated_databases_are_one_line(tmp_path: Path) -> None:
+    r = run("serve", db=f"sqlite+aiosqlite:///{tmp_path}/fresh.db")
+    assert r.returncode == 1 and "run `ordergate migrate`" in r.stderr and len(r.stderr.splitlines()) == 1
+    r = run("worker", "--once", db="postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    assert r.returncode == 1 and "cannot reach the database" in r.stderr and "Traceback" not in r.stderr
+
+
+async def test_migrate_demo_worker_and_sandbox_pay(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    key = "og_clitest001_" + "c" * 32
+    assert run("migrate", db=db).returncode == 0
+    assert run("migrate", db=db).returncode == 0  # again: nothing to do
+    first = run("demo", db=db)
+    assert first.returncode == 0 and "ORDERGATE_DEMO_ADMIN_KEY=og_" in first.stdout  # generated, shown once
+    again = run("demo", db=db)
+    assert "ORDERGATE_DEMO_ADMIN_KEY=" not in again.stdout
+    assert run("demo", db=db, ORDERGATE_DEMO_ADMIN_KEY=key).returncode == 0
+    assert run("worker", "--once", db=db).stdout.startswith("expired 0 checkouts, 0 orders")
+
+    app = create_app(make_settings(db))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
+            order = await Buyer(client).order()
+            admin = {"Authorization": f"Bearer {key}"}
+            assert (
+                await client.get(f"/api/v1/stores/demo/admin/orders/{order['number']}", headers=admin)
+            ).status_code == 200
+            paid = run("sandbox", "pay", order["token"], db=db)
+            assert paid.returncode == 0, paid.stderr
+            assert f"order {order['number']}: funded; payment confirmed" in paid.stdout
+            assert (await Buyer(client).track(order["token"]))["status"] == "funded"
+            missing = run("sandbox", "pay", "A" * 32, db=db)
+            assert missing.returncode == 1 and missing.stderr.startswith("error:")

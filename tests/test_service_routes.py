@@ -1,0 +1,58 @@
+"""Service routes and the OpenAPI document."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from ordergate.app import create_app
+from ordergate.db import DatabaseNotReady
+from tests.conftest import make_settings
+from tests.factories import Buyer
+
+
+async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).status_code == 200
+    await Buyer(client).order()
+    text = (await client.get("/metrics")).text
+    assert "# TYPE ordergate_http_request_duration_seconds histogram" in text
+    assert 'route="/api/v1/stores/{store}/checkouts/{checkout_id}/orders"' in text
+
+
+async def test_metrics_and_logs_never_hold_tokens(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order = await Buyer(client).order()
+    await client.get(f"/api/v1/stores/demo/orders/{order['token']}")
+    assert order["token"] not in (await client.get("/metrics")).text
+    out = capsys.readouterr()
+    assert order["token"] not in out.out + out.err
+
+
+async def test_openapi_describes_the_contract(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    paths = doc["paths"]
+    for path in [
+        "/api/v1/stores/{store}",
+        "/api/v1/stores/{store}/products",
+        "/api/v1/stores/{store}/checkouts",
+        "/api/v1/stores/{store}/checkouts/{checkout_id}",
+        "/api/v1/stores/{store}/checkouts/{checkout_id}/quote",
+        "/api/v1/stores/{store}/checkouts/{checkout_id}/orders",
+        "/api/v1/stores/{store}/orders/{token}",
+        "/api/v1/stores/{store}/orders/{token}/refresh",
+        "/api/v1/stores/{store}/admin/orders/{number}/shipments",
+        "/api/v1/sandbox/stores/{store}/orders/{token}/payments",
+    ]:
+        assert path in paths, path
+    create = paths["/api/v1/stores/{store}/checkouts/{checkout_id}/orders"]["post"]["responses"]
+    assert {"201", "200", "409", "410", "422"} <= set(create)
+    assert "application/problem+json" in create["409"]["content"]
+
+
+async def test_app_refuses_an_unmigrated_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path}/empty.db"))
+    with pytest.raises(DatabaseNotReady, match="run `ordergate migrate`"):
+        async with app.router.lifespan_context(app):
+            pass

@@ -1,0 +1,93 @@
+"""Pure logic: the state machine's table, money rounding, tokens and order numbers."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ordergate import money, security
+from ordergate.orders.state import ALLOWED_MOVES, STATUSES, can_move
+
+CONTRACT_MOVES = {
+    ("awaiting_payment", "funded"),
+    ("awaiting_payment", "expired"),
+    ("awaiting_payment", "cancelled"),
+    ("expired", "awaiting_payment"),
+    ("funded", "shipped"),
+    ("funded", "cancelled"),
+    ("shipped", "completed"),
+}
+
+
+def test_state_machine_is_exactly_the_contract() -> None:
+    assert set(ALLOWED_MOVES) == CONTRACT_MOVES
+    for a in STATUSES:
+        for b in STATUSES:
+            assert can_move(a, b) == ((a, b) in CONTRACT_MOVES)
+    assert not any(can_move("completed", s) or can_move("cancelled", s) for s in STATUSES)
+
+
+def test_stock_effects_balance() -> None:
+    # Every path from a reservation ends with the hold released or committed exactly once.
+    assert ALLOWED_MOVES[("awaiting_payment", "funded")] == "commit"
+    assert ALLOWED_MOVES[("awaiting_payment", "expired")] == "release"
+    assert ALLOWED_MOVES[("awaiting_payment", "cancelled")] == "release"
+    assert ALLOWED_MOVES[("expired", "awaiting_payment")] == "reserve"
+    assert ALLOWED_MOVES[("funded", "cancelled")] == "return"
+
+
+@given(
+    st.decimals(min_value=0, max_value=10**9, places=2),
+    st.decimals(min_value="0.01", max_value=10**6, places=2),
+)
+def test_conversion_never_undercharges(price: Decimal, rate: Decimal) -> None:
+    amount = money.convert(price, rate=rate, asset="SBX")
+    assert amount.as_tuple().exponent >= -8
+    assert amount * rate >= price
+    assert amount - Decimal("0.00000001") < price / rate
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False))
+def test_quantize_follows_the_currency(value: Decimal) -> None:
+    assert money.quantize(value, "EUR").as_tuple().exponent == -2
+    assert money.quantize(value, "JPY").as_tuple().exponent == 0
+    assert money.quantize(value, "BTC").as_tuple().exponent == -8
+
+
+def test_display_uses_the_locale() -> None:
+    assert money.display(Decimal("1234.5"), "EUR", "de_DE") == "1.234,50\xa0€"
+    assert money.display(Decimal("1234.5"), "EUR", "en_IE") == "€1,234.50"
+
+
+def test_tokens_carry_enough_randomness() -> None:
+    tokens = {security.new_token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    sample = next(iter(tokens))
+    assert len(sample) >= 32 and math.log2(64) * len(sample) >= 128
+    assert security.hash_token(sample) != sample and len(security.hash_token(sample)) == 64
+
+
+def test_order_tokens_derive_from_the_checkout_only() -> None:
+    a, b = security.new_token(), security.new_token()
+    assert security.order_token_for_checkout(a) == security.order_token_for_checkout(a)
+    assert security.order_token_for_checkout(a) != security.order_token_for_checkout(b)
+    assert len(security.order_token_for_checkout(a)) == 32
+
+
+def test_order_numbers_are_short_and_random() -> None:
+    numbers = [security.new_order_number() for _ in range(2000)]
+    assert len(set(numbers)) == 2000
+    assert all(len(n) == 9 and n[4] == "-" for n in numbers)
+    assert not set("".join(numbers)) & set("01ILOU")
+
+
+def test_operator_keys_hash_and_verify() -> None:
+    key = security.new_operator_key()
+    stored = security.hash_operator_key(key)
+    assert key not in stored and stored.startswith("$argon2id$")
+    assert security.verify_operator_key(stored, key)
+    assert not security.verify_operator_key(stored, key + "x")
+    assert security.operator_key_id(key) == key.split("_")[1]
