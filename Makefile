@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= $(or $(ORDERGATE_PORT),8000)
 
-.PHONY: run test lint types layers pytest browser-deps bench lock clean
+.PHONY: run test lint types layers pytest browser-deps node-deps bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,7 +41,11 @@ types: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) browser-deps
+# axe-core for the browser tests' accessibility audit (package-lock.json pins it); npm only, no build.
+node-deps:
+	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund
+
+pytest: $(STAMP) browser-deps node-deps
 	$(BIN)/pytest
 
 test: lint types layers pytest

@@ -30,7 +30,7 @@ from tests.factories import ADMIN_KEY, load_demo_store
 POSTGRES_URL = os.environ.get(
     "ORDERGATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-PG_TEST_DB = "ordergate_test"
+PG_TEST_DB = f"ordergate_test_{os.getpid()}"  # one per test run: parallel runs never share
 
 
 def _postgres_reachable() -> bool:
@@ -72,21 +72,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> str:
-    """A database of our own on the local server, migrated from nothing once per run."""
+def postgres_database() -> Iterator[str]:
+    """A database of our own on the local server, migrated from nothing once per run, dropped after."""
 
-    async def recreate() -> None:
+    async def admin(*statements: str) -> None:
         engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
         async with engine.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)"))
-            await conn.execute(text(f"CREATE DATABASE {PG_TEST_DB}"))
+            for statement in statements:
+                await conn.execute(text(statement))
         await engine.dispose()
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # fixtures may be set up inside the test loop
-        pool.submit(asyncio.run, recreate()).result()
+    def run(*statements: str) -> None:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # fixtures may be set up inside the test loop
+            pool.submit(asyncio.run, admin(*statements)).result()
+
+    run(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)", f"CREATE DATABASE {PG_TEST_DB}")
     url = _pg_url(PG_TEST_DB)
     migrate(url)
-    return url
+    yield url
+    run(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)")
 
 
 async def _truncate(url: str) -> None:

@@ -79,3 +79,56 @@ async def test_migrate_demo_worker_and_sandbox_pay(tmp_path: Path) -> None:
             assert (await Buyer(client).track(order["token"]))["status"] == "funded"
             missing = run("sandbox", "pay", "A" * 32, db=db)
             assert missing.returncode == 1 and missing.stderr.startswith("error:")
+
+
+def test_store_file_errors_name_key_and_line(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path}/stores.db"
+    assert run("migrate", db=db).returncode == 0
+    good = (Path(__file__).parents[1] / "src/ordergate/stores/demo.toml").read_text()
+    bad = good.replace('currency = "EUR"', 'currency = "euro"').replace('price = "7.90"', 'price = "-1"')
+    path = tmp_path / "store.toml"
+    path.write_text(bad)
+    r = run("stores", "load", str(path), db=db)
+    assert r.returncode == 1
+    lines = bad.splitlines()
+    currency_line = lines.index('currency = "euro"') + 1
+    price_line = lines.index('price = "-1"') + 1
+    assert f"store.toml:{currency_line}: currency:" in r.stderr
+    assert f"store.toml:{price_line}: products[1].price:" in r.stderr
+    path.write_text("slug = \n")
+    r = run("stores", "load", str(path), db=db)
+    assert r.returncode == 1 and "not valid TOML" in r.stderr and "line 1" in r.stderr
+    path.write_text(good.replace('slug = "demo"', 'slug = "second"'))
+    r = run("stores", "load", str(path), db=db)
+    assert (
+        r.returncode == 0 and "store 'second' loaded: 4 products, 3 policies, 2 payment methods" in r.stdout
+    )
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path}/keys.db"
+    assert run("migrate", db=db).returncode == 0
+    assert run("demo", db=db).returncode == 0
+    created = run("keys", "create", "--store", "demo", "--label", "warehouse", db=db)
+    assert created.returncode == 0
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("og_")
+    key_id = key.split("_")[1]
+    listing = run("keys", "list", "--store", "demo", db=db)
+    assert key_id in listing.stdout and "warehouse" in listing.stdout and key not in listing.stdout
+    assert run("keys", "revoke", key_id, "--store", "demo", db=db).returncode == 0
+    missing = run("keys", "revoke", "nosuchkey", "--store", "demo", db=db)
+    assert missing.returncode == 1 and "No key" in missing.stderr
+    assert run("keys", "create", "--store", "nowhere", db=db).returncode == 1
+
+
+def test_report_prints_a_table_and_csv(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path}/report.db"
+    assert run("migrate", db=db).returncode == 0
+    assert run("demo", db=db).returncode == 0
+    out = tmp_path / "funnel.csv"
+    r = run("report", "--store", "demo", "--since", "30d", "--csv", str(out), db=db)
+    assert r.returncode == 0 and "checkouts opened" in r.stdout and "guest" in r.stdout
+    assert out.read_text().startswith("store,currency,since,until,channel")
+    bad = run("report", "--store", "demo", "--since", "whenever", db=db)
+    assert bad.returncode == 1 and "since" in bad.stderr

@@ -86,3 +86,47 @@ async def test_sandbox_off_hides_the_method_and_its_route(no_sandbox_client: htt
         f"/api/v1/sandbox/stores/demo/orders/{order['token']}/payments", json={"confirmations": 1}
     )
     assert r.status_code == 404
+
+
+async def test_operator_reads_settings_with_secrets_masked(
+    client: httpx.AsyncClient, admin: dict[str, str], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    r = await client.get("/api/v1/stores/demo/admin/settings", headers=admin)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["checkout_ttl_seconds"] == 86400 and body["payment_window_seconds"] == 900
+    manual = next(m for m in body["payment_methods"] if m["id"] == "manual")
+    assert manual["payment_window_seconds"] == 259200 and manual["settings"]["iban"].startswith("DE89")
+    assert body["notification_channels"] == ["email", "sms"] and body["automatic_accounts"] is False
+    assert (await client.get("/api/v1/stores/demo/admin/settings")).status_code == 401
+
+    methods = [m.model_dump() for m in demo_config().payment_methods]
+    methods[0]["settings"] = {**methods[0]["settings"], "api_key": "sk_live_dont_show_me"}
+    async with sessionmaker() as session, session.begin():
+        await make_store(session, slug="masked", key="og_maskedkey1_" + "m" * 32, payment_methods=methods)
+    r = await client.get(
+        "/api/v1/stores/masked/admin/settings", headers={"Authorization": "Bearer og_maskedkey1_" + "m" * 32}
+    )
+    assert (
+        "sk_live_dont_show_me" not in r.text
+        and r.json()["payment_methods"][0]["settings"]["api_key"] == "•••"
+    )
+
+
+async def test_delivery_fields_per_country(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await make_store(session, slug="us-too", delivery_fields_by_country={"US": ["region"]})
+    store = (await client.get("/api/v1/stores/us-too")).json()
+    assert {"name": "region", "required": False, "required_in": ["US"]} in store["delivery_fields"]
+    buyer = Buyer(client, store="us-too")
+    chk = await buyer.open()
+    url = f"/api/v1/stores/us-too/checkouts/{chk['id']}"
+    base = {"name": "A", "address_line1": "1 Main St", "city": "Springfield", "postal_code": "62701"}
+    r = await client.patch(
+        url, json={"contact": {"email": "a@example.com"}, "delivery": {**base, "country": "US"}}
+    )
+    assert r.json()["missing"] == ["delivery.region"]
+    r = await client.patch(url, json={"delivery": {"country": "GB"}})
+    assert r.json()["missing"] == []

@@ -8,15 +8,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__, service_api
+from ordergate.agent.transports import mount_agent
+from ordergate.analytics.api import router as analytics_router
 from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
 from ordergate.db import check_migrated, make_engine, make_sessionmaker
 from ordergate.errors import install_handlers
+from ordergate.intake.api import channels as intake_channels
+from ordergate.intake.api import operator as intake_operator
 from ordergate.middleware import RequestGuard
+from ordergate.notifications.api import guest as notifications_guest
+from ordergate.notifications.api import operator as notifications_operator
 from ordergate.orders.api import guest as orders_guest
 from ordergate.orders.api import operator as orders_operator
 from ordergate.orders.api import sandbox as orders_sandbox
+from ordergate.payments.api import callbacks as payments_callbacks
+from ordergate.payments.api import guest as payments_guest
+from ordergate.payments.api import operator as payments_operator
+from ordergate.payments.providers import check_payment_methods
 from ordergate.settings import Settings
+from ordergate.stores.api import operator as stores_operator
 from ordergate.stores.api import router as stores_router
 from ordergate.web.pages import mount_pages
 
@@ -34,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        await check_payment_methods(app.state.sessionmaker)  # provider readiness known from the start
         try:
             yield
         finally:
@@ -50,9 +62,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Guest routers first, mounted without any auth dependency.
     for router in (stores_router, catalog_router, checkout_router, orders_guest, orders_sandbox):
         app.include_router(router)
+    app.include_router(notifications_guest)  # lost-link recovery: a guest route, no auth dependency
+    app.include_router(payments_guest)  # opens a BTCPay/Stripe instruction for the order's token holder
+    app.include_router(payments_callbacks)  # provider callbacks: signature-verified, no auth dependency
+    app.include_router(payments_operator)
     app.include_router(orders_operator)
+    app.include_router(notifications_operator)
+    app.include_router(analytics_router)
+    app.include_router(stores_operator)
+    app.include_router(intake_channels)  # channel deliveries: each verified by its source's signature
+    app.include_router(intake_operator)
     app.include_router(service_api.router)
     mount_pages(app, settings)
+    mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
     app.add_middleware(
         RequestGuard,
         max_body=settings.max_body_bytes,

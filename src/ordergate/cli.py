@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import tomllib
 from collections.abc import Callable, Coroutine
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ordergate.db import DatabaseNotReady, check_migrated, make_engine, make_sessionmaker, migrate
 from ordergate.errors import DomainError
+from ordergate.intake.cli import intake_app, load_demo_sources
 from ordergate.observability import configure_logging
 from ordergate.settings import Settings
 
@@ -26,6 +26,7 @@ sandbox_app = typer.Typer(
     help="Simulate payments for orders paid with the sandbox method.", no_args_is_help=True
 )
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(intake_app, name="intake")
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -115,10 +116,15 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one pass and exit")] = False,
 ) -> None:
     """Run the background worker: checkout and payment-window expiry (run several on PostgreSQL)."""
+    from ordergate.notifications.delivery import check_channels
     from ordergate.worker import run_forever, run_once
 
     settings = _settings()
     configure_logging(settings.log_level)
+    try:
+        check_channels(settings)  # a bad SMTP or SMS URL stops the worker here, not on every pass
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
     async def work(s: Settings) -> None:
         engine = make_engine(s)
@@ -126,35 +132,41 @@ def worker(
             await check_migrated(engine)
             maker = make_sessionmaker(engine)
             if once:
-                result = await run_once(maker)
-                out.print(f"expired {result.checkouts_expired} checkouts, {result.orders_expired} orders")
+                result = await run_once(maker, s)
+                out.print(
+                    f"expired {result.checkouts_expired} checkouts, {result.orders_expired} orders; "
+                    f"sent {result.messages_sent} messages, {result.messages_failed} failed"
+                )
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             out.print(f"worker running every {s.worker_interval_seconds:g}s")
-            await run_forever(maker, interval=s.worker_interval_seconds, stop=stop)
+            await run_forever(maker, interval=s.worker_interval_seconds, stop=stop, settings=s)
         finally:
             await engine.dispose()
 
     _run(work, settings)
 
 
+@app.command()
+def agent() -> None:
+    """Serve the assistant tools (MCP) over stdio: explain stores, prepare carts, never place orders."""
+    from ordergate.agent.transports import serve_stdio
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    _run(serve_stdio, settings)
+
+
 def _load_config(path: Path) -> Any:
-    from ordergate.stores.schemas import StoreConfig
+    from ordergate.stores.config_file import StoreFileError, load_store_file
 
     try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise _fail(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(f"{path}: {exc}") from None
-    try:
-        return StoreConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise _fail(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        return load_store_file(path)
+    except StoreFileError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -186,6 +198,7 @@ def demo(
                     out.print(f"  ORDERGATE_DEMO_ADMIN_KEY={key}", highlight=False, soft_wrap=True)
                 else:
                     out.print(f"store {store.slug!r} loaded; its operator key was shown when it was created")
+                await load_demo_sources(session, store, store_config.sources, settings=s, console=out)
         finally:
             await engine.dispose()
 
@@ -236,6 +249,146 @@ def sandbox_pay(
             await engine.dispose()
 
     _run(work, settings)
+
+
+stores_app = typer.Typer(help="Stores: load a store's settings from its TOML file.", no_args_is_help=True)
+app.add_typer(stores_app, name="stores")
+keys_app = typer.Typer(
+    help="Operator API keys: shown once when created, stored hashed (argon2).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+@stores_app.command("load")
+def stores_load(file: Annotated[Path, typer.Argument(help="The store's TOML file")]) -> None:
+    """Validate a store file (errors name the key and line) and create or update the store."""
+    from ordergate.stores.service import load_store_config
+
+    settings = _settings()
+    config = _load_config(file)
+
+    async def work(s: Settings) -> None:
+        engine = make_engine(s)
+        try:
+            await check_migrated(engine)
+            async with make_sessionmaker(engine)() as session, session.begin():
+                store = await load_store_config(session, config)
+                out.print(
+                    f"store {store.slug!r} loaded: {len(config.products)} products, "
+                    f"{len(config.policies)} policies, {len(config.payment_methods)} payment methods"
+                )
+        finally:
+            await engine.dispose()
+
+    _run(work, settings)
+
+
+async def _with_store(s: Settings, slug: str, work: Callable[[Any, Any], Coroutine[Any, Any, T]]) -> T:
+    from ordergate.stores.service import get_store
+
+    engine = make_engine(s)
+    try:
+        await check_migrated(engine)
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session, await get_store(session, slug))
+    finally:
+        await engine.dispose()
+
+
+@keys_app.command("create")
+def keys_create(
+    store: Annotated[str, typer.Option(help="Store slug")],
+    label: Annotated[str, typer.Option(help="Who or what uses this key")] = "",
+) -> None:
+    """Create an operator key for one store and print it once."""
+    from ordergate.stores.service import add_operator_key
+
+    async def work(session: Any, shop: Any) -> str:
+        return await add_operator_key(session, shop, label=label)
+
+    key = _run(lambda s: _with_store(s, store, work), _settings())
+    out.print("operator key (shown once; it is stored only as a hash):")
+    out.print(key, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(store: Annotated[str, typer.Option(help="Store slug")]) -> None:
+    """List a store's operator keys (ids and labels; the keys themselves are not kept)."""
+    from rich.table import Table
+
+    from ordergate.stores.service import list_operator_keys
+
+    async def work(session: Any, shop: Any) -> list[Any]:
+        return await list_operator_keys(session, shop)
+
+    rows = _run(lambda s: _with_store(s, store, work), _settings())
+    table = Table("key id", "label", "created", "revoked")
+    for row in rows:
+        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+        table.add_row(row.key_id, row.label, row.created_at.isoformat(timespec="seconds"), revoked)
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (from `ordergate keys list`)")],
+    store: Annotated[str, typer.Option(help="Store slug")],
+) -> None:
+    """Revoke an operator key: it stops working at once."""
+    from ordergate.stores.service import revoke_operator_key
+
+    async def work(session: Any, shop: Any) -> Any:
+        return await revoke_operator_key(session, shop, key_id)
+
+    _run(lambda s: _with_store(s, store, work), _settings())
+    out.print(f"key {key_id} revoked")
+
+
+@app.command()
+def report(
+    store: Annotated[str, typer.Option(help="Store slug")],
+    since: Annotated[str, typer.Option(help="Period: 30d, 12h, 2w, or an ISO date")] = "30d",
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write the report as CSV here")] = None,
+) -> None:
+    """The funnel: guest completion rate, guest vs account conversion, order value, drop-off."""
+    from rich.table import Table
+
+    from ordergate.analytics.service import funnel_report, parse_since, report_csv
+
+    async def work(session: Any, shop: Any) -> Any:
+        return await funnel_report(session, shop, since=parse_since(since))
+
+    result = _run(lambda s: _with_store(s, store, work), _settings())
+    table = Table(title=f"{result.store}: {result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} UTC")
+    table.add_column("")
+    for channel in result.channels:
+        table.add_column(channel.channel, justify="right")
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    rows: list[tuple[str, Callable[[Any], str]]] = [
+        ("checkouts opened", lambda c: str(c.checkouts_opened)),
+        ("contact given", lambda c: str(c.contact_given)),
+        ("quote shown", lambda c: str(c.quote_shown)),
+        ("orders created", lambda c: str(c.orders_created)),
+        ("orders funded", lambda c: str(c.orders_funded)),
+        ("orders completed", lambda c: str(c.orders_completed)),
+        ("completion (created/opened)", lambda c: pct(c.completion_rate)),
+        ("funded/created", lambda c: pct(c.funded_rate)),
+        ("conversion (funded/opened)", lambda c: pct(c.conversion)),
+        (f"average order value ({result.currency})", lambda c: c.average_order_value or "-"),
+        (
+            "median time to order (s)",
+            lambda c: "-" if c.median_seconds_to_order is None else f"{c.median_seconds_to_order:g}",
+        ),
+    ]
+    for label, value in rows:
+        table.add_row(label, *(value(c) for c in result.channels))
+    out.print(table)
+    if csv_file is not None:
+        csv_file.write_text(report_csv(result))
+        out.print(f"CSV written to {csv_file}")
 
 
 def main() -> None:

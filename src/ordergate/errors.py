@@ -165,7 +165,9 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, slug, str(exc.detail), headers=exc.headers)
 
     async def on_crash(request: Request, exc: Exception) -> Response:
-        log.error("unhandled_error", path=request.url.path, error=type(exc).__name__)
+        # The route template, never the raw path: paths carry checkout ids and order tokens.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled_error", route=route, error=type(exc).__name__)
         return problem_response(500, "internal-error", "Something went wrong on our side")
 
     app.add_exception_handler(DomainError, on_domain)

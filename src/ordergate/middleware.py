@@ -30,7 +30,8 @@ REQUESTS = Counter(
 def is_guest_path(path: str) -> bool:
     if path.startswith("/api/v1/stores/"):
         return "/admin/" not in path and not path.endswith("/admin")
-    return path.startswith(("/s/", "/api/v1/sandbox/"))
+    # /mcp: the assistants' tools (ordergate.agent) read no credentials either.
+    return path.startswith(("/s/", "/api/v1/sandbox/", "/mcp/")) or path == "/mcp"
 
 
 def _only_csrf_cookie(cookie: bytes) -> bytes:
@@ -102,7 +103,7 @@ class RequestGuard:
                     (b"x-content-type-options", b"nosniff"),
                 ]
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                if b"cache-control" not in present and (path.startswith(("/api/", "/s/"))):
+                if b"cache-control" not in present and (path.startswith(("/api/", "/s/", "/mcp"))):
                     extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
@@ -146,7 +147,8 @@ class RequestGuard:
         length = values.get(b"content-length")
         if length is not None:
             try:
-                if int(length) > limit:
+                # The intake route refuses oversized deliveries itself, so that it can record them.
+                if int(length) > limit and not path.startswith("/api/v1/intake/"):
                     return 413, PayloadTooLarge.type, PayloadTooLarge.title
                 has_body = int(length) > 0
             except ValueError:

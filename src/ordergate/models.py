@@ -3,13 +3,25 @@
 from ordergate.catalog.models import Product
 from ordergate.checkout.models import Checkout
 from ordergate.db import Base
+from ordergate.intake.models import IntakeAttempt, IntakeIssue, IntakePayload, IntakeSource, SkuMapping
+from ordergate.notifications.models import OutboxMessage, RateLimitCounter
 from ordergate.orders.models import Order, OrderEvent, OrderLine, Shipment
-from ordergate.payments.models import PaymentInstruction, PaymentTransaction
+from ordergate.payments.models import (
+    OnchainWallet,
+    PaymentInstruction,
+    PaymentTransaction,
+    PaymentWebhookEvent,
+)
 from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
 
 __all__ = [
     "Base",
     "Checkout",
+    "IntakeAttempt",
+    "IntakeIssue",
+    "IntakePayload",
+    "IntakeSource",
+    "OnchainWallet",
     "OperatorKey",
     "Order",
     "OrderEvent",
@@ -17,8 +29,12 @@ __all__ = [
     "PaymentInstruction",
     "PaymentMethod",
     "PaymentTransaction",
+    "OutboxMessage",
+    "PaymentWebhookEvent",
     "Policy",
     "Product",
+    "RateLimitCounter",
     "Shipment",
+    "SkuMapping",
     "Store",
 ]

@@ -25,6 +25,11 @@ def quantize(amount: Decimal, code: str) -> Decimal:
     return amount.quantize(quantum(code), rounding=ROUND_HALF_EVEN)
 
 
+def text(amount: Decimal, code: str) -> str:
+    """The contract's decimal string: quantised, never in exponent form (`0.00000000`, not `0E-8`)."""
+    return format(quantize(amount, code), "f")
+
+
 def convert(amount: Decimal, *, rate: Decimal, asset: str) -> Decimal:
     """Price in the store currency -> amount in `asset` at `rate` (currency units per asset unit).
 

@@ -19,8 +19,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     checkout_ttl_seconds: int = Field(default=86400, gt=0)
     payment_window_seconds: int = Field(default=900, gt=0)
-    smtp_url: str | None = None
-    sms_url: str | None = None
+    # Notifications: SMTP and SMS URLs carry credentials (see README); unset, messages go to var_dir files.
+    smtp_url: SecretStr | None = None
+    sms_url: SecretStr | None = None
+    mail_from: str | None = None  # default: no-reply@<BASE_URL host>
+    secret_key: SecretStr | None = None  # seals tracking links for later messages; required outside demo
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_retry_seconds: float = Field(default=30.0, gt=0)  # first retry delay, doubled each try
+    outbox_lease_seconds: int = Field(default=120, ge=60)  # a claimed message is retried after this
+    payment_reminder_seconds: int = Field(default=300, ge=0)  # "expiring soon" this long before; 0: off
+    order_links_per_contact_per_hour: int = Field(default=3, ge=1)
+    order_links_per_client_per_hour: int = Field(default=20, ge=1)
     sandbox: bool = False
     demo: bool = False
     demo_admin_key: SecretStr | None = None
@@ -36,7 +45,9 @@ class Settings(BaseSettings):
     def refuse_weak_secrets(self) -> Settings:
         # Outside the demo a short or guessable operator secret is a misconfiguration, not a choice.
         if not self.demo:
-            for name in ("demo_admin_key", "demo_intake_secret"):
+            if self.secret_key is None:
+                raise ValueError("ORDERGATE_SECRET_KEY is required outside demo mode")
+            for name in ("demo_admin_key", "demo_intake_secret", "secret_key"):
                 value: SecretStr | None = getattr(self, name)
                 if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
                     raise ValueError(

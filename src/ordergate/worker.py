@@ -9,7 +9,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate.checkout.service import sweep_expired_checkouts
+from ordergate.notifications.delivery import outbox_pass
 from ordergate.orders.service import expire_due_orders
+from ordergate.payments.watch import payments_pass
+from ordergate.settings import Settings
 
 log = structlog.get_logger("ordergate.worker")
 
@@ -18,28 +21,42 @@ log = structlog.get_logger("ordergate.worker")
 class PassResult:
     checkouts_expired: int = 0
     orders_expired: int = 0
+    messages_sent: int = 0
+    messages_failed: int = 0  # retried later, or dead
+    payments_seen: int = 0  # on-chain payments recorded, invoices opened, callbacks retried
 
 
-async def run_once(maker: async_sessionmaker[AsyncSession]) -> PassResult:
+async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings | None = None) -> PassResult:
+    """One pass; with `settings`, also queue reminders and deliver the outbox (the CLI worker always does)."""
     result = PassResult()
     async with maker() as session, session.begin():
         result.checkouts_expired = await sweep_expired_checkouts(session)
+    # Before the expiry sweep: a payment made just before a window closed is seen first.
+    result.payments_seen = await payments_pass(maker)
     while True:
         async with maker() as session, session.begin():
             expired = await expire_due_orders(session, limit=100)
         result.orders_expired += expired
         if expired < 100:
             break
+    if settings is not None:
+        delivered = await outbox_pass(maker, settings)
+        result.messages_sent = delivered.sent
+        result.messages_failed = delivered.retried + delivered.dead
     return result
 
 
 async def run_forever(
-    maker: async_sessionmaker[AsyncSession], *, interval: float, stop: asyncio.Event
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    interval: float,
+    stop: asyncio.Event,
+    settings: Settings | None = None,
 ) -> None:
     while not stop.is_set():
         try:
-            result = await run_once(maker)
-            if result.checkouts_expired or result.orders_expired:
+            result = await run_once(maker, settings)
+            if any(result.__dict__.values()):
                 log.info("worker_pass", **result.__dict__)
         except Exception as exc:  # a failed pass is retried on the next tick; the worker stays up
             log.error("worker_pass_failed", error=type(exc).__name__, detail=str(exc)[:200])

@@ -26,7 +26,7 @@ async def list_products(session: AsyncSession, store: Store) -> ProductList:
                 sku=p.sku,
                 name=p.name,
                 description=p.description,
-                price=str(money.quantize(p.price, store.currency)),
+                price=money.text(p.price, store.currency),
                 currency=store.currency,
                 available=p.available_quantity > 0,
                 available_quantity=p.available_quantity,

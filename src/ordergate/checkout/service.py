@@ -32,7 +32,7 @@ from ordergate.orders.models import Order
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.stores.service import ready_methods
+from ordergate.stores.service import ready_methods, required_delivery_fields
 
 QUOTE_VALIDITY = timedelta(minutes=5)
 
@@ -56,9 +56,9 @@ class Totals:
 
     def out(self) -> TotalsOut:
         return TotalsOut(
-            subtotal=str(self.subtotal),
-            shipping=str(self.shipping),
-            total=str(self.total),
+            subtotal=money.text(self.subtotal, self.currency),
+            shipping=money.text(self.shipping, self.currency),
+            total=money.text(self.total, self.currency),
             currency=self.currency,
         )
 
@@ -102,7 +102,8 @@ def missing_fields(store: Store, checkout: Checkout) -> list[str]:
     if not (checkout.email or checkout.phone):
         missing.append("contact")
     delivery = checkout.delivery or {}
-    missing.extend(f"delivery.{name}" for name in store.delivery_fields if not delivery.get(name))
+    required = required_delivery_fields(store, delivery.get("country"))
+    missing.extend(f"delivery.{name}" for name in required if not delivery.get(name))
     return missing
 
 
@@ -120,6 +121,11 @@ async def _cart(session: AsyncSession, store: Store, items: list[ItemIn]) -> lis
     for item in items:
         merged[item.sku] = merged.get(item.sku, 0) + item.quantity
     return [{"sku": sku, "quantity": quantity} for sku, quantity in merged.items()]
+
+
+def _note_funnel(checkout: Checkout, now: datetime) -> None:
+    if checkout.contact_given_at is None and (checkout.email or checkout.phone):
+        checkout.contact_given_at = now
 
 
 def _apply_contact(checkout: Checkout, contact: ContactIn | None) -> None:
@@ -171,6 +177,7 @@ async def open_checkout(
         _apply_contact(checkout, data.contact)
     if data.delivery is not None:
         _apply_delivery(checkout, data.delivery)
+    _note_funnel(checkout, now)
     session.add(checkout)
     await session.flush()
     return checkout_id, checkout
@@ -211,6 +218,7 @@ async def update_checkout(
     now = clock.now()
     checkout.updated_at = now
     checkout.expires_at = now + checkout_ttl(store, settings)
+    _note_funnel(checkout, now)
     await session.flush()
     return checkout
 
@@ -240,8 +248,8 @@ async def checkout_view(
                 sku=line.sku,
                 name=line.name,
                 quantity=line.quantity,
-                unit_price=str(line.unit_price),
-                line_total=str(line.line_total),
+                unit_price=money.text(line.unit_price, store.currency),
+                line_total=money.text(line.line_total, store.currency),
                 available=line.product.available_quantity >= line.quantity,
             )
             for line in lines
@@ -263,6 +271,8 @@ async def checkout_view(
 async def quote(session: AsyncSession, store: Store, checkout_id: str, *, settings: Settings) -> QuoteOut:
     """Advisory prices and availability; reserves nothing."""
     checkout = await find_checkout(session, store, checkout_id)
+    if checkout.quoted_at is None and checkout.status == "open":
+        checkout.quoted_at = clock.now()  # the funnel's "quote shown"; the quote itself reserves nothing
     products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
     lines, totals = price_lines(store, checkout.items, products)
     options = []
@@ -272,7 +282,7 @@ async def quote(session: AsyncSession, store: Store, checkout_id: str, *, settin
             PaymentOptionOut(
                 method=method.key,
                 asset=provider.asset(method, store.currency),
-                amount=str(provider.quote(method, totals.total, store.currency)),
+                amount=format(provider.quote(method, totals.total, store.currency), "f"),
             )
         )
     return QuoteOut(
@@ -283,7 +293,7 @@ async def quote(session: AsyncSession, store: Store, checkout_id: str, *, settin
                 requested=line.quantity,
                 available=line.product.available_quantity >= line.quantity,
                 available_quantity=line.product.available_quantity,
-                unit_price=str(line.unit_price),
+                unit_price=money.text(line.unit_price, store.currency),
             )
             for line in lines
         ],

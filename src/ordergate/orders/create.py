@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate import clock, security
 from ordergate.catalog.service import products_by_sku, reserve_stock
 from ordergate.checkout.service import find_checkout, missing_fields, price_lines
-from ordergate.errors import FieldError, IdempotencyConflict, NotAvailable, Unprocessable
+from ordergate.errors import Conflict, FieldError, IdempotencyConflict, NotAvailable, Unprocessable
+from ordergate.notifications.service import notify_order_created, seal_order_link
 from ordergate.orders.models import Order, OrderEvent, OrderLine
 from ordergate.orders.schemas import OrderIn
 from ordergate.orders.state import AWAITING_PAYMENT
@@ -56,6 +57,7 @@ async def create_order(
     *,
     idempotency_key: str | None,
     settings: Settings,
+    placed_on_page: bool = False,
 ) -> tuple[Order, str, bool]:
     """Place the order of a checkout. Returns (order, token, created); the same checkout or the
     same key with the same request returns the existing order with created=False."""
@@ -65,17 +67,30 @@ async def create_order(
     # Locks the checkout row (PostgreSQL): concurrent completions of one checkout queue here.
     checkout = await find_checkout(session, store, checkout_id, lock=True)
 
-    match = Order.checkout_hash == checkout_hash
-    if idempotency_key:
-        match = or_(match, Order.idempotency_key == idempotency_key)
-    earlier = (await session.scalars(select(Order).where(Order.store_id == store.id, match))).all()
-    for order in earlier:
-        if idempotency_key and order.idempotency_key == idempotency_key and order.request_hash != fingerprint:
-            raise IdempotencyConflict(field="Idempotency-Key")
-    for order in earlier:
-        if order.checkout_hash == checkout_hash:
-            return order, token, False
+    if checkout.status != "open":
+        # Placed before: hand back its order, unless this key was used for a different request.
+        match = Order.checkout_hash == checkout_hash
+        if idempotency_key:
+            match = or_(match, Order.idempotency_key == idempotency_key)
+        earlier = (await session.scalars(select(Order).where(Order.store_id == store.id, match))).all()
+        for order in earlier:
+            if idempotency_key and order.idempotency_key == idempotency_key and order.request_hash != fingerprint:
+                raise IdempotencyConflict(field="Idempotency-Key")
+        for order in earlier:
+            if order.checkout_hash == checkout_hash:
+                return order, token, False
+    # An open checkout has no order yet (the row is locked and turns "completed" with its order), so
+    # there is nothing to look up: a key already spent on another checkout's order trips the unique
+    # constraint on insert, which answers 409 below.
 
+    if checkout.prepared_by and not placed_on_page:
+        # A cart an assistant prepared becomes an order only when the buyer presses "Place order"
+        # on the checkout page, after reviewing it there: never through the JSON API.
+        raise Conflict(
+            f"This cart was prepared by an {checkout.prepared_by}: the buyer reviews it and places the order "
+            "on the checkout page",
+            field="checkout",
+        )
     availability = guest_checkout(store, settings=settings)
     if not availability.available:
         raise NotAvailable(f"Guest checkout is not available ({availability.reason})", field="store")
@@ -108,6 +123,7 @@ async def create_order(
         store_id=store.id,
         number=security.new_order_number(),
         token_hash=security.hash_token(token),
+        link_seal=seal_order_link(settings, token),
         checkout_hash=checkout_hash,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
@@ -147,7 +163,7 @@ async def create_order(
         if "idempotency_key" in str(exc.orig):
             raise IdempotencyConflict(field="Idempotency-Key") from None
         raise
-    order.instructions.append(issue_instruction(session, store, order, method, settings=settings))
+    order.instructions.append(await issue_instruction(session, store, order, method, settings=settings))
     event = OrderEvent(
         order_id=order.id,
         type="status",
@@ -162,4 +178,5 @@ async def create_order(
     checkout.order_id = order.id
     checkout.updated_at = now
     await session.flush()
+    await notify_order_created(session, order)  # the confirmation, in this same transaction
     return order, token, True

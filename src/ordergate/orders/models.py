@@ -22,16 +22,22 @@ class Order(Base):
         UniqueConstraint("store_id", "number"),
         UniqueConstraint("store_id", "idempotency_key"),
         Index("ix_orders_store_id_status", "store_id", "status"),
+        Index("ix_orders_store_id_created_at", "store_id", "created_at"),
+        # One order per order of another channel (intake); guest orders have no external id.
+        UniqueConstraint("store_id", "source", "external_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="RESTRICT"))
     number: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token sealed with the server key: later messages carry the tracking link (notifications).
+    link_seal: Mapped[str | None] = mapped_column(String(200), nullable=True)
     checkout_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     source: Mapped[str] = mapped_column(String(32), default="web-guest")
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[Decimal] = mapped_column(MoneyType)
@@ -65,6 +71,7 @@ class OrderLine(Base):
         ForeignKey("products.id", ondelete="SET NULL"), nullable=True
     )
     sku: Mapped[str] = mapped_column(String(64))
+    external_sku: Mapped[str | None] = mapped_column(String(128), nullable=True)  # as the channel sent it
     name: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(MoneyType)

@@ -116,6 +116,7 @@ class OperatorOrderOut(TrackingOut):
     delivery: dict[str, str] | None
     events: list[EventOut]
     source: str
+    external_id: str | None = None  # the order's id in its channel (intake); none for guest orders
     accepted_policies: list[str]
     needs_attention: bool
     attention_reason: str | None
@@ -128,6 +129,7 @@ class OrderSummaryOut(BaseModel):
     currency: str
     source: str
     needs_attention: bool
+    attention_reason: str | None = None  # why the operator should look (late, over, partial payment)
     created_at: datetime
 
 

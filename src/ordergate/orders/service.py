@@ -45,8 +45,10 @@ from ordergate.payments.service import (
     find_method,
     instructions_due,
     issue_instruction,
+    note_expiry,
     record_payment,
     standing,
+    window_closed,
 )
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
@@ -87,9 +89,11 @@ async def expire_if_due(session: AsyncSession, order: Order, *, now: datetime | 
     if order.status != AWAITING_PAYMENT:
         return False
     instruction = active_instruction(order)
-    if instruction is None or instruction.expires_at > (now or clock.now()):
+    # Payment evidence may lag the window (address polling, callbacks): payments.service decides.
+    if instruction is None or not window_closed(instruction, now or clock.now()):
         return False
     await move(session, order, EXPIRED, data={"reason": "payment window elapsed"})
+    note_expiry(session, order, instruction)  # money already received is flagged, never forgotten
     return True
 
 
@@ -108,17 +112,18 @@ def _payment(order: Order) -> PaymentOut | None:
     if instruction is None:
         return None
     s = standing(instruction, order_status=order.status)
+    # format(..., "f"): str() writes an 8-decimal zero as "0E-8", not a decimal string.
     return PaymentOut(
         method=instruction.method,
         kind=instruction.kind,
         asset=instruction.asset,
-        amount=str(money.quantize(instruction.amount, instruction.asset)),
+        amount=money.text(instruction.amount, instruction.asset),
         destination=instruction.destination,
         uri=instruction.uri,
         required_confirmations=instruction.required_confirmations,
         confirmations=s.confirmations,
-        received_amount=str(money.quantize(s.received, instruction.asset)),
-        remaining_amount=str(money.quantize(s.remaining, instruction.asset)),
+        received_amount=money.text(s.received, instruction.asset),
+        remaining_amount=money.text(s.remaining, instruction.asset),
         expires_at=instruction.expires_at,
         state=s.state,
         details=instruction.details,
@@ -137,15 +142,15 @@ def _tracking_fields(order: Order, store: Store) -> dict[str, object]:
                 sku=line.sku,
                 name=line.name,
                 quantity=line.quantity,
-                unit_price=str(money.quantize(line.unit_price, order.currency)),
-                line_total=str(money.quantize(line.line_total, order.currency)),
+                unit_price=money.text(line.unit_price, order.currency),
+                line_total=money.text(line.line_total, order.currency),
             )
             for line in order.lines
         ],
         "totals": TotalsOut(
-            subtotal=str(money.quantize(order.subtotal, order.currency)),
-            shipping=str(money.quantize(order.shipping, order.currency)),
-            total=str(money.quantize(order.total, order.currency)),
+            subtotal=money.text(order.subtotal, order.currency),
+            shipping=money.text(order.shipping, order.currency),
+            total=money.text(order.total, order.currency),
             currency=order.currency,
         ),
         "payment": _payment(order),
@@ -192,6 +197,7 @@ def operator_view(order: Order, store: Store) -> OperatorOrderOut:
             for e in order.events
         ],
         source=order.source,
+        external_id=order.external_id,
         accepted_policies=order.accepted_policies,
         needs_attention=order.needs_attention,
         attention_reason=order.attention_reason,
@@ -221,7 +227,7 @@ async def refresh(session: AsyncSession, store: Store, token: str, *, settings: 
     for old in order.instructions:
         if old.superseded_at is None:
             old.superseded_at = now
-    order.instructions.append(issue_instruction(session, store, order, method, settings=settings))
+    order.instructions.append(await issue_instruction(session, store, order, method, settings=settings))
     await session.flush()
     return tracking_view(order, store, token=token, settings=settings)
 
@@ -265,10 +271,11 @@ async def list_orders(
             OrderSummaryOut(
                 number=o.number,
                 status=o.status,
-                total=str(money.quantize(o.total, o.currency)),
+                total=money.text(o.total, o.currency),
                 currency=o.currency,
                 source=o.source,
                 needs_attention=o.needs_attention,
+                attention_reason=o.attention_reason,
                 created_at=o.created_at,
             )
             for o in rows

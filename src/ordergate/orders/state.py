@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ordergate import clock
 from ordergate.catalog.service import commit_stock, release_stock, reserve_stock, return_stock
 from ordergate.errors import IllegalTransition
+from ordergate.notifications.service import notify_status_change
 from ordergate.orders.models import Order, OrderEvent
 
 AWAITING_PAYMENT, FUNDED, SHIPPED, COMPLETED = "awaiting_payment", "funded", "shipped", "completed"
@@ -91,6 +92,7 @@ async def move(
     )
     session.add(event)
     order.events.append(event)
+    await notify_status_change(session, order, event)  # the buyer's message, in this same transaction
 
 
 def milestones(events: list[OrderEvent]) -> list[tuple[str, Any]]:

@@ -1,4 +1,5 @@
-"""Payment tables: instructions given to the buyer, and every transaction seen against them."""
+"""Payment tables: instructions given to the buyer, every transaction seen against them, the on-chain
+wallets addresses are derived from, and the inbox of provider callbacks."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ordergate.clock import now
@@ -17,7 +27,12 @@ class PaymentInstruction(Base):
     """What the buyer was told to pay; a refreshed order gets a new one, the old one stays."""
 
     __tablename__ = "payment_instructions"
-    __table_args__ = (Index("ix_payment_instructions_active_expires", "superseded_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_payment_instructions_active_expires", "superseded_at", "expires_at"),
+        # An address derived from a wallet belongs to one instruction, ever.
+        UniqueConstraint("wallet_id", "derivation_index"),
+        Index("ix_payment_instructions_kind_provider_ref", "kind", "provider_ref"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -33,6 +48,17 @@ class PaymentInstruction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The outside service's id for it (BTCPay invoice, Stripe PaymentIntent); None until prepared.
+    provider_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    provider_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    wallet_id: Mapped[int | None] = mapped_column(
+        ForeignKey("onchain_wallets.id", ondelete="RESTRICT"), nullable=True
+    )
+    derivation_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When money seen in time first covered the amount: the window stays open for confirmations.
+    covered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Last time the worker looked at it (address watched, invoice asked for).
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     transactions: Mapped[list[PaymentTransaction]] = relationship(
         lazy="raise", order_by="PaymentTransaction.id"
@@ -54,3 +80,45 @@ class PaymentTransaction(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # An unconfirmed transaction that vanished (replaced or evicted); kept, no longer counted.
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OnchainWallet(Base):
+    """A watch-only wallet (xpub or descriptor, known only by a fingerprint): the next receive index."""
+
+    __tablename__ = "onchain_wallets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(64))
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+    last_used_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class PaymentWebhookEvent(Base):
+    """Every verified provider callback, stored before it is acted on; (provider, event id) is unique."""
+
+    __tablename__ = "payment_webhook_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id"),
+        Index("ix_payment_webhook_events_status_received_at", "status", "received_at"),
+        Index("ix_payment_webhook_events_store_id_status", "store_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(100))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), nullable=True)
+    method: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    provider_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"), nullable=True)
+    # received -> processed | ignored | unmatched | failed (retried) | invalid
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    payload: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

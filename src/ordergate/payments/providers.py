@@ -1,56 +1,57 @@
-"""Payment providers: each turns an order into a payment instruction and says whether it is ready."""
+"""Payment providers: the PaymentProvider protocol (payments.protocol), the simple providers
+(sandbox, manual) and the registry of every kind."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, cast
 from urllib.parse import quote
 
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from ordergate import money
+from ordergate.payments.btcpay import BtcpayProvider
+from ordergate.payments.onchain import OnchainProvider
+from ordergate.payments.protocol import (
+    Evidence,
+    InstructionDraft,
+    OrderToPay,
+    PaymentProvider,
+    PendingInstruction,
+    PreparedInstruction,
+    ProviderEvent,
+    Readiness,
+    RemoteProvider,
+)
+from ordergate.payments.readiness import probe_all
+from ordergate.payments.stripe import StripeProvider
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
 
+log = structlog.get_logger("ordergate.payments")
 
-@dataclass(frozen=True)
-class Readiness:
-    ready: bool
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class OrderToPay:
-    number: str
-    total: Decimal
-    currency: str
-
-
-@dataclass(frozen=True)
-class InstructionDraft:
-    asset: str
-    amount: Decimal
-    destination: str
-    uri: str | None
-    required_confirmations: int
-    expires_at: datetime
-    rate: Decimal | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-class PaymentProvider(Protocol):
-    kind: str
-
-    def asset(self, method: PaymentMethod, currency: str) -> str: ...
-
-    def readiness(self, method: PaymentMethod, settings: Settings) -> Readiness: ...
-
-    def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal: ...
-
-    def instruction(
-        self, method: PaymentMethod, order: OrderToPay, *, settings: Settings, now: datetime, window: int
-    ) -> InstructionDraft: ...
+__all__ = [
+    "PROVIDERS",
+    "Evidence",
+    "InstructionDraft",
+    "ManualProvider",
+    "OrderToPay",
+    "PaymentProvider",
+    "PendingInstruction",
+    "PreparedInstruction",
+    "ProviderEvent",
+    "Readiness",
+    "RemoteProvider",
+    "SandboxProvider",
+    "check_payment_methods",
+    "provider_for",
+    "remote_provider",
+]
 
 
 def _rate(method: PaymentMethod) -> Decimal | None:
@@ -65,6 +66,7 @@ class SandboxProvider:
     """A simulated on-chain asset: fresh address per instruction, payments recorded by hand."""
 
     kind = "sandbox"
+    remote = False
 
     def asset(self, method: PaymentMethod, currency: str) -> str:
         return method.asset or "SBX"
@@ -81,8 +83,15 @@ class SandboxProvider:
         assert rate is not None
         return money.convert(total, rate=rate, asset=self.asset(method, currency))
 
-    def instruction(
-        self, method: PaymentMethod, order: OrderToPay, *, settings: Settings, now: datetime, window: int
+    async def instruction(
+        self,
+        session: AsyncSession,
+        method: PaymentMethod,
+        order: OrderToPay,
+        *,
+        settings: Settings,
+        now: datetime,
+        window: int,
     ) -> InstructionDraft:
         asset = self.asset(method, order.currency)
         amount = self.quote(method, order.total, order.currency)
@@ -97,11 +106,15 @@ class SandboxProvider:
             rate=_rate(method),
         )
 
+    async def probe(self, config: Mapping[str, Any], http: httpx.AsyncClient) -> Readiness:
+        return Readiness(True)
+
 
 class ManualProvider:
     """Bank transfer to the store's account, confirmed by the operator with the bank's evidence."""
 
     kind = "manual"
+    remote = False
     REQUIRED = ("account_name", "iban")
 
     def asset(self, method: PaymentMethod, currency: str) -> str:
@@ -116,8 +129,15 @@ class ManualProvider:
     def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal:
         return money.quantize(total, currency)
 
-    def instruction(
-        self, method: PaymentMethod, order: OrderToPay, *, settings: Settings, now: datetime, window: int
+    async def instruction(
+        self,
+        session: AsyncSession,
+        method: PaymentMethod,
+        order: OrderToPay,
+        *,
+        settings: Settings,
+        now: datetime,
+        window: int,
     ) -> InstructionDraft:
         iban = str(method.config["iban"]).replace(" ", "")
         return InstructionDraft(
@@ -134,9 +154,31 @@ class ManualProvider:
             },
         )
 
+    async def probe(self, config: Mapping[str, Any], http: httpx.AsyncClient) -> Readiness:
+        return Readiness(True)
 
-PROVIDERS: dict[str, PaymentProvider] = {p.kind: p for p in (SandboxProvider(), ManualProvider())}
+
+PROVIDERS: dict[str, PaymentProvider] = {
+    p.kind: p
+    for p in (SandboxProvider(), ManualProvider(), OnchainProvider(), BtcpayProvider(), StripeProvider())
+}
 
 
 def provider_for(method: PaymentMethod) -> PaymentProvider:
     return PROVIDERS[method.kind]
+
+
+def remote_provider(kind: str) -> RemoteProvider | None:
+    provider = PROVIDERS.get(kind)
+    return cast(RemoteProvider, provider) if provider is not None and provider.remote else None
+
+
+async def check_payment_methods(maker: async_sessionmaker[AsyncSession]) -> int:
+    """Probe every method that has an outside service (app startup), so readiness is known before
+    the first buyer arrives. Never raises: a failed probe only makes its method not ready."""
+    outside = {kind: p for kind, p in PROVIDERS.items() if kind in ("onchain", "btcpay", "stripe")}
+    try:
+        return await probe_all(maker, outside)
+    except Exception as exc:
+        log.warning("payment_checks_failed", error=type(exc).__name__)
+        return 0

@@ -6,11 +6,15 @@ import typing
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from ordergate.payments.config import settings_errors
 
 DeliveryFieldName = Literal[
     "name", "address_line1", "address_line2", "city", "region", "postal_code", "country", "instructions"
 ]
+Channel = Literal["email", "sms"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms")
 DELIVERY_FIELD_NAMES: tuple[str, ...] = typing.get_args(DeliveryFieldName)
 
 
@@ -41,6 +45,7 @@ class PolicyOut(BaseModel):
 class DeliveryFieldOut(BaseModel):
     name: str
     required: bool
+    required_in: list[str] = Field(default_factory=list)  # countries where it becomes required
 
 
 class StoreOut(BaseModel):
@@ -57,7 +62,8 @@ class StoreOut(BaseModel):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Never echo the input in an error's text: store files hold secrets (API keys, webhook secrets).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class PolicyConfig(_Strict):
@@ -71,13 +77,22 @@ class PolicyConfig(_Strict):
 
 class PaymentMethodConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
-    kind: Literal["sandbox", "manual"]
+    kind: Literal["sandbox", "manual", "onchain", "btcpay", "stripe"]
     label: str
     asset: str | None = None
     enabled: bool = True
     required_confirmations: int = Field(default=1, ge=0, le=1000)
     payment_window_seconds: int | None = Field(default=None, gt=0)
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_of_kind(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # Each kind's keys are checked by payments.config; the message names the bad key.
+        problems = settings_errors(str(info.data.get("kind")), value) if "kind" in info.data else []
+        if problems:
+            raise ValueError("; ".join(f"{key}: {message}" for key, message in problems))
+        return value
 
 
 class ProductConfig(_Strict):
@@ -88,7 +103,33 @@ class ProductConfig(_Strict):
     stock: int = Field(default=0, ge=0)
 
 
+class SourceConfig(_Strict):
+    """A channel that sends this store orders (see ordergate.intake). Its id names the intake URL
+    `/api/v1/intake/{id}`, so it is unique across stores."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    kind: Literal["shopify", "woo", "generic", "csv"]
+    owner: str = Field(min_length=1, max_length=64)  # the team answering for this source's payloads
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]{0,99}$")
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+    rule_owners: dict[str, str] = Field(default_factory=dict)  # rule id -> team
+    rule_severity: dict[str, Literal["block", "warn"]] = Field(default_factory=dict)
+    sku_map: dict[str, str] = Field(default_factory=dict)  # external SKU -> our SKU
+    settings: dict[str, Any] = Field(default_factory=dict)  # shop_domain (shopify), site_url (woo)
+    enabled: bool = True
+
+
 class StoreConfig(_Strict):
+    @field_validator("delivery_fields_by_country")
+    @classmethod
+    def _countries(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        import pycountry
+
+        for code in value:
+            if len(code) != 2 or not code.isupper() or pycountry.countries.get(alpha_2=code) is None:
+                raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+        return value
+
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     name: str
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -99,6 +140,41 @@ class StoreConfig(_Strict):
     checkout_ttl_seconds: int | None = Field(default=None, gt=0)
     payment_window_seconds: int | None = Field(default=None, gt=0)
     delivery_fields: list[DeliveryFieldName] = Field(default_factory=list)
+    # Extra fields some destinations need, e.g. {"US" = ["region"]}: asked for only when shipping there.
+    delivery_fields_by_country: dict[str, list[DeliveryFieldName]] = Field(default_factory=dict)
+    notification_channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+    loyalty_points_per_unit: Decimal = Field(
+        default=Decimal(0), ge=0, le=1000
+    )  # per currency unit, on completion
+    automatic_accounts: bool = False
     policies: list[PolicyConfig] = Field(default_factory=list)
     payment_methods: list[PaymentMethodConfig] = Field(default_factory=list)
     products: list[ProductConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+
+class PaymentMethodSettingsOut(PaymentMethodOut):
+    enabled: bool
+    payment_window_seconds: int
+    settings: dict[str, Any]
+
+
+class StoreSettingsOut(BaseModel):
+    """The store's settings as the operator reads them; secrets are masked."""
+
+    slug: str
+    name: str
+    currency: str
+    locale: str
+    guest_checkout: GuestCheckoutOut
+    guest_checkout_enabled: bool
+    account_required: bool
+    shipping_flat: str
+    checkout_ttl_seconds: int
+    payment_window_seconds: int
+    delivery_fields: list[DeliveryFieldOut]
+    notification_channels: list[str]
+    loyalty_points_per_unit: str
+    automatic_accounts: bool
+    policies: list[PolicyOut]
+    payment_methods: list[PaymentMethodSettingsOut]

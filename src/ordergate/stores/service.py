@@ -16,9 +16,11 @@ from ordergate.stores.schemas import (
     DeliveryFieldOut,
     GuestCheckoutOut,
     PaymentMethodOut,
+    PaymentMethodSettingsOut,
     PolicyOut,
     StoreConfig,
     StoreOut,
+    StoreSettingsOut,
 )
 
 
@@ -85,7 +87,70 @@ def store_view(store: Store, *, settings: Settings) -> StoreOut:
             PolicyOut(id=p.key, kind=p.kind, title=p.title, version=p.version, url=p.url, summary=p.summary)
             for p in store.policies
         ],
-        delivery_fields=[DeliveryFieldOut(name=f, required=True) for f in store.delivery_fields],
+        delivery_fields=delivery_fields_view(store),
+    )
+
+
+def required_delivery_fields(store: Store, country: str | None) -> list[str]:
+    """What this store needs for a delivery to `country`, in the store's order."""
+    extra = (store.delivery_fields_by_country or {}).get(country or "", [])
+    return list(store.delivery_fields) + [f for f in extra if f not in store.delivery_fields]
+
+
+def delivery_fields_view(store: Store) -> list[DeliveryFieldOut]:
+    fields = [DeliveryFieldOut(name=f, required=True) for f in store.delivery_fields]
+    by_field: dict[str, list[str]] = {}
+    for country, names in sorted((store.delivery_fields_by_country or {}).items()):
+        for name in names:
+            if name not in store.delivery_fields:
+                by_field.setdefault(name, []).append(country)
+    fields += [
+        DeliveryFieldOut(name=name, required=False, required_in=countries)
+        for name, countries in by_field.items()
+    ]
+    return fields
+
+
+SECRET_SETTING = ("secret", "key", "token", "password")
+
+
+def _masked(settings: dict[str, object]) -> dict[str, object]:
+    return {k: "•••" if any(word in k.lower() for word in SECRET_SETTING) else v for k, v in settings.items()}
+
+
+def settings_view(store: Store, *, settings: Settings) -> StoreSettingsOut:
+    public = store_view(store, settings=settings)
+    methods = []
+    for method, out in zip(store.payment_methods, public.payment_methods, strict=True):
+        methods.append(
+            PaymentMethodSettingsOut(
+                **out.model_dump(),
+                enabled=method.enabled,
+                payment_window_seconds=(
+                    method.payment_window_seconds
+                    or store.payment_window_seconds
+                    or settings.payment_window_seconds
+                ),
+                settings=_masked(dict(method.config)),
+            )
+        )
+    return StoreSettingsOut(
+        slug=store.slug,
+        name=store.name,
+        currency=store.currency,
+        locale=store.locale,
+        guest_checkout=public.guest_checkout,
+        guest_checkout_enabled=store.guest_checkout_enabled,
+        account_required=store.account_required,
+        shipping_flat=store.shipping_flat,
+        checkout_ttl_seconds=store.checkout_ttl_seconds or settings.checkout_ttl_seconds,
+        payment_window_seconds=store.payment_window_seconds or settings.payment_window_seconds,
+        delivery_fields=public.delivery_fields,
+        notification_channels=list(store.notification_channels or []),
+        loyalty_points_per_unit=store.loyalty_points_per_unit,
+        automatic_accounts=store.automatic_accounts,
+        policies=public.policies,
+        payment_methods=methods,
     )
 
 
@@ -151,6 +216,10 @@ async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store
     store.checkout_ttl_seconds = config.checkout_ttl_seconds
     store.payment_window_seconds = config.payment_window_seconds
     store.delivery_fields = list(config.delivery_fields)
+    store.delivery_fields_by_country = {k: list(v) for k, v in config.delivery_fields_by_country.items()}
+    store.notification_channels = list(config.notification_channels)
+    store.loyalty_points_per_unit = str(config.loyalty_points_per_unit)
+    store.automatic_accounts = config.automatic_accounts
     await session.flush()
 
     policies = {p.key: p for p in store.policies}
@@ -186,3 +255,22 @@ async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store
         session.add(product)
     await session.flush()
     return store
+
+
+async def list_operator_keys(session: AsyncSession, store: Store) -> list[OperatorKey]:
+    rows = await session.scalars(
+        select(OperatorKey).where(OperatorKey.store_id == store.id).order_by(OperatorKey.created_at)
+    )
+    return list(rows)
+
+
+async def revoke_operator_key(session: AsyncSession, store: Store, key_id: str) -> OperatorKey:
+    row = await session.scalar(
+        select(OperatorKey).where(OperatorKey.store_id == store.id, OperatorKey.key_id == key_id)
+    )
+    if row is None:
+        raise NotFound(f"No key {key_id!r} in store {store.slug!r}", field="key_id")
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+    await session.flush()
+    return row

@@ -1,12 +1,170 @@
-"""Buyer pages (storefront, checkout, tracking): mounted on the app; built out with the page issue."""
+"""Buyer pages: the storefront and its cart, policy pages, and mounting every page route on the app."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from urllib.parse import parse_qs, urlencode
 
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+
+from ordergate.catalog.service import list_products, products_by_sku
+from ordergate.checkout.schemas import CheckoutIn, ItemIn
+from ordergate.checkout.service import open_checkout, price_lines
+from ordergate.db import Session
+from ordergate.deps import AppSettings
+from ordergate.errors import DomainError
 from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.stores.service import guest_checkout
+from ordergate.web import checkout_pages, order_pages
+from ordergate.web.common import find_store, frame, message_page, no_store_page, see_other
+from ordergate.web.forms import FormErrors, cart_from, form_str
+from ordergate.web.render import STATIC, csrf_ok, render
+from ordergate.web.wording import guest_checkout_reason
+
+router = APIRouter(prefix="/s/{store}", include_in_schema=False)
 
 
 def mount_pages(app: FastAPI, settings: Settings) -> None:
-    """Pages come with the buyer-pages work; the API stands on its own without them."""
-    return None
+    """The buyer pages and their static files (CSS, JS, icon: no build step)."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(router)
+    app.include_router(checkout_pages.router)
+    app.include_router(order_pages.router)
+
+
+def cart_query(cart: dict[str, int]) -> str:
+    return urlencode([pair for sku, qty in cart.items() for pair in (("sku", sku), ("qty", str(qty)))])
+
+
+async def _storefront(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    store: Store,
+    cart: dict[str, int],
+    *,
+    errors: FormErrors | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    products = (await list_products(session, store)).items
+    known = await products_by_sku(session, store, cart)
+    cart = {sku: qty for sku, qty in cart.items() if sku in known}
+    lines, totals = price_lines(store, [{"sku": s, "quantity": q} for s, q in cart.items()], known)
+    guest = guest_checkout(store, settings=settings)
+    return render(
+        request,
+        settings,
+        "storefront.html",
+        frame(
+            request,
+            store,
+            products=products,
+            lines=lines,
+            totals=totals,
+            cart_qs=cart_query(cart),
+            item_count=sum(cart.values()),
+            guest=guest,
+            guest_reason=None if guest.available else guest_checkout_reason(guest.reason),
+            errors=errors or FormErrors(),
+            notice=notice,
+        ),
+        status=status,
+    )
+
+
+@router.get("")
+async def storefront(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
+    found = await find_store(session, store)
+    if found is None:
+        return no_store_page(request, settings)
+    query = request.query_params
+    cart = cart_from(query.getlist("sku"), query.getlist("qty"))
+    added = query.get("added")
+    notice = None
+    if added and added in cart:
+        names = {p.sku: p.name for p in (await products_by_sku(session, found, [added])).values()}
+        notice = f"Added {names.get(added, added)} to your cart." if added in names else None
+    return await _storefront(request, session, settings, found, cart, notice=notice)
+
+
+@router.post("/cart")
+async def update_cart(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
+    """Add one item (a product's button) or change quantities (the cart's form); the cart lives in the URL."""
+    found = await find_store(session, store)
+    if found is None:
+        return no_store_page(request, settings)
+    form = await request.form()
+    if "cart" in form:
+        parsed = parse_qs(form_str(form.get("cart"), 8000))
+        cart = cart_from(parsed.get("sku", []), parsed.get("qty", []))
+    else:
+        cart = cart_from(
+            [form_str(v) for v in form.getlist("sku")], [form_str(v) for v in form.getlist("qty")]
+        )
+    if not csrf_ok(request, form.get("csrf")):
+        errors = FormErrors()
+        errors.add("", "This page had been open a long time, so nothing was changed. Please try again.")
+        return await _storefront(request, session, settings, found, cart, errors=errors, status=403)
+    added = form_str(form.get("add"), 64)
+    if added:
+        cart[added] = cart.get(added, 0) + 1
+    query = cart_query(cart)
+    if added:
+        query += "&" + urlencode({"added": added})
+    return see_other(f"/s/{found.slug}" + (f"?{query}" if query else "") + "#cart")
+
+
+@router.post("/checkout")
+async def start_checkout(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
+    """The cart becomes a guest checkout; the buyer lands on its page (which is also its resume link)."""
+    found = await find_store(session, store)
+    if found is None:
+        return no_store_page(request, settings)
+    form = await request.form()
+    cart = cart_from([form_str(v) for v in form.getlist("sku")], [form_str(v) for v in form.getlist("qty")])
+    errors = FormErrors()
+    if not csrf_ok(request, form.get("csrf")):
+        errors.add(
+            "", "This page had been open a long time, so your checkout was not started. Please try again."
+        )
+        return await _storefront(request, session, settings, found, cart, errors=errors, status=403)
+    guest = guest_checkout(found, settings=settings)
+    if not guest.available:
+        errors.add("", guest_checkout_reason(guest.reason))
+        return await _storefront(request, session, settings, found, cart, errors=errors, status=409)
+    if not cart:
+        errors.add("cart", "Your cart is empty: add something first.")
+        return await _storefront(request, session, settings, found, cart, errors=errors, status=422)
+    try:
+        data = CheckoutIn(items=[ItemIn(sku=sku, quantity=qty) for sku, qty in cart.items()])
+        checkout_id, _ = await open_checkout(session, found, data, settings=settings)
+    except (ValidationError, DomainError) as exc:
+        errors.add(
+            "cart", exc.detail if isinstance(exc, DomainError) else "Check the quantities in your cart."
+        )
+        return await _storefront(request, session, settings, found, cart, errors=errors, status=422)
+    return see_other(f"/s/{found.slug}/checkout/{checkout_id}")
+
+
+@router.get("/policies/{policy_id}")
+async def policy(
+    request: Request, session: Session, settings: AppSettings, store: str, policy_id: str
+) -> Response:
+    found = await find_store(session, store)
+    if found is None:
+        return no_store_page(request, settings)
+    match = next((p for p in found.policies if p.key == policy_id), None)
+    if match is None:
+        return message_page(
+            request,
+            settings,
+            found,
+            status=404,
+            title="Policy not found",
+            body="This store has no policy at this address.",
+        )
+    return render(request, settings, "policy.html", frame(request, found, policy=match))

@@ -1,0 +1,1 @@
+"""Load driver and benchmark runner for ordergate (`make bench`)."""

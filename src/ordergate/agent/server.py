@@ -1,0 +1,421 @@
+"""The assistant's MCP tools: describe a store, find products, explain the checkout, prepare a cart, and
+read an order's status. None of them creates, pays for or moves an order; only the buyer places an order,
+by pressing "Place order" on the checkout page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar, cast
+
+import structlog
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.context import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ordergate import __version__, money
+from ordergate.agent.schemas import (
+    CheckoutGuide,
+    CheckoutStep,
+    MilestoneMeaning,
+    PaymentOption,
+    PreparedCheckout,
+    ProductMatches,
+    StoreDescription,
+)
+from ordergate.catalog import service as catalog
+from ordergate.checkout.schemas import CheckoutIn, ItemIn
+from ordergate.checkout.service import checkout_ttl, checkout_view, open_checkout
+from ordergate.errors import DomainError, NotAvailable, NotFound, field_path
+from ordergate.orders.schemas import TrackingOut
+from ordergate.orders.service import track
+from ordergate.orders.state import (
+    AWAITING_PAYMENT,
+    CANCELLED,
+    COMPLETED,
+    EXPIRED,
+    FUNDED,
+    MILESTONES,
+    SHIPPED,
+)
+from ordergate.payments.service import payment_window
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.stores.service import get_store, guest_checkout, ready_methods, store_view
+
+log = structlog.get_logger("ordergate.agent")
+T = TypeVar("T")
+SessionSource = Callable[[], async_sessionmaker[AsyncSession]]
+
+PREPARED_BY = "assistant"
+LIMITS = (
+    "Assistants may explain the store and the checkout and prepare a cart. No tool can place an order, "
+    "record or make a payment, or change an order: the buyer places the order themselves by opening the "
+    'checkout link and pressing "Place order".'
+)
+INSTRUCTIONS = f"""ordergate: guest checkout for online stores.
+
+{LIMITS}
+
+Typical use: describe_store and list_products to answer questions, explain_checkout to say what happens
+next, prepare_checkout to put the chosen items in a cart and give the buyer its link, track_order with the
+token (or whole tracking link) the buyer gives you to say where their order is. The buyer enters their own
+contact and delivery details on the checkout page."""
+
+# What each status proves, in the buyer's words; keyed by the state machine's own names.
+MEANINGS: dict[str, str] = {
+    AWAITING_PAYMENT: (
+        "The buyer placed the order on the checkout page: contact, delivery and the store's policies were "
+        "accepted, the stock is reserved for this order and a payment instruction (amount, destination, "
+        "deadline) was issued. Nothing has been paid yet."
+    ),
+    FUNDED: (
+        "Payments with the required confirmations cover the full amount: the store has the money and the "
+        "stock is taken off the shelf for this order. The store can ship it now."
+    ),
+    SHIPPED: (
+        "The store recorded a shipment with a carrier and tracking number (and its evidence, such as a "
+        "depot scan), shown on the tracking page."
+    ),
+    COMPLETED: "The store marked the order complete: delivered, nothing more is expected from the buyer.",
+    EXPIRED: (
+        "The payment deadline passed before the amount was covered, so the reserved stock went back. The "
+        "buyer can ask for a new payment instruction from the tracking page."
+    ),
+    CANCELLED: "The store cancelled the order; any reserved or paid-for stock went back to the shelf.",
+}
+
+StoreSlug = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    Field(description="The store's short name as it appears in its links, for example 'demo'"),
+]
+SearchQuery = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, max_length=200),
+    Field(description="Words to look for in the product's SKU, name or description; omit to list all"),
+]
+Limit = Annotated[int, Field(ge=1, le=200, description="At most this many products")]
+CartItems = Annotated[
+    list[ItemIn],
+    Field(min_length=1, description="Products (by SKU, from list_products) and how many of each"),
+]
+OrderToken = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=512),
+    Field(description="The order token the buyer gives you, or their whole tracking link"),
+]
+TRACKING_LINK = re.compile(r"/s/(?P<store>[^/?#]+)/orders/(?P<token>[^/?#]+)")
+
+
+class AgentServer(MCPServer[Any]):
+    """MCPServer whose tool errors read as plain sentences (field: problem), without pydantic's noise."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(f"Error executing tool {name}: {_invalid(exc.__cause__)}") from exc.__cause__
+            raise
+
+
+def _invalid(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = field_path(error.get("loc", ())) or "arguments"
+        if error.get("type") == "extra_forbidden":
+            problems.append(f"{where}: this tool takes no such argument")
+        else:
+            problems.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    unknown = any(e.get("type") == "extra_forbidden" for e in exc.errors())
+    return "invalid arguments: " + "; ".join(problems) + (f". {LIMITS}" if unknown else "")
+
+
+def _domain_message(exc: DomainError) -> str:
+    if not exc.errors:
+        return exc.detail
+    return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+
+
+def _strict(tool: Tool) -> Tool:
+    """Refuse unknown arguments instead of dropping them silently (and say so in the input schema)."""
+    loose = tool.fn_metadata.arg_model
+    strict = cast(
+        type[ArgModelBase],
+        type(
+            loose.__name__,
+            (loose,),
+            {
+                "model_config": ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+                "__module__": __name__,
+            },
+        ),
+    )
+    return tool.model_copy(
+        update={
+            "fn_metadata": tool.fn_metadata.model_copy(update={"arg_model": strict}),
+            "parameters": strict.model_json_schema(by_alias=True),
+        }
+    )
+
+
+def _duration(seconds: int) -> str:
+    """900 -> "15 minutes", 86400 -> "24 hours", 259200 -> "3 days"."""
+    for unit, size, at_least in (("day", 86400, 2 * 86400), ("hour", 3600, 3600), ("minute", 60, 60)):
+        if seconds >= at_least and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def _shipping(shop: Store) -> Decimal:
+    return money.quantize(Decimal(shop.shipping_flat), shop.currency)
+
+
+def _matches(query: str, *texts: str) -> bool:
+    haystack = " ".join(texts).casefold()
+    return all(word in haystack for word in query.casefold().split())
+
+
+class AgentTools:
+    """The tools, bound to the deployment's settings and database. Each call is one transaction."""
+
+    def __init__(self, settings: Settings, sessions: SessionSource):
+        self.settings, self.sessions = settings, sessions
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions()() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def _run(self, tool: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """One transaction; domain problems become tool errors the assistant can read out."""
+        try:
+            async with self._transaction() as session:
+                return await work(session)
+        except DomainError as exc:
+            raise ToolError(_domain_message(exc)) from exc
+        except ValidationError as exc:
+            raise ToolError(_invalid(exc)) from exc
+        except (SQLAlchemyError, OSError) as exc:
+            # The driver's text can hold statement parameters (token hashes): log the type only.
+            log.error("agent_database_error", tool=tool, error=type(exc).__name__)
+            raise ToolError("The store's database is not available right now; try again shortly") from exc
+
+    async def describe_store(self, store: StoreSlug) -> StoreDescription:
+        async def work(session: AsyncSession) -> StoreDescription:
+            shop = await get_store(session, store)
+            view = store_view(shop, settings=self.settings)
+            return StoreDescription(
+                **view.model_dump(),
+                storefront_url=f"{self.settings.base_url.rstrip('/')}/s/{shop.slug}",
+                shipping_flat=str(_shipping(shop)),
+                assistant_limits=LIMITS,
+            )
+
+        return await self._run("describe_store", work)
+
+    async def list_products(
+        self, store: StoreSlug, query: SearchQuery = None, limit: Limit = 50
+    ) -> ProductMatches:
+        async def work(session: AsyncSession) -> ProductMatches:
+            shop = await get_store(session, store)
+            items = (await catalog.list_products(session, shop)).items
+            if query:
+                items = [p for p in items if _matches(query, p.sku, p.name, p.description)]
+            return ProductMatches(store=shop.slug, query=query or None, count=len(items), items=items[:limit])
+
+        return await self._run("list_products", work)
+
+    async def explain_checkout(self, store: StoreSlug) -> CheckoutGuide:
+        async def work(session: AsyncSession) -> CheckoutGuide:
+            shop = await get_store(session, store)
+            return self._guide(shop)
+
+        return await self._run("explain_checkout", work)
+
+    def _guide(self, shop: Store) -> CheckoutGuide:
+        view = store_view(shop, settings=self.settings)
+        ready = {m.key: m for m in ready_methods(shop, settings=self.settings)}
+        options = [
+            PaymentOption(
+                id=m.id,
+                label=m.label,
+                asset=m.asset,
+                required_confirmations=m.required_confirmations,
+                pay_within=_duration(payment_window(shop, ready[m.id], self.settings)),
+            )
+            for m in view.payment_methods
+            if m.id in ready
+        ]
+        fields = ", ".join(f.name for f in view.delivery_fields) or "none"
+        policies = ", ".join(f"{p.title} (version {p.version})" for p in view.policies) or "none"
+        methods = "; ".join(f"{o.label}: pay within {o.pay_within}" for o in options) or "none is ready"
+        ttl = _duration(int(checkout_ttl(shop, self.settings).total_seconds()))
+        steps = [
+            ("cart", "assistant or buyer", "Products and quantities. Prices and stock are read live."),
+            (
+                "contact",
+                "buyer only",
+                "An email address or a phone number (at least one): the tracking link and payment "
+                "updates go there.",
+            ),
+            ("delivery", "buyer only", f"Delivery details; this store requires: {fields}."),
+            (
+                "review",
+                "buyer only",
+                f"The checkout page shows the lines, shipping ({view.currency} "
+                f"{_shipping(shop)} per order) and the total. "
+                "Any quote is advisory: it reserves nothing.",
+            ),
+            (
+                "place order",
+                "buyer only",
+                f"The buyer chooses a payment method, accepts the store's policies ({policies}) and presses "
+                '"Place order". Only then does the order exist: stock is checked and reserved and a '
+                "payment instruction is issued. No assistant tool can do this step.",
+            ),
+            (
+                "pay",
+                "buyer only",
+                f"The buyer pays as the instruction says before its deadline ({methods}). The order is "
+                "funded once confirmed payments cover the amount.",
+            ),
+        ]
+        return CheckoutGuide(
+            store=shop.slug,
+            steps=[
+                CheckoutStep(step=n, name=name, done_by=who, what_happens=text)
+                for n, (name, who, text) in enumerate(steps, start=1)
+            ],
+            milestones=[MilestoneMeaning(status=s, proves=MEANINGS[s]) for s in MILESTONES],
+            other_outcomes=[MilestoneMeaning(status=s, proves=MEANINGS[s]) for s in (EXPIRED, CANCELLED)],
+            payment_options=options,
+            checkout_expires_after=f"{ttl} after its last change",
+            assistant_limits=LIMITS,
+        )
+
+    async def prepare_checkout(self, store: StoreSlug, items: CartItems) -> PreparedCheckout:
+        async def work(session: AsyncSession) -> PreparedCheckout:
+            shop = await get_store(session, store)
+            available = guest_checkout(shop, settings=self.settings)
+            if not available.available:
+                raise NotAvailable(
+                    f"This store does not take guest orders right now ({available.reason})", field="store"
+                )
+            data = CheckoutIn(items=items)
+            checkout_id, checkout = await open_checkout(
+                session, shop, data, settings=self.settings, prepared_by=PREPARED_BY
+            )
+            view = await checkout_view(session, shop, checkout_id, checkout, settings=self.settings)
+            return PreparedCheckout(
+                **view.model_dump(),
+                next_step=(
+                    f"Give the buyer this link: {view.resume_url} . On that page they check the items, enter "
+                    "their contact and delivery details, choose how to pay, accept the store's policies and "
+                    'press "Place order". No order exists until they do; you cannot place it for them.'
+                ),
+            )
+
+        return await self._run("prepare_checkout", work)
+
+    async def track_order(self, store: StoreSlug, token: OrderToken) -> TrackingOut:
+        async def work(session: AsyncSession) -> TrackingOut:
+            order_token = token
+            link = TRACKING_LINK.search(token)
+            if link is not None:
+                if link["store"] != store:
+                    raise NotFound(
+                        f"This tracking link is for the store {link['store']!r}; ask with that store",
+                        field="store",
+                    )
+                order_token = link["token"]
+            shop = await get_store(session, store)
+            return await track(session, shop, order_token, settings=self.settings)
+
+        return await self._run("track_order", work)
+
+
+def build_server(settings: Settings, sessions: SessionSource) -> AgentServer:
+    """The MCP server with its five tools; `sessions` gives the sessionmaker at call time."""
+    tools = AgentTools(settings, sessions)
+    reading = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    specs: list[tuple[Callable[..., Awaitable[BaseModel]], str, str, str, ToolAnnotations]] = [
+        (
+            tools.describe_store,
+            "describe_store",
+            "Describe a store",
+            "What a store offers a buyer without an account: whether guest checkout is available (and "
+            "why not), its payment methods, its policies (with summaries and versions), the delivery "
+            f"fields it requires, its flat shipping and its storefront link. Read-only. {LIMITS}",
+            reading,
+        ),
+        (
+            tools.list_products,
+            "list_products",
+            "List or search products",
+            "The store's products with SKU, name, description, price, currency and stock availability; "
+            "give `query` to keep only products whose SKU, name or description contain all its words. "
+            f"Read-only. {LIMITS}",
+            reading,
+        ),
+        (
+            tools.explain_checkout,
+            "explain_checkout",
+            "Explain the checkout",
+            "The checkout steps for this store (who does each one), its payment options and deadlines, "
+            "how long a checkout stays open, and what each order status proves (awaiting_payment, funded, "
+            f"shipped, completed; or expired, cancelled). Read-only. {LIMITS}",
+            reading,
+        ),
+        (
+            tools.prepare_checkout,
+            "prepare_checkout",
+            "Prepare a cart for the buyer",
+            "Put products (SKUs from list_products) and quantities into a new checkout marked as prepared "
+            "by an assistant, and return its link (`resume_url`) for the buyer to open. This does NOT "
+            "place an order, reserve stock or take a payment: the buyer reviews everything on that page, "
+            'enters their own contact and delivery details, and presses "Place order" themselves. '
+            f"{LIMITS}",
+            ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+            ),
+        ),
+        (
+            tools.track_order,
+            "track_order",
+            "Read an order's status",
+            "Where an order is (status, milestones reached, items, totals, payment instruction and "
+            "shipments) from the order token or tracking link the buyer gives you. Contact details are "
+            "masked and the delivery address is not shown, as on the buyer's tracking page. Read-only: it "
+            f"never pays for, cancels or changes the order. {LIMITS}",
+            reading,
+        ),
+    ]
+    return AgentServer(
+        "ordergate",
+        title="ordergate store assistant tools",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+        tools=[
+            _strict(Tool.from_function(fn, name=name, title=title, description=text, annotations=notes))
+            for fn, name, title, text, notes in specs
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Order intake: channel sources, raw payloads, canonical mapping, quality rules, quarantine, replay."""

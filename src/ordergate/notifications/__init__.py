@@ -1,0 +1,1 @@
+"""Notifications: the transactional outbox, its delivery by the worker, email and SMS channels."""

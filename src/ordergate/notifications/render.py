@@ -1,0 +1,271 @@
+"""Rendering an outbox message from the template files: what it tells is read when it is sent.
+
+HTML templates escape every value; text and SMS templates drop control characters from every
+value. Tracking links are unsealed here, in the worker's memory, and go nowhere but the message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from ordergate import money
+from ordergate.checkout.service import tracking_url
+from ordergate.errors import NotFound
+from ordergate.notifications.errors import NothingToSend
+from ordergate.notifications.models import SMS, OutboxMessage
+from ordergate.notifications.sealing import SealBroken, unseal
+from ordergate.notifications.service import (
+    ORDER_LINKS,
+    PAYMENT_EXPIRED,
+    PAYMENT_EXPIRING,
+    VERIFICATION_CODE,
+    link_context,
+    secret_context,
+)
+from ordergate.orders.models import Order
+from ordergate.orders.service import load_order
+from ordergate.payments.models import PaymentInstruction
+from ordergate.payments.service import active_instruction
+from ordergate.security import hash_token, same_secret
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+
+TEMPLATES = Path(__file__).parent / "templates"
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+SPACE = re.compile(r"\s+")
+BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
+MAX_LINKS = 20
+STATUS_LABELS = {
+    "awaiting_payment": "awaiting payment",
+    "funded": "paid",
+    "shipped": "shipped",
+    "completed": "completed",
+    "expired": "payment window closed",
+    "cancelled": "cancelled",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Markup):  # already-escaped output of a macro
+        return value
+    return CONTROL.sub("", "" if value is None else str(value))
+
+
+_loader = FileSystemLoader(TEMPLATES)
+_html = Environment(
+    loader=_loader, autoescape=True, undefined=StrictUndefined, finalize=_plain, trim_blocks=True
+)
+# Text and SMS are not markup: nothing to escape but control characters, which finalize drops.
+_text = Environment(
+    loader=_loader,
+    autoescape=False,  # noqa: S701
+    undefined=StrictUndefined,
+    finalize=_plain,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+    sender_name: str
+    # Every secret in the message (tracking tokens, codes): scrubbed from any error text.
+    secrets: tuple[str, ...]
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def _block(template: Template, name: str, context: dict[str, Any]) -> str:
+    return "".join(template.blocks[name](template.new_context(context)))
+
+
+def render_templates(kind: str, channel: str, context: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(subject, text, html) of `kind` for `channel`; SMS has text only."""
+    if channel == SMS:
+        text = _text.get_template(f"sms/{kind}.txt").render(context)
+        return "", SPACE.sub(" ", text).strip(), None
+    text_template = _text.get_template(f"email/{kind}.txt")
+    subject = SPACE.sub(" ", _block(text_template, "subject", context)).strip()
+    text = BLANK_LINES.sub("\n\n", text_template.render(context)).strip() + "\n"
+    html = _html.get_template(f"email/{kind}.html").render({**context, "subject": subject})
+    return subject, text, html
+
+
+SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+UNSAFE_SCHEMES = ("javascript", "vbscript", "data", "file")
+
+
+def safe_link(uri: str | None) -> str | None:
+    """A payment URI to link (a wallet's `bitcoin:`, `sandbox:`, or https), never a script link."""
+    match = SCHEME.match(uri or "")
+    if uri is None or match is None or match.group(1).lower() in UNSAFE_SCHEMES:
+        return None
+    return uri
+
+
+def _payment(store: Store, order: Order, instruction: PaymentInstruction | None) -> dict[str, Any] | None:
+    if instruction is None:
+        return None
+    label = next((m.label for m in store.payment_methods if m.key == instruction.method), instruction.method)
+    details = instruction.details or {}
+    return {
+        "kind": instruction.kind,
+        "label": label,
+        "asset": instruction.asset,
+        "amount": money.display(
+            money.quantize(instruction.amount, instruction.asset), instruction.asset, store.locale
+        ),
+        # An IBAN in groups of four, as banks print it; an address as it is (it is copied, not read).
+        "destination": (
+            " ".join(instruction.destination[i : i + 4] for i in range(0, len(instruction.destination), 4))
+            if instruction.kind == "manual"
+            else instruction.destination
+        ),
+        "uri": safe_link(instruction.uri),
+        "required_confirmations": instruction.required_confirmations,
+        "expires_at": _when(instruction.expires_at),
+        "account_name": details.get("account_name"),
+        "bic": details.get("bic"),
+        "reference": details.get("reference") or order.number,
+    }
+
+
+def _order_context(store: Store, order: Order) -> dict[str, Any]:
+    def fmt(amount: Any) -> str:
+        return money.display(money.quantize(amount, order.currency), order.currency, store.locale)
+
+    return {
+        "number": order.number,
+        "status": order.status,
+        "status_label": STATUS_LABELS.get(order.status, order.status),
+        "items": [
+            {
+                "name": line.name,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": fmt(line.unit_price),
+                "line_total": fmt(line.line_total),
+            }
+            for line in order.lines
+        ],
+        "totals": {
+            "subtotal": fmt(order.subtotal),
+            "shipping": fmt(order.shipping),
+            "total": fmt(order.total),
+        },
+        "payment": _payment(store, order, active_instruction(order)),
+        "shipments": [
+            {"carrier": s.carrier, "tracking_number": s.tracking_number, "shipped_at": _when(s.shipped_at)}
+            for s in order.shipments
+        ],
+    }
+
+
+def order_token(settings: Settings, order: Order) -> str | None:
+    """The order's token, opened from its seal; None for an order that has no tracking link here
+    (another channel's order)."""
+    if order.link_seal is None:
+        return None
+    token = unseal(settings, order.link_seal, context=link_context(order.token_hash))
+    if not same_secret(hash_token(token), order.token_hash):
+        raise SealBroken("the sealed link does not open this order")
+    return token
+
+
+async def _links(
+    session: AsyncSession, store: Store, message: OutboxMessage, settings: Settings
+) -> tuple[list[dict[str, Any]], list[str]]:
+    # Addresses match whatever the case of their local part (as every mail provider treats them).
+    matches = (
+        Order.phone == message.recipient
+        if message.channel == SMS
+        else func.lower(Order.email) == message.recipient.lower()
+    )
+    orders = await session.scalars(
+        select(Order)
+        .where(Order.store_id == store.id, matches, Order.link_seal.is_not(None))
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(MAX_LINKS)
+    )
+    links, tokens = [], []
+    for order in orders:
+        token = order_token(settings, order)
+        if token is None:
+            continue
+        tokens.append(token)
+        links.append(
+            {
+                "number": order.number,
+                "status_label": STATUS_LABELS.get(order.status, order.status),
+                "created_at": _when(order.created_at),
+                "tracking_url": tracking_url(settings, store, token),
+            }
+        )
+    return links, tokens
+
+
+async def render(session: AsyncSession, message: OutboxMessage, settings: Settings) -> Rendered:
+    """Raises NothingToSend when the message has nothing left to say, SealBroken when a secret
+    cannot be opened with this server's key."""
+    store = await session.scalar(
+        select(Store).where(Store.id == message.store_id).options(selectinload(Store.payment_methods))
+    )
+    if store is None:
+        raise NothingToSend("the store is gone")
+    channels = getattr(store, "notification_channels", None)
+    if channels is not None and message.channel not in channels:
+        raise NothingToSend(f"the store sends no {message.channel} messages")
+    payload = message.payload or {}
+    context: dict[str, Any] = {"store": {"name": store.name}}
+    secrets: list[str] = []
+    if message.kind == VERIFICATION_CODE:
+        if message.sealed is None:
+            raise SealBroken("the code is no longer in the outbox")
+        code = unseal(settings, message.sealed, context=secret_context(message.dedupe_key))
+        secrets.append(code)
+        context.update(code=code, valid_minutes=payload.get("valid_minutes"))
+    elif message.kind == ORDER_LINKS:
+        links, tokens = await _links(session, store, message, settings)
+        if not links:
+            raise NothingToSend("no order matched this contact")
+        secrets += tokens
+        context["orders"] = links
+    else:
+        try:
+            order = await load_order(session, store, order_id=message.order_id)
+        except NotFound:
+            raise NothingToSend("the order is gone") from None
+        context.update(_order_context(store, order))
+        if message.kind == PAYMENT_EXPIRING:
+            instruction = next((i for i in order.instructions if i.id == payload.get("instruction_id")), None)
+            if order.status != "awaiting_payment" or instruction is None or instruction.superseded_at:
+                raise NothingToSend("paid, expired or renewed before the reminder went out")
+            context["payment"] = _payment(store, order, instruction)
+        if message.kind == PAYMENT_EXPIRED and order.status != "expired":
+            raise NothingToSend("the buyer already asked for a new payment instruction")
+        token = order_token(settings, order)
+        url = tracking_url(settings, store, token) if token else None
+        if token:
+            secrets.append(token)
+        context.update(
+            tracking_url=url,
+            refresh_url=f"{url}#refresh" if url else None,
+            reason=payload.get("reason"),
+            was_paid=payload.get("from_status") in ("funded", "shipped"),
+        )
+    subject, text, html = render_templates(message.kind, message.channel, context)
+    return Rendered(subject, text, html, store.name, tuple(secrets))

@@ -1,0 +1,285 @@
+"""The one-page guest checkout: policies first, contact, delivery, advisory quote, payment, "Place order"."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from ordergate import security
+from ordergate.checkout.models import Checkout
+from ordergate.checkout.schemas import CheckoutPatch, ContactIn, DeliveryIn
+from ordergate.checkout.service import (
+    checkout_view,
+    find_checkout,
+    missing_fields,
+    quote,
+    tracking_url,
+    update_checkout,
+)
+from ordergate.db import Session
+from ordergate.deps import AppSettings
+from ordergate.errors import CheckoutExpired, DomainError, NotFound
+from ordergate.orders.create import create_order
+from ordergate.orders.schemas import OrderIn
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.stores.service import store_view
+from ordergate.web.common import MAX_SECRET, find_store, frame, message_page, no_store_page, see_other
+from ordergate.web.forms import (
+    DELIVERY_AUTOCOMPLETE,
+    DELIVERY_LABELS,
+    MISSING_MESSAGES,
+    FormErrors,
+    domain_errors,
+    form_str,
+    validate_part,
+)
+from ordergate.web.render import (
+    buyer_locale,
+    countries,
+    csrf_ok,
+    default_country,
+    phone_regions,
+    qr_svg,
+    render,
+)
+
+router = APIRouter(prefix="/s/{store}/checkout/{checkout_id}", include_in_schema=False)
+CONTACT_FIELDS = ("email", "phone", "phone_region")
+PRESELECTED = ("contact.phone_region", "delivery.country")
+
+
+def _tracking_path(settings: Settings, store: Store, checkout_id: str) -> str:
+    token = security.order_token_for_checkout(checkout_id)
+    return urlsplit(tracking_url(settings, store, token)).path
+
+
+def _saved_values(checkout: Checkout) -> dict[str, str]:
+    values = {"contact.email": checkout.email or "", "contact.phone": checkout.phone or ""}
+    values.update({f"delivery.{k}": v for k, v in (checkout.delivery or {}).items()})
+    return values
+
+
+def _typed_values(form: FormData, store: Store) -> dict[str, str]:
+    names = [f"contact.{f}" for f in CONTACT_FIELDS] + [f"delivery.{f}" for f in store.delivery_fields]
+    values = {name: form_str(form.get(name)).strip() for name in names}
+    values["payment_method"] = form_str(form.get("payment_method"), 64)
+    values["accept_policies"] = "yes" if form.get("accept_policies") == "yes" else ""
+    return values
+
+
+async def _page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    store: Store,
+    checkout_id: str,
+    checkout: Checkout,
+    *,
+    values: dict[str, str],
+    errors: FormErrors | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    view = await checkout_view(session, store, checkout_id, checkout, settings=settings)
+    advisory = await quote(session, store, checkout_id, settings=settings)
+    shop = store_view(store, settings=settings)
+    locale = buyer_locale(request, store)
+    country = default_country(locale, store) or ""
+    ready = [m for m in shop.payment_methods if m.ready]
+    amounts = {o.method: o for o in advisory.payment_options}
+    # Country pickers start at the buyer's (or the store's) country; the first ready method is chosen.
+    form_values = {
+        "contact.phone_region": country,
+        "delivery.country": country,
+        "payment_method": ready[0].id if ready else "",
+    }
+    form_values.update({k: v for k, v in values.items() if v or k not in PRESELECTED})
+    fields = [
+        {
+            "name": name,
+            "key": f"delivery.{name}",
+            "label": DELIVERY_LABELS[name],
+            "autocomplete": DELIVERY_AUTOCOMPLETE[name],
+        }
+        for name in store.delivery_fields
+    ]
+    return render(
+        request,
+        settings,
+        "checkout.html",
+        frame(
+            request,
+            store,
+            checkout=view,
+            quote=advisory,
+            shop=shop,
+            delivery_fields=fields,
+            methods=ready,
+            amounts=amounts,
+            values=form_values,
+            errors=errors or FormErrors(),
+            notice=notice,
+            countries=countries(),
+            phone_regions=phone_regions(),
+            resume_qr=qr_svg(view.resume_url, "QR code of the link to continue this checkout"),
+            idempotency_key=uuid.uuid4().hex,
+            checkout_api=f"/api/v1/stores/{store.slug}/checkouts/{checkout_id}",
+        ),
+        status=status,
+        noindex=True,
+    )
+
+
+async def _open(
+    request: Request, session: Session, settings: Settings, slug: str, checkout_id: str
+) -> tuple[Store, Checkout] | Response:
+    store = await find_store(session, slug)
+    if store is None:
+        return no_store_page(request, settings)
+    try:
+        if len(checkout_id) > MAX_SECRET:
+            raise NotFound()
+        checkout = await find_checkout(session, store, checkout_id)
+    except NotFound:
+        return message_page(
+            request,
+            settings,
+            store,
+            status=404,
+            title="Checkout not found",
+            body="There is no checkout at this link. Check that the whole link was copied, or start again.",
+        )
+    except CheckoutExpired:
+        return message_page(
+            request,
+            settings,
+            store,
+            status=410,
+            title="This checkout has expired",
+            body="To keep your details safe, an unfinished checkout is deleted after a while. "
+            "Your cart was not ordered and nothing was charged. Please start again.",
+        )
+    if checkout.status == "completed":
+        return see_other(_tracking_path(settings, store, checkout_id))
+    return store, checkout
+
+
+@router.get("")
+async def checkout_page(
+    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+) -> Response:
+    opened = await _open(request, session, settings, store, checkout_id)
+    if isinstance(opened, Response):
+        return opened
+    found, checkout = opened
+    notice = None
+    if request.query_params.get("saved"):
+        notice = "Saved. Open the link below on any device to carry on from here."
+    return await _page(
+        request,
+        session,
+        settings,
+        found,
+        checkout_id,
+        checkout,
+        values=_saved_values(checkout),
+        notice=notice,
+    )
+
+
+@router.post("")
+async def submit_checkout(
+    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+) -> Response:
+    """Save what the buyer typed (every valid field, even when others are wrong) and, for
+    "Place order", create the order through the same service as the API."""
+    opened = await _open(request, session, settings, store, checkout_id)
+    if isinstance(opened, Response):
+        return opened
+    found, checkout = opened
+    form = await request.form()
+    values = _typed_values(form, found)
+    errors = FormErrors()
+
+    async def again(status: int) -> Response:
+        return await _page(
+            request,
+            session,
+            settings,
+            found,
+            checkout_id,
+            checkout,
+            values=values,
+            errors=errors,
+            status=status,
+        )
+
+    if not csrf_ok(request, form.get("csrf")):
+        errors.add(
+            "", "This page had been open a long time, so nothing was saved. Check your details and try again."
+        )
+        return await again(403)
+
+    contact = validate_part(ContactIn, {f: values[f"contact.{f}"] for f in CONTACT_FIELDS}, "contact", errors)
+    delivery = validate_part(
+        DeliveryIn, {f: values[f"delivery.{f}"] for f in found.delivery_fields}, "delivery", errors
+    )
+    patch: dict[str, Any] = {}
+    if contact is not None:
+        patch["contact"] = contact
+    if delivery is not None:
+        patch["delivery"] = delivery
+    if patch:
+        try:
+            checkout = await update_checkout(
+                session, found, checkout_id, CheckoutPatch.model_validate(patch), settings=settings
+            )
+        except DomainError as exc:
+            domain_errors(exc, errors, known=values)
+            return await again(exc.status)
+
+    if form.get("action") != "place":
+        if errors:
+            return await again(422)
+        return see_other(f"/s/{found.slug}/checkout/{checkout_id}?saved=1")
+
+    for missing in missing_fields(found, checkout):
+        field = "contact.email" if missing == "contact" else missing
+        if field not in errors.fields and not (missing == "contact" and "contact.phone" in errors.fields):
+            errors.add(field, MISSING_MESSAGES.get(missing, f"{missing} is required"))
+    if not values["payment_method"]:
+        errors.add("payment_method", "Choose how you want to pay")
+    if not values["accept_policies"]:
+        errors.add("accept_policies", "Tick the box to accept the store's policies")
+    if errors:
+        return await again(422)
+
+    accepted = [form_str(p, 100) for p in form.getlist("policy")][:50]
+    try:
+        data = OrderIn(payment_method=values["payment_method"], accepted_policies=accepted)
+        # A savepoint: a failed order (stock ran out half-way) leaves nothing behind, while the
+        # details saved above are kept for the buyer's next try.
+        async with session.begin_nested():
+            await create_order(
+                session,
+                found,
+                checkout_id,
+                data,
+                idempotency_key=form_str(form.get("idempotency_key"), 255) or None,
+                settings=settings,
+                placed_on_page=True,  # the buyer pressed "Place order" here (CSRF-checked form)
+            )
+    except ValidationError:
+        errors.add("payment_method", "Choose how you want to pay")
+        return await again(422)
+    except DomainError as exc:
+        domain_errors(exc, errors, known=[*values, "items"])
+        return await again(exc.status)
+    return see_other(_tracking_path(settings, found, checkout_id))

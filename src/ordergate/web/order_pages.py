@@ -1,0 +1,272 @@
+"""The thank-you and tracking page (the tracking link), and the buyer's actions on it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ordergate.db import Session
+from ordergate.deps import AppSettings
+from ordergate.errors import DomainError, IllegalTransition, NotFound
+from ordergate.orders.schemas import TrackingOut
+from ordergate.orders.service import refresh, track
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.web.api_bridge import call_guest_api
+from ordergate.web.common import MAX_SECRET, find_store, frame, message_page, no_store_page, see_other
+from ordergate.web.forms import FormErrors, form_str
+from ordergate.web.render import buyer_locale, csrf_ok, default_country, qr_svg, render
+from ordergate.web.wording import (
+    MILESTONES,
+    OPEN_STATUSES,
+    PAYMENT_STATES,
+    STATUS_HEADLINES,
+    STATUS_LABELS,
+)
+
+router = APIRouter(prefix="/s/{store}/orders/{token}", include_in_schema=False)
+
+NOTICES = {
+    ("refreshed", "1"): "Here is your new payment instruction. Pay to the details below, not the old ones.",
+    ("link", "sent"): "Sent. If that email or phone number is the one on your orders, the links are on "
+    "their way to it.",
+    ("account", "code-sent"): "We sent a one-time code to the email or phone number on this order. "
+    "Enter it below.",
+    ("account", "created"): "Your account is ready, and this order is in it.",
+}
+UNAVAILABLE = {
+    "link": "Sending links by email or text message is not available in this store yet. "
+    "Copy the link above or bookmark this page instead.",
+    "account": "Creating an account is not available in this store yet. Your order is safe: "
+    "keep this link to follow it.",
+}
+
+
+def _timeline(view: TrackingOut) -> list[dict[str, object]]:
+    """The four milestones, each with when it was reached (or None)."""
+    reached = {m.status: m.reached_at for m in view.milestones}
+    return [{"m": milestone, "reached_at": reached.get(milestone.status)} for milestone in MILESTONES]
+
+
+def _order_page(
+    request: Request,
+    settings: Settings,
+    store: Store,
+    view: TrackingOut,
+    *,
+    errors: FormErrors | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    query = request.query_params
+    notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
+    notices += [text for key, text in UNAVAILABLE.items() if query.get(key) == "unavailable"]
+    payment = view.payment
+    payable = (
+        payment is not None and payment.state in ("pending", "partial") and view.status == "awaiting_payment"
+    )
+    payment_qr = None
+    if payable and payment is not None and payment.uri:
+        payment_qr = qr_svg(payment.uri, f"QR code to pay {payment.amount} {payment.asset}")
+    path = f"/s/{store.slug}/orders/{view.token}"
+    return render(
+        request,
+        settings,
+        "tracking.html",
+        frame(
+            request,
+            store,
+            order=view,
+            payment=payment,
+            payable=payable,
+            payment_qr=payment_qr,
+            timeline=_timeline(view),
+            headline=STATUS_HEADLINES.get(view.status, STATUS_LABELS.get(view.status, view.status)),
+            status_labels=STATUS_LABELS,
+            payment_states=PAYMENT_STATES,
+            is_open=view.status in OPEN_STATUSES,
+            notices=notices,
+            errors=errors or FormErrors(),
+            values=values or {},
+            show_code_form=query.get("account") == "code-sent" or bool(values and "code" in values),
+            page_path=path,
+            api_path=f"/api/v1/stores/{store.slug}/orders/{view.token}",
+        ),
+        status=status,
+        noindex=True,
+    )
+
+
+def _not_found(request: Request, settings: Settings, store: Store) -> Response:
+    return message_page(
+        request,
+        settings,
+        store,
+        status=404,
+        title="Order not found",
+        body="There is no order at this link. Check that the whole link was copied: it is long on purpose.",
+    )
+
+
+async def _view(
+    request: Request, session: Session, settings: Settings, slug: str, token: str
+) -> tuple[Store, TrackingOut] | Response:
+    store = await find_store(session, slug)
+    if store is None:
+        return no_store_page(request, settings)
+    if len(token) > MAX_SECRET:
+        return _not_found(request, settings, store)
+    try:
+        return store, await track(session, store, token, settings=settings)
+    except NotFound:
+        return _not_found(request, settings, store)
+
+
+@router.get("")
+async def tracking_page(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> Response:
+    found = await _view(request, session, settings, store, token)
+    if isinstance(found, Response):
+        return found
+    return _order_page(request, settings, *found)
+
+
+@router.post("/refresh")
+async def new_instruction(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> Response:
+    """ "Get a new payment instruction" for an expired order (same service as the API's refresh)."""
+    found = await _view(request, session, settings, store, token)
+    if isinstance(found, Response):
+        return found
+    shop, view = found
+    form = await request.form()
+    errors = FormErrors()
+    if not csrf_ok(request, form.get("csrf")):
+        errors.add("", "This page had been open a long time. Please press the button again.")
+        return _order_page(request, settings, shop, view, errors=errors, status=403)
+    try:
+        async with session.begin_nested():
+            await refresh(session, shop, token, settings=settings)
+    except IllegalTransition:
+        return see_other(f"/s/{shop.slug}/orders/{token}")  # already paid or renewed: show where it is
+    except DomainError as exc:
+        errors.add("", f"We could not renew the payment instruction: {exc.detail}")
+        return _order_page(request, settings, shop, view, errors=errors, status=exc.status)
+    return see_other(f"/s/{shop.slug}/orders/{token}?refreshed=1")
+
+
+async def _forward(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    slug: str,
+    token: str,
+    *,
+    feature: str,
+    api_path: str,
+    body: dict[str, str],
+    success: str,
+    values: dict[str, str],
+    field_map: dict[str, str],
+) -> Response:
+    """Post the buyer's form to the guest API route that owns the feature, and show its answer."""
+    form = await request.form()
+    answer = None
+    if csrf_ok(request, form.get("csrf")):
+        # Before any query of ours, so this request holds no database transaction meanwhile.
+        client_host = request.client.host if request.client else None
+        answer = await call_guest_api(request.app, "POST", api_path, body, client_host=client_host)
+        if not answer.available:
+            return see_other(f"/s/{slug}/orders/{token}?{feature}=unavailable")
+        if answer.status < 300:
+            return see_other(f"/s/{slug}/orders/{token}?{feature}={success}")
+    found = await _view(request, session, settings, slug, token)
+    if isinstance(found, Response):
+        return found
+    errors = FormErrors()
+    if answer is None:
+        errors.add("", "This page had been open a long time. Please try again.")
+        return _order_page(request, settings, *found, errors=errors, values=values, status=403)
+    for field, message in answer.field_errors():
+        errors.add(field_map.get(field, ""), message)
+    if not errors:
+        errors.add("", answer.detail or "That did not work. Please try again.")
+    return _order_page(request, settings, *found, errors=errors, values=values, status=answer.status)
+
+
+@router.post("/send-link")
+async def send_link(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> Response:
+    """Send this store's tracking links to the buyer's own email or phone (the order-links route)."""
+    form = await request.form()
+    contact = form_str(form.get("contact"), 320).strip()
+    if not contact:
+        found = await _view(request, session, settings, store, token)
+        if isinstance(found, Response):
+            return found
+        errors = FormErrors()
+        errors.add("contact", "Enter your email address or phone number")
+        return _order_page(request, settings, *found, errors=errors, status=422)
+    body = {"email": contact}
+    if "@" not in contact:
+        # A national number is read in the buyer's country ("+..." numbers need no hint). No query
+        # here: this request must hold no database transaction while the API route runs.
+        region = default_country(buyer_locale(request, None), None)
+        body = {"phone": contact, **({"phone_region": region} if region else {})}
+    return await _forward(
+        request,
+        session,
+        settings,
+        store,
+        token,
+        feature="link",
+        api_path=f"/api/v1/stores/{store}/order-links",
+        body=body,
+        success="sent",
+        values={"contact": contact},
+        field_map={"email": "contact", "phone": "contact"},
+    )
+
+
+@router.post("/account")
+async def start_account(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> Response:
+    """ "Create account": a one-time code goes to the order's contact (the accounts route)."""
+    return await _forward(
+        request,
+        session,
+        settings,
+        store,
+        token,
+        feature="account",
+        api_path=f"/api/v1/stores/{store}/orders/{token}/account",
+        body={},
+        success="code-sent",
+        values={},
+        field_map={},
+    )
+
+
+@router.post("/account/verify")
+async def verify_account(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> Response:
+    form = await request.form()
+    code = form_str(form.get("code"), 32).strip()
+    return await _forward(
+        request,
+        session,
+        settings,
+        store,
+        token,
+        feature="account",
+        api_path=f"/api/v1/stores/{store}/orders/{token}/account/verify",
+        body={"code": code},
+        success="created",
+        values={"code": code},
+        field_map={"code": "code"},
+    )

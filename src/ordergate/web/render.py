@@ -1,0 +1,248 @@
+"""Page rendering: the Jinja2 environment, the buyer's locale, CSRF tokens, QR codes and page headers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import pycountry
+import segno
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_currency, format_decimal
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from ordergate import clock, money
+from ordergate.middleware import CSRF_COOKIE
+from ordergate.security import same_secret
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+# No inline script or style anywhere: everything comes from /static on this origin.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+CSRF_FIELD = "csrf"
+_CSRF_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+@lru_cache(maxsize=64)
+def _static_version(name: str) -> str:
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:10]
+
+
+def static_url(name: str) -> str:
+    """`/static/app.css?v=<content hash>`: cached by browsers, refetched when the file changes."""
+    return f"/static/{name}?v={_static_version(name)}"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = static_url
+    env.globals["country_name"] = country_name
+    return env
+
+
+# --- the buyer's locale --------------------------------------------------------------------
+
+
+def _accept_language(header: str) -> list[str]:
+    """Language tags from an Accept-Language header, best first."""
+    tags: list[tuple[float, int, str]] = []
+    for n, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if tag and tag != "*" and weight > 0:
+            tags.append((-weight, n, tag.strip()))
+    return [tag for _, _, tag in sorted(tags)]
+
+
+def _parse_locale(tag: str, sep: str) -> Locale | None:
+    try:
+        return Locale.parse(tag, sep=sep)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+
+
+def buyer_locale(request: Request, store: Store | None) -> Locale:
+    """The buyer's locale from Accept-Language, else the store's, else English."""
+    for tag in _accept_language(request.headers.get("accept-language", "")):
+        found = _parse_locale(tag, "-")
+        if found is not None:
+            return found
+    if store is not None:
+        found = _parse_locale(store.locale, "_")
+        if found is not None:
+            return found
+    return Locale("en")
+
+
+def default_country(locale: Locale, store: Store | None) -> str | None:
+    """The country to preselect: the buyer's locale's territory, else the store's."""
+    store_locale = _parse_locale(store.locale, "_") if store else None
+    for territory in (locale.territory, store_locale.territory if store_locale else None):
+        if territory and pycountry.countries.get(alpha_2=territory) is not None:
+            return str(territory)
+    return None
+
+
+@lru_cache(maxsize=1)
+def countries() -> list[tuple[str, str]]:
+    """(ISO code, English name) of every country, by name."""
+    names = Locale("en").territories
+    rows = []
+    for country in pycountry.countries:
+        code = str(country.alpha_2)
+        rows.append((code, str(names.get(code) or getattr(country, "common_name", None) or country.name)))
+    return sorted(rows, key=lambda row: row[1])
+
+
+@lru_cache(maxsize=1)
+def phone_regions() -> list[tuple[str, str]]:
+    """(ISO code, "Ireland (+353)") for every country with a calling code."""
+    rows = []
+    for code, name in countries():
+        calling = phonenumbers.country_code_for_region(code)
+        if calling:
+            rows.append((code, f"{name} (+{calling})"))
+    return rows
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return dict(countries()).get(code.upper(), code)
+
+
+class Formats:
+    """Numbers, money and times in the buyer's locale; the words around them stay English."""
+
+    def __init__(self, locale: Locale):
+        self.locale = locale
+
+    def money(self, amount: str | Decimal, code: str) -> str:
+        value = _decimal(amount)
+        if code.upper() in money.ASSET_EXPONENTS:
+            # A crypto amount is shown as a wallet wants it typed: digits and a point, never rounded.
+            return f"{money.quantize(value, code):f} {code.upper()}"
+        return str(format_currency(value, code, locale=self.locale))
+
+    def number(self, amount: str | Decimal) -> str:
+        return str(format_decimal(_decimal(amount), locale=self.locale, decimal_quantization=False))
+
+    def moment(self, when: datetime) -> str:
+        return f"{format_datetime(when.astimezone(UTC), 'medium', tzinfo=UTC, locale=self.locale)} UTC"
+
+    def until(self, when: datetime) -> str:
+        """ "in 14 minutes" / "2 minutes ago", in English like the rest of the page."""
+        return str(format_timedelta(when - clock.now(), add_direction=True, threshold=1.1, locale="en"))
+
+    def iso(self, when: datetime) -> str:
+        return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _decimal(amount: str | Decimal) -> Decimal:
+    try:
+        return amount if isinstance(amount, Decimal) else Decimal(amount)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+# --- QR codes --------------------------------------------------------------------------------
+
+
+def qr_svg(data: str, label: str) -> Markup:
+    """An inline SVG QR code (segno, no images), named for screen readers."""
+    svg = segno.make(data, error="m").svg_inline(
+        scale=1, border=4, omitsize=True, dark="#111111", light="#ffffff", svgclass="qr-code"
+    )
+    named = svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1)
+    return Markup(named)  # noqa: S704 - segno's own output; the label is escaped above
+
+
+# --- CSRF: double-submit token in the og_csrf cookie -------------------------------------------
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """The buyer's CSRF token, and whether it is new (and must be set as a cookie)."""
+    current = request.cookies.get(CSRF_COOKIE, "")
+    if _CSRF_SHAPE.match(current):
+        return current, False
+    return secrets.token_urlsafe(32), True
+
+
+def csrf_ok(request: Request, submitted: object) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    return isinstance(submitted, str) and bool(_CSRF_SHAPE.match(cookie)) and same_secret(cookie, submitted)
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+def render(
+    request: Request,
+    settings: Settings,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    noindex: bool = False,
+) -> HTMLResponse:
+    """A page with its security headers, and a CSRF cookie when the buyer had none."""
+    token, new = csrf_token(request)
+    html = _ENV.get_template(template).render(
+        **context, csrf_field=CSRF_FIELD, csrf_token=token, noindex=noindex
+    )
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    if noindex:
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if new:
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            path="/s/",
+            httponly=True,
+            samesite="lax",
+            secure=settings.base_url.startswith("https://"),
+        )
+    return response
+
+
+_ENV = _environment()

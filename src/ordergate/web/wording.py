@@ -1,0 +1,80 @@
+"""What the buyer pages say: reasons, milestones and statuses in a buyer's words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GUEST_CHECKOUT_REASONS = {
+    "disabled": "This store is not taking guest orders at the moment.",
+    "account_required": "This store asks buyers to order from an account, so checking out as a guest "
+    "is not offered here.",
+    "no_ready_payment_method": "This store cannot take payments right now, so it is not accepting orders. "
+    "Please try again later.",
+}
+
+
+def guest_checkout_reason(reason: str | None) -> str:
+    return GUEST_CHECKOUT_REASONS.get(reason or "", "Guest checkout is not available in this store.")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    status: str
+    title: str
+    proves: str
+    does_not_prove: str
+
+
+MILESTONES = (
+    Milestone(
+        "awaiting_payment",
+        "Order placed",
+        "The store has your order and is holding the items for you until the payment deadline.",
+        "It does not mean you have paid. If the deadline passes unpaid, the items go back on sale.",
+    ),
+    Milestone(
+        "funded",
+        "Payment confirmed",
+        "Your payment arrived and has enough confirmations: the items are yours and the store can ship them.",
+        "It does not mean the parcel has left yet.",
+    ),
+    Milestone(
+        "shipped",
+        "Shipped",
+        "The store says it handed your parcel to the carrier, with the evidence shown below.",
+        "It does not prove the parcel has reached you: follow it with the carrier's tracking number.",
+    ),
+    Milestone(
+        "completed",
+        "Completed",
+        "The store has closed the order as delivered and done.",
+        "If something is wrong, you can still contact the store: quote your order number.",
+    ),
+)
+
+STATUS_HEADLINES = {
+    "awaiting_payment": "Thank you! Now pay to confirm your order",
+    "funded": "Payment confirmed",
+    "shipped": "Your order is on its way",
+    "completed": "Order completed",
+    "expired": "The payment time ran out",
+    "cancelled": "This order was cancelled",
+}
+
+STATUS_LABELS = {
+    "awaiting_payment": "Awaiting payment",
+    "funded": "Paid",
+    "shipped": "Shipped",
+    "completed": "Completed",
+    "expired": "Payment time ran out",
+    "cancelled": "Cancelled",
+}
+
+PAYMENT_STATES = {
+    "pending": "Waiting for your payment",
+    "partial": "Part of the amount has arrived",
+    "confirmed": "Payment confirmed",
+    "expired": "No longer payable",
+}
+
+OPEN_STATUSES = ("awaiting_payment", "funded", "shipped")

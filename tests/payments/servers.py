@@ -1,0 +1,461 @@
+"""Local HTTP servers that speak the outside services' documented protocols: Esplora (address
+transactions, tip height), a JSON rate API, BTCPay Server's Greenfield API (invoices, payment
+methods, signed webhooks) and Stripe's API (PaymentIntents, signed events). Real sockets, served by
+uvicorn on a free port in a thread; the tests drive their state directly."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ordergate import clock
+
+
+class ServerThread:
+    def __init__(self, app: Starlette) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+    def join(self) -> None:
+        self.thread.join(timeout=10)
+
+
+def _now() -> int:
+    return int(clock.now().timestamp())
+
+
+# --- Esplora -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Chain:
+    """An Esplora-compatible explorer over a chain the test writes."""
+
+    url: str = ""
+    tip: int = 800_000
+    txs: dict[str, dict[str, Any]] = field(default_factory=dict)  # txid -> tx (insertion = time)
+    down: bool = False
+    requests: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.tip, self.down = 800_000, False
+        self.txs.clear()
+        self.requests.clear()
+
+    def pay(
+        self, address: str, btc: str | Decimal, *, confirmed: bool = False, extra_outputs: int = 0
+    ) -> str:
+        """Broadcast a transaction paying `btc` to `address` (in the mempool unless `confirmed`)."""
+        txid = secrets.token_hex(32)
+        sats = int(Decimal(str(btc)) * 100_000_000)
+        outputs = [
+            {
+                "scriptpubkey": "0014" + secrets.token_hex(20),
+                "scriptpubkey_type": "v0_p2wpkh",
+                "scriptpubkey_address": "bc1qchange" + secrets.token_hex(8),
+                "value": 12_345,
+            }
+            for _ in range(extra_outputs)
+        ]
+        outputs.append(
+            {
+                "scriptpubkey": "0014" + secrets.token_hex(20),
+                "scriptpubkey_type": "v0_p2wpkh",
+                "scriptpubkey_address": address,
+                "value": sats,
+            }
+        )
+        self.txs[txid] = {
+            "txid": txid,
+            "version": 2,
+            "locktime": 0,
+            "vin": [{"txid": secrets.token_hex(32), "vout": 0, "is_coinbase": False, "sequence": 4294967293}],
+            "vout": outputs,
+            "size": 222,
+            "weight": 561,
+            "fee": 1410,
+            "status": {"confirmed": False},
+        }
+        if confirmed:
+            self.confirm(txid)
+        return txid
+
+    def confirm(self, txid: str) -> None:
+        """Mine a block holding `txid`."""
+        self.tip += 1
+        self.txs[txid]["status"] = {
+            "confirmed": True,
+            "block_height": self.tip,
+            "block_hash": secrets.token_hex(32),
+            "block_time": _now(),
+        }
+
+    def mine(self, blocks: int = 1) -> None:
+        self.tip += blocks
+
+    def drop(self, txid: str) -> None:
+        """The transaction left the mempool (replaced by fee, evicted)."""
+        del self.txs[txid]
+
+    def _for(self, address: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        mine = [t for t in self.txs.values() if any(o["scriptpubkey_address"] == address for o in t["vout"])]
+        mempool = [t for t in reversed(mine) if not t["status"]["confirmed"]]
+        chain = sorted(
+            (t for t in mine if t["status"]["confirmed"]),
+            key=lambda t: t["status"]["block_height"],
+            reverse=True,
+        )
+        return mempool, chain
+
+    def app(self) -> Starlette:
+        async def tip(request: Request) -> Response:
+            self.requests.append("tip")
+            if self.down:
+                return PlainTextResponse("unavailable", status_code=503)
+            return PlainTextResponse(str(self.tip))
+
+        async def address_txs(request: Request) -> Response:
+            self.requests.append(f"txs {request.path_params['address']}")
+            if self.down:
+                return PlainTextResponse("unavailable", status_code=503)
+            mempool, chain = self._for(request.path_params["address"])
+            return JSONResponse(mempool[:50] + chain[:25])
+
+        async def address_chain(request: Request) -> Response:
+            _, chain = self._for(request.path_params["address"])
+            ids = [t["txid"] for t in chain]
+            last = request.path_params["last"]
+            start = ids.index(last) + 1 if last in ids else len(ids)
+            return JSONResponse(chain[start : start + 25])
+
+        return Starlette(
+            routes=[
+                Route("/blocks/tip/height", tip),
+                Route("/address/{address}/txs", address_txs),
+                Route("/address/{address}/txs/chain/{last}", address_chain),
+            ]
+        )
+
+
+# --- a JSON rate API ---------------------------------------------------------------------------
+
+
+@dataclass
+class RateFeed:
+    url: str = ""
+    body: str = '{"bitcoin": {"eur": 50000.12}}'
+    status: int = 200
+    hits: int = 0
+
+    def reset(self) -> None:
+        self.body, self.status, self.hits = '{"bitcoin": {"eur": 50000.12}}', 200, 0
+
+    def app(self) -> Starlette:
+        async def price(request: Request) -> Response:
+            self.hits += 1
+            return Response(self.body, status_code=self.status, media_type="application/json")
+
+        return Starlette(routes=[Route("/simple/price", price)])
+
+
+# --- BTCPay Server (Greenfield) ----------------------------------------------------------------
+
+
+@dataclass
+class Btcpay:
+    url: str = ""
+    store_id: str = "7Qn4ZkT9Y3cGZbHs2vJm"
+    api_key: str = "5f1c0e9d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e"
+    webhook_secret: str = "whk-3a9c1f8e2b7d4a6c"
+    rate: Decimal = Decimal("50000")
+    down: bool = False
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: list[dict[str, Any]] = field(default_factory=list)  # invoice requests as received
+    auth_seen: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.down = False
+        self.invoices.clear()
+        self.created.clear()
+        self.auth_seen.clear()
+
+    def _authorised(self, request: Request) -> bool:
+        self.auth_seen.append(request.headers.get("authorization", ""))
+        return request.headers.get("authorization") == f"token {self.api_key}"
+
+    def _btc(self, invoice: dict[str, Any]) -> Decimal:
+        return (Decimal(invoice["amount"]) / self.rate).quantize(Decimal("0.00000001"))
+
+    def payment_methods(self, invoice_id: str) -> list[dict[str, Any]]:
+        inv = self.invoices[invoice_id]
+        due = self._btc(inv)
+        paid = sum((Decimal(p["value"]) for p in inv["payments"]), Decimal(0))
+        return [
+            {
+                "paymentMethod": "BTC",
+                "cryptoCode": "BTC",
+                "destination": inv["address"],
+                "paymentLink": f"bitcoin:{inv['address']}?amount={due}",
+                "rate": f"{self.rate:.2f}",
+                "paymentMethodPaid": str(paid),
+                "totalPaid": str(paid),
+                "due": str(due - paid),
+                "amount": str(due),
+                "networkFee": "0.0",
+                "payments": inv["payments"],
+                "activated": True,
+            },
+            {
+                "paymentMethod": "BTC-LightningNetwork",
+                "cryptoCode": "BTC",
+                "destination": "lnbc" + secrets.token_hex(40),
+                "paymentLink": None,
+                "rate": f"{self.rate:.2f}",
+                "amount": str(due),
+                "due": str(due - paid),
+                "payments": [],
+                "activated": True,
+            },
+        ]
+
+    def app(self) -> Starlette:
+        async def invoices(request: Request) -> Response:
+            if self.down:
+                return JSONResponse({"code": "unavailable"}, status_code=503)
+            if not self._authorised(request):
+                return JSONResponse({"code": "unauthenticated", "message": "Authentication is required"}, 401)
+            if request.path_params["store_id"] != self.store_id:
+                return JSONResponse({"code": "store-not-found"}, status_code=404)
+            if request.method == "GET":
+                return JSONResponse(list(self.invoices.values())[: int(request.query_params.get("take", 50))])
+            body = await request.json()
+            self.created.append(body)
+            invoice_id = secrets.token_urlsafe(16)
+            minutes = int(body.get("checkout", {}).get("expirationMinutes", 15))
+            invoice = {
+                "id": invoice_id,
+                "storeId": self.store_id,
+                "amount": str(body["amount"]),
+                "currency": body["currency"],
+                "type": "Standard",
+                "checkoutLink": f"http://btcpay.test/i/{invoice_id}",
+                "createdTime": _now(),
+                "expirationTime": _now() + minutes * 60,
+                "monitoringExpiration": _now() + minutes * 60 + 3600,
+                "status": "New",
+                "additionalStatus": "None",
+                "metadata": body.get("metadata", {}),
+                "checkout": body.get("checkout", {}),
+                "address": "bc1q" + secrets.token_hex(19),
+                "payments": [],
+            }
+            self.invoices[invoice_id] = invoice
+            public = {k: v for k, v in invoice.items() if k not in ("address", "payments")}
+            return JSONResponse(public)
+
+        async def methods(request: Request) -> Response:
+            if self.down:
+                return JSONResponse({"code": "unavailable"}, status_code=503)
+            if not self._authorised(request):
+                return JSONResponse({"code": "unauthenticated"}, status_code=401)
+            invoice_id = request.path_params["invoice_id"]
+            if invoice_id not in self.invoices:
+                return JSONResponse({"code": "invoice-not-found"}, status_code=404)
+            return JSONResponse(self.payment_methods(invoice_id))
+
+        return Starlette(
+            routes=[
+                Route("/api/v1/stores/{store_id}/invoices", invoices, methods=["GET", "POST"]),
+                Route("/api/v1/stores/{store_id}/invoices/{invoice_id}/payment-methods", methods),
+            ]
+        )
+
+    # The webhooks BTCPay would send: body and headers, signed as BTCPay signs them.
+
+    def delivery(self, type_: str, invoice_id: str, **fields: Any) -> tuple[bytes, dict[str, str]]:
+        delivery_id = secrets.token_urlsafe(12)
+        payload = {
+            "deliveryId": delivery_id,
+            "webhookId": "Wh1",
+            "originalDeliveryId": delivery_id,
+            "isRedelivery": False,
+            "type": type_,
+            "timestamp": _now(),
+            "storeId": self.store_id,
+            "invoiceId": invoice_id,
+            "metadata": self.invoices.get(invoice_id, {}).get("metadata", {}),
+            **fields,
+        }
+        return self.sign(json.dumps(payload).encode())
+
+    def redeliver(self, body: bytes) -> tuple[bytes, dict[str, str]]:
+        payload = json.loads(body)
+        payload["deliveryId"] = secrets.token_urlsafe(12)
+        payload["isRedelivery"] = True
+        return self.sign(json.dumps(payload).encode())
+
+    def sign(self, body: bytes, secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+        mac = hmac.new((secret or self.webhook_secret).encode(), body, hashlib.sha256).hexdigest()
+        return body, {"BTCPay-Sig": f"sha256={mac}", "Content-Type": "application/json"}
+
+    def payment(
+        self, invoice_id: str, btc: str, *, status: str = "Processing", after_expiration: bool = False
+    ) -> tuple[bytes, dict[str, str]]:
+        inv = self.invoices[invoice_id]
+        payment = {
+            "id": f"{secrets.token_hex(32)}-0",
+            "receivedDate": _now(),
+            "value": btc,
+            "fee": "0.00000141",
+            "status": status,
+            "destination": inv["address"],
+        }
+        inv["payments"].append(payment)
+        return self.delivery(
+            "InvoiceReceivedPayment",
+            invoice_id,
+            afterExpiration=after_expiration,
+            paymentMethod="BTC",
+            payment=payment,
+        )
+
+    def payment_settled(self, invoice_id: str, payment_id: str) -> tuple[bytes, dict[str, str]]:
+        inv = self.invoices[invoice_id]
+        payment = next(p for p in inv["payments"] if p["id"] == payment_id)
+        payment["status"] = "Settled"
+        return self.delivery(
+            "InvoicePaymentSettled", invoice_id, afterExpiration=False, paymentMethod="BTC", payment=payment
+        )
+
+
+# --- Stripe ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stripe:
+    url: str = ""
+    secret_key: str = "sk_test_51OrderGateLocalTestKey000000"
+    webhook_secret: str = "whsec_localTestSigningSecret0000"
+    down: bool = False
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_idempotency: dict[str, str] = field(default_factory=dict)
+    forms: list[dict[str, str]] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.down = False
+        self.intents.clear()
+        self.by_idempotency.clear()
+        self.forms.clear()
+
+    def app(self) -> Starlette:
+        def authorised(request: Request) -> bool:
+            return request.headers.get("authorization") == f"Bearer {self.secret_key}"
+
+        def error(status: int, kind: str, message: str) -> Response:
+            return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+
+        async def intents(request: Request) -> Response:
+            if self.down:
+                return error(500, "api_error", "unavailable")
+            if not authorised(request):
+                return error(401, "invalid_request_error", "Invalid API Key provided")
+            if request.method == "GET":
+                data = list(self.intents.values())[: int(request.query_params.get("limit", 10))]
+                return JSONResponse(
+                    {"object": "list", "url": "/v1/payment_intents", "has_more": False, "data": data}
+                )
+            form = dict(await request.form())
+            key = request.headers.get("idempotency-key")
+            if key and key in self.by_idempotency:
+                return JSONResponse(self.intents[self.by_idempotency[key]])
+            self.forms.append({k: str(v) for k, v in form.items()})
+            intent_id = "pi_" + secrets.token_hex(12)
+            metadata = {k[9:-1]: str(v) for k, v in form.items() if k.startswith("metadata[")}
+            intent = {
+                "id": intent_id,
+                "object": "payment_intent",
+                "amount": int(str(form["amount"])),
+                "amount_received": 0,
+                "currency": str(form["currency"]),
+                "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
+                "status": "requires_payment_method",
+                "metadata": metadata,
+                "created": _now(),
+                "livemode": False,
+                "latest_charge": None,
+            }
+            self.intents[intent_id] = intent
+            if key:
+                self.by_idempotency[key] = intent_id
+            return JSONResponse(intent)
+
+        return Starlette(routes=[Route("/v1/payment_intents", intents, methods=["GET", "POST"])])
+
+    def event(
+        self, type_: str, intent: dict[str, Any], *, at: int | None = None, secret: str | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        payload = {
+            "id": "evt_" + secrets.token_hex(12),
+            "object": "event",
+            "api_version": "2024-06-20",
+            "created": _now(),
+            "type": type_,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "data": {"object": intent},
+        }
+        return self.sign(json.dumps(payload).encode(), at=at, secret=secret)
+
+    def sign(
+        self, body: bytes, *, at: int | None = None, secret: str | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        t = at if at is not None else _now()
+        mac = hmac.new(
+            (secret or self.webhook_secret).encode(), f"{t}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        return body, {
+            "Stripe-Signature": f"t={t},v1={mac},v0={secrets.token_hex(32)}",
+            "Content-Type": "application/json",
+        }
+
+    def succeed(self, intent_id: str, amount: int | None = None) -> tuple[bytes, dict[str, str]]:
+        intent = self.intents[intent_id]
+        intent["status"] = "succeeded"
+        intent["amount_received"] = intent["amount"] if amount is None else amount
+        intent["latest_charge"] = "ch_" + secrets.token_hex(12)
+        return self.event("payment_intent.succeeded", intent)

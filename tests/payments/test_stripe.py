@@ -1,0 +1,130 @@
+"""Stripe: a PaymentIntent per order (client secret to the buyer's page), signed events with a
+300 s tolerance, `payment_intent.succeeded` funds the order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ordergate import clock
+from ordergate.payments.protocol import PendingInstruction
+from ordergate.payments.stripe import StripeProvider
+from tests.factories import Buyer
+from tests.payments.helpers import (
+    attention,
+    callback,
+    operator_order,
+    prepared,
+    shop,
+    stripe_method,
+    worker_pass,
+)
+from tests.payments.servers import Stripe
+
+
+async def _order(client: httpx.AsyncClient) -> tuple[dict[str, object], str]:
+    order = await Buyer(client, store="shop").order(method="card")
+    view = await prepared(client, str(order["token"]))
+    return view, str(view["payment"]["destination"])  # type: ignore[index]
+
+
+async def test_payment_intent_per_order_and_its_client_secret_for_the_page(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    await shop(sessionmaker, [stripe_method(stripe)])
+    store = (await client.get("/api/v1/stores/shop")).json()
+    assert store["payment_methods"][0]["ready"] is True and store["payment_methods"][0]["asset"] == "EUR"
+    view, intent_id = await _order(client)
+    [form] = stripe.forms
+    assert form["amount"] == "1940" and form["currency"] == "eur"
+    assert form["automatic_payment_methods[enabled]"] == "true"
+    assert form["metadata[ordergate_order]"] == view["number"]
+    pay = view["payment"]
+    assert pay["asset"] == "EUR" and pay["amount"] == "19.40" and intent_id.startswith("pi_")  # type: ignore[index]
+    details = pay["details"]  # type: ignore[index]
+    assert details["client_secret"] == stripe.intents[intent_id]["client_secret"]
+    assert details["publishable_key"] == "pk_test_51OrderGateLocal"
+
+
+async def test_a_retried_request_gets_the_same_payment_intent(stripe: Stripe) -> None:
+    pending = PendingInstruction(7, "K7QF-M2XD", "shop", Decimal("19.40"), "EUR", clock.now())
+    config = {"secret_key": stripe.secret_key, "webhook_secret": stripe.webhook_secret, "api_url": stripe.url}
+    async with httpx.AsyncClient() as http:
+        first = await StripeProvider().prepare(config, pending, http)
+        second = await StripeProvider().prepare(config, pending, http)
+    assert first.provider_ref == second.provider_ref and len(stripe.intents) == 1
+
+
+async def test_signed_success_funds_once_forged_or_stale_changes_nothing(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    await shop(sessionmaker, [stripe_method(stripe)])
+    view, intent_id = await _order(client)
+    number = str(view["number"])
+    body, _ = stripe.succeed(intent_id)
+    assert (await callback(client, "stripe", stripe.sign(body, secret="whsec_forged0000"))).status_code == 401
+    stale = int(clock.now().timestamp()) - 301
+    assert (await callback(client, "stripe", stripe.sign(body, at=stale))).status_code == 401
+    assert (await operator_order(client, number))["status"] == "awaiting_payment"
+
+    r = await callback(client, "stripe", stripe.sign(body))
+    assert r.status_code == 200 and r.json()["status"] == "processed", r.text
+    order = await operator_order(client, number)
+    assert order["status"] == "funded" and order["payment"]["received_amount"] == "19.40"
+    r = await callback(client, "stripe", stripe.sign(body))
+    assert r.json()["status"] == "duplicate"
+    assert len((await operator_order(client, number))["events"]) == len(order["events"])
+
+
+async def test_failed_attempt_and_other_events_leave_the_order_waiting(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    await shop(sessionmaker, [stripe_method(stripe)])
+    view, intent_id = await _order(client)
+    r = await callback(
+        client, "stripe", stripe.event("payment_intent.payment_failed", stripe.intents[intent_id])
+    )
+    assert r.json()["status"] == "processed"
+    r = await callback(client, "stripe", stripe.event("charge.refunded", {"id": "ch_1", "object": "charge"}))
+    assert r.json()["status"] == "ignored"
+    order = await operator_order(client, str(view["number"]))
+    assert order["status"] == "awaiting_payment" and order["payment"]["state"] == "pending"
+
+
+async def test_success_after_the_order_expired_is_flagged_not_funded(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    await shop(sessionmaker, [stripe_method(stripe)])
+    view, intent_id = await _order(client)
+    await worker_pass(sessionmaker, after=timedelta(minutes=21))  # window and grace over
+    assert (await operator_order(client, str(view["number"])))["status"] == "expired"
+    r = await callback(client, "stripe", stripe.succeed(intent_id))
+    assert r.json()["status"] == "processed"
+    order = await operator_order(client, str(view["number"]))
+    assert order["status"] == "expired" and order["payment"]["received_amount"] == "19.40"
+    assert (await attention(client))[str(view["number"])] == (
+        "late payment of 19.40 EUR arrived while the order was expired: not funded at the old rate"
+    )
+
+
+async def test_success_within_the_grace_after_expiry_still_funds(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    await shop(sessionmaker, [stripe_method(stripe)])
+    view, intent_id = await _order(client)
+    clock.advance(timedelta(minutes=15, seconds=30))  # the card was being confirmed as the window closed
+    r = await callback(client, "stripe", stripe.succeed(intent_id))
+    assert r.json()["status"] == "processed"
+    assert (await operator_order(client, str(view["number"])))["status"] == "funded"
+
+
+async def test_wrong_secret_key_makes_the_method_not_ready(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    await shop(sessionmaker, [stripe_method(stripe, secret_key="sk_test_wrong000000")])
+    store = (await client.get("/api/v1/stores/shop")).json()
+    assert store["payment_methods"][0]["reason"] == "stripe_unauthorized"
+    assert store["guest_checkout"] == {"available": False, "reason": "no_ready_payment_method"}

@@ -1,0 +1,310 @@
+"""Buyer pages over HTTP with JavaScript off: forms, CSRF, errors, headers, expiry, credential isolation."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ordergate import clock
+from ordergate.web.api_bridge import call_guest_api, has_route
+from tests.factories import ADMIN_KEY, DELIVERY, SKU, make_store
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+async def open_checkout(client: httpx.AsyncClient, *items: tuple[str, int]) -> str:
+    """Storefront -> cart -> "Checkout as guest", as a browser without JavaScript does it."""
+    page = await client.get("/s/demo")
+    token = csrf_of(page.text)
+    form = {"csrf": token, "sku": [s for s, _ in items], "qty": [str(q) for _, q in items]}
+    r = await client.post("/s/demo/checkout", data=form)
+    assert r.status_code == 303, r.text
+    location = r.headers["location"]
+    assert re.fullmatch(r"/s/demo/checkout/[A-Za-z0-9_-]{32,}", location)
+    return location
+
+
+def checkout_form(html: str, **overrides: str) -> dict[str, object]:
+    form: dict[str, object] = {
+        "csrf": csrf_of(html),
+        "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1),  # type: ignore[union-attr]
+        "policy": re.findall(r'name="policy" value="([^"]+)"', html),
+        "contact.email": "ada@example.com",
+        "contact.phone": "",
+        "contact.phone_region": "GB",
+        **{f"delivery.{k}": v for k, v in DELIVERY.items()},
+        "payment_method": "sandbox",
+        "accept_policies": "yes",
+        "action": "place",
+    }
+    form.update(overrides)
+    return form
+
+
+async def place(client: httpx.AsyncClient, **overrides: str) -> str:
+    path = await open_checkout(client, (SKU, 2))
+    page = await client.get(path)
+    r = await client.post(path, data=checkout_form(page.text, **overrides))
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])
+
+
+async def test_storefront_lists_products_in_the_buyers_locale(client: httpx.AsyncClient) -> None:
+    r = await client.get("/s/demo")
+    assert r.status_code == 200
+    assert "Fieldnotes Supply Co." in r.text and "A5 dotted notebook" in r.text
+    assert "€14.50" in r.text  # the store's locale (en_IE) without an Accept-Language
+    assert "In stock" in r.text
+    german = await client.get("/s/demo", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert "14,50\xa0€" in german.text
+    assert r.headers["content-security-policy"].startswith("default-src 'none'; script-src 'self'")
+    assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+    # No inline script or style: every <script> has a src, no style or on* attributes.
+    assert not re.search(r"<script(?![^>]*\bsrc=)", r.text)
+    assert not re.search(r"\sstyle=|\son[a-z]+=", r.text)
+    assert r.cookies.get("og_csrf")
+
+
+async def test_add_to_cart_keeps_the_cart_in_the_address(client: httpx.AsyncClient) -> None:
+    page = await client.get("/s/demo")
+    r = await client.post("/s/demo/cart", data={"csrf": csrf_of(page.text), "cart": "", "add": SKU})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/s/demo?sku={SKU}&qty=1&added={SKU}#cart"
+    page = await client.get(r.headers["location"].split("#")[0])
+    assert "Added A5 dotted notebook to your cart." in page.text and "Checkout as guest" in page.text
+    # Garbage quantities are dropped, never a 500.
+    r = await client.post(
+        "/s/demo/cart", data={"csrf": csrf_of(page.text), "sku": [SKU, "NOPE"], "qty": ["abc", "2"]}
+    )
+    assert r.status_code == 303
+    assert (await client.get(r.headers["location"].split("#")[0])).status_code == 200
+
+
+async def test_forms_without_the_csrf_token_change_nothing(client: httpx.AsyncClient) -> None:
+    await client.get("/s/demo")
+    r = await client.post("/s/demo/checkout", data={"csrf": "forged-" + "x" * 40, "sku": SKU, "qty": "1"})
+    assert r.status_code == 403 and "Please try again" in r.text
+    fresh = httpx.AsyncClient(transport=client._transport, base_url="http://test")  # no cookie at all
+    async with fresh:
+        r = await fresh.post("/s/demo/checkout", data={"csrf": "x" * 43, "sku": SKU, "qty": "1"})
+    assert r.status_code == 403
+
+
+async def test_checkout_page_asks_policies_first_and_few_fields(client: httpx.AsyncClient) -> None:
+    path = await open_checkout(client, (SKU, 2), ("CASE-CANVAS", 1))
+    r = await client.get(path)
+    assert r.status_code == 200
+    html = r.text
+    assert r.headers["x-robots-tag"] == "noindex, nofollow" and '<meta name="robots"' in html
+    policies = html.index("Terms of sale")
+    assert "version 2026-01" in html and "/s/demo/policies/terms" in html
+    first_field = html.index('id="contact-email"')
+    assert policies < first_field
+    order = [
+        html.index(k)
+        for k in (
+            'id="contact-email"',
+            'id="delivery-name"',
+            "Not reserved",
+            'name="payment_method"',
+            "Place order",
+        )
+    ]
+    assert order == sorted(order)
+    # Only the store's required delivery fields, and at most 8 things to fill in.
+    assert 'id="delivery-address-line2"' not in html and 'id="delivery-region"' not in html
+    must_fill = 1 + len(
+        set(re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"[^>]*\brequired', html))
+    )
+    assert must_fill <= 8, must_fill
+    assert "€57.90" in html  # 2 x 14.50 + 24.00 + 4.90 shipping
+    assert "<svg" in html and 'aria-label="QR code of the link to continue this checkout"' in html
+
+
+async def test_validation_errors_sit_beside_their_fields_and_keep_what_was_typed(
+    client: httpx.AsyncClient,
+) -> None:
+    path = await open_checkout(client, (SKU, 1))
+    page = await client.get(path)
+    form = checkout_form(
+        page.text, **{"contact.email": "ada@", "delivery.city": "", "delivery.country": "XX"}
+    )
+    del form["accept_policies"]
+    r = await client.post(path, data=form)
+    assert r.status_code == 422
+    html = r.text
+    assert html.count('aria-invalid="true"') >= 3
+    assert re.search(r'id="contact-email-error">.*not a valid email address', html, re.I)
+    assert re.search(r'id="delivery-city-error">.*Enter your town or city', html)
+    assert re.search(r'id="delivery-country-error">.*ISO 3166-1', html)
+    assert re.search(r'id="accept-policies-error">.*Tick the box', html)
+    assert 'value="ada@"' in html and f'value="{DELIVERY["name"]}"' in html
+    assert 'role="alert"' in html and "<title>Error: Checkout" in html
+    # Valid fields were saved even though others were wrong: the resume link carries them.
+    checkout_id = path.rsplit("/", 1)[1]
+    saved = (await client.get(f"/api/v1/stores/demo/checkouts/{checkout_id}")).json()
+    assert saved["delivery"]["name"] == DELIVERY["name"] and saved["contact"] is None
+
+
+async def test_save_for_later_then_resume_elsewhere(client: httpx.AsyncClient, app: FastAPI) -> None:
+    path = await open_checkout(client, (SKU, 1))
+    page = await client.get(path)
+    form = checkout_form(
+        page.text,
+        action="save",
+        **{"contact.email": "", "contact.phone": "030 901820", "contact.phone_region": "DE"},
+    )
+    r = await client.post(path, data=form)
+    assert r.status_code == 303 and r.headers["location"] == f"{path}?saved=1"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as other:
+        resumed = await other.get(path)
+    assert resumed.status_code == 200
+    assert 'value="+4930901820"' in resumed.text and f'value="{DELIVERY["postal_code"]}"' in resumed.text
+
+
+async def test_place_order_and_track_it(client: httpx.AsyncClient) -> None:
+    tracking = await place(client)
+    assert re.fullmatch(r"/s/demo/orders/[A-Za-z0-9_-]{32,}", tracking)
+    r = await client.get(tracking)
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-robots-tag"] == "noindex, nofollow"
+    token = tracking.rsplit("/", 1)[1]
+    api = (await client.get(f"/api/v1/stores/demo/orders/{token}")).json()
+    html = r.text
+    for text in (
+        api["number"],
+        token,
+        api["payment"]["destination"],
+        api["payment"]["amount"],
+        "0 of 2 required",
+    ):
+        assert text in html
+    assert 'aria-label="QR code to pay' in html and "Save this link" in html and "Create account" in html
+    assert "Awaiting payment" in html and "Order placed" in html and "does not mean you have paid" in html
+
+
+async def test_placing_twice_gives_the_same_order(client: httpx.AsyncClient) -> None:
+    path = await open_checkout(client, (SKU, 1))
+    page = await client.get(path)
+    form = checkout_form(page.text)
+    first = await client.post(path, data=form)
+    second = await client.post(path, data=form)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    again = await client.get(path)
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+
+
+async def test_expired_payment_offers_a_new_instruction_never_the_old_address(
+    client: httpx.AsyncClient,
+) -> None:
+    tracking = await place(client)
+    token = tracking.rsplit("/", 1)[1]
+    old = (await client.get(f"/api/v1/stores/demo/orders/{token}")).json()["payment"]["destination"]
+    clock.advance(timedelta(hours=1))
+    r = await client.get(tracking)
+    assert "Get a new payment instruction" in r.text and "Do not send a payment to the old details" in r.text
+    assert old not in r.text and "QR code to pay" not in r.text
+    r = await client.post(f"{tracking}/refresh", data={"csrf": csrf_of(r.text)})
+    assert r.status_code == 303 and r.headers["location"] == f"{tracking}?refreshed=1"
+    page = await client.get(r.headers["location"])
+    new = (await client.get(f"/api/v1/stores/demo/orders/{token}")).json()["payment"]["destination"]
+    assert new != old and new in page.text and old not in page.text
+    assert "Here is your new payment instruction" in page.text
+    # Refreshing an order that is not expired just shows it again.
+    r = await client.post(f"{tracking}/refresh", data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == tracking
+
+
+async def test_storefront_says_why_guest_checkout_is_off(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await make_store(session, slug="members", name="Members Only", account_required=True)
+    r = await client.get(f"/s/members?sku={SKU}&qty=1")
+    assert r.status_code == 200
+    assert "asks buyers to order from an account" in r.text and "Checkout as guest" not in r.text
+    r = await client.post("/s/members/checkout", data={"csrf": csrf_of(r.text), "sku": SKU, "qty": "1"})
+    assert r.status_code == 409
+
+
+async def test_unknown_and_expired_links_get_plain_pages(client: httpx.AsyncClient) -> None:
+    for url, status, text in (
+        ("/s/nowhere", 404, "Store not found"),
+        ("/s/demo/checkout/" + "x" * 32, 404, "Checkout not found"),
+        ("/s/demo/orders/" + "y" * 32, 404, "Order not found"),
+        ("/s/demo/orders/" + "y" * 300, 404, "Order not found"),
+        ("/s/demo/policies/nope", 404, "Policy not found"),
+    ):
+        r = await client.get(url)
+        assert (
+            r.status_code == status and text in r.text and r.headers["content-type"].startswith("text/html")
+        ), url
+    path = await open_checkout(client, (SKU, 1))
+    clock.advance(timedelta(days=2))
+    r = await client.get(path)
+    assert r.status_code == 410 and "This checkout has expired" in r.text
+
+
+async def test_policy_page(client: httpx.AsyncClient) -> None:
+    r = await client.get("/s/demo/policies/returns")
+    assert r.status_code == 200
+    assert "Returns policy" in r.text and "Version 2025-11" in r.text and "within 30 days" in r.text
+
+
+async def test_guest_pages_ignore_ambient_credentials(client: httpx.AsyncClient) -> None:
+    ambient = {"Authorization": f"Bearer {ADMIN_KEY}", "Cookie": "og_session=abc; og_account=def"}
+    plain = await client.get("/s/demo")
+    with_creds = await client.get("/s/demo", headers=ambient)
+    assert with_creds.status_code == 200
+    strip = re.compile(r'value="[A-Za-z0-9_-]{40,}"')
+    assert strip.sub("", plain.text) == strip.sub("", with_creds.text)
+    assert set(with_creds.cookies.keys()) <= {"og_csrf"}
+
+
+async def test_the_bridge_says_when_a_route_is_missing() -> None:
+    app = FastAPI()
+
+    @app.post("/api/v1/stores/{store}/echo", status_code=202)
+    async def echo(store: str, body: dict[str, str]) -> dict[str, str]:
+        return {"store": store, **body}
+
+    assert has_route(app, "POST", "/api/v1/stores/demo/echo")
+    assert not has_route(app, "GET", "/api/v1/stores/demo/echo")
+    assert not has_route(app, "POST", "/api/v1/stores/demo/order-links")
+    missing = await call_guest_api(app, "POST", "/api/v1/stores/demo/order-links", {"email": "a@b.c"})
+    assert missing.available is False
+    answer = await call_guest_api(app, "POST", "/api/v1/stores/demo/echo", {"email": "a@b.c"})
+    assert answer.available and answer.status == 202 and answer.body == {"store": "demo", "email": "a@b.c"}
+
+
+async def test_send_link_and_create_account_answer_honestly(client: httpx.AsyncClient, app: FastAPI) -> None:
+    tracking = await place(client)
+    page = await client.get(tracking)
+    r = await client.post(f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": ""})
+    assert r.status_code == 422 and "Enter your email address or phone number" in r.text
+    r = await client.post(
+        f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": "ada@example.com"}
+    )
+    assert r.status_code == 303
+    links = has_route(app, "POST", "/api/v1/stores/demo/order-links")
+    assert r.headers["location"] == f"{tracking}?link={'sent' if links else 'unavailable'}"
+    shown = await client.get(r.headers["location"])
+    assert ("Sent." if links else "not available in this store yet") in shown.text
+    r = await client.post(f"{tracking}/account", data={"csrf": csrf_of(page.text)})
+    accounts = has_route(app, "POST", f"/api/v1/stores/demo/orders/{tracking.rsplit('/', 1)[1]}/account")
+    assert r.status_code in (303, 409, 422)
+    if not accounts:
+        assert r.headers["location"] == f"{tracking}?account=unavailable"
+        assert "Creating an account is not available" in (await client.get(r.headers["location"])).text
