@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from ordergate.db import DatabaseNotReady, check_migrated
+from ordergate.business_metrics import refresh_gauges
+from ordergate.db import DatabaseNotReady, Session, check_migrated
 from ordergate.errors import problem_response
 
 router = APIRouter(tags=["service"])
@@ -26,5 +27,6 @@ async def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
+async def metrics(session: Session) -> Response:
+    await refresh_gauges(session)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
