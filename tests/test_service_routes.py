@@ -19,7 +19,7 @@ async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
     assert "# TYPE ordergate_http_request_duration_seconds histogram" in text
     assert 'route="/api/v1/stores/{store}/checkouts/{checkout_id}/orders"' in text
     assert 'ordergate_orders{status="awaiting_payment",store="demo"} 1.0' in text
-    assert "# TYPE ordergate_outbox_messages gauge" in text
+    assert "# TYPE ordergate_outbox_rows gauge" in text
     assert "# TYPE ordergate_intake_stored gauge" in text
     assert 'ordergate_payment_instructions{kind="sandbox",order_status="awaiting_payment"} 1.0' in text
 

@@ -8,10 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__, service_api
+from ordergate.accounts.api import guest as accounts_guest
+from ordergate.accounts.api import router as accounts_router
+from ordergate.accounts.pages import router as accounts_pages
 from ordergate.agent.transports import mount_agent
 from ordergate.analytics.api import router as analytics_router
 from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
+from ordergate.console.pages import mount_console
 from ordergate.db import check_migrated, make_engine, make_sessionmaker
 from ordergate.errors import install_handlers
 from ordergate.intake.api import channels as intake_channels
@@ -63,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (stores_router, catalog_router, checkout_router, orders_guest, orders_sandbox):
         app.include_router(router)
     app.include_router(notifications_guest)  # lost-link recovery: a guest route, no auth dependency
+    app.include_router(accounts_guest)  # guest to account: reads no credentials, may set the session
+    app.include_router(accounts_router)  # the signed-in buyer's API: the only API reading the session
     app.include_router(payments_guest)  # opens a BTCPay/Stripe instruction for the order's token holder
     app.include_router(payments_callbacks)  # provider callbacks: signature-verified, no auth dependency
     app.include_router(payments_operator)
@@ -74,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(intake_operator)
     app.include_router(service_api.router)
     mount_pages(app, settings)
+    mount_console(app)  # the operator console under /admin: its own session cookie and CSRF token
+    app.include_router(accounts_pages)  # /account/{store}/...: the account pages
     mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
     app.add_middleware(
         RequestGuard,

@@ -14,7 +14,7 @@ from ordergate.stores.models import Store
 
 ORDERS = Gauge("ordergate_orders", "Orders by store and status", ["store", "status"])
 ATTENTION = Gauge("ordergate_orders_needing_attention", "Orders flagged for the operator", ["store"])
-OUTBOX = Gauge("ordergate_outbox_messages", "Outbox messages by state (pending is the backlog)", ["state"])
+OUTBOX = Gauge("ordergate_outbox_rows", "Outbox messages by state (pending is the backlog)", ["state"])
 QUARANTINE = Gauge(
     "ordergate_intake_stored",
     "Stored intake payloads by store and status (quarantined is the queue)",

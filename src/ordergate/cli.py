@@ -115,7 +115,7 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one pass and exit")] = False,
 ) -> None:
-    """Run the background worker: checkout and payment-window expiry (run several on PostgreSQL)."""
+    """Run the background worker: expiries and message delivery (run several on PostgreSQL)."""
     from ordergate.notifications.delivery import check_channels
     from ordergate.worker import run_forever, run_once
 

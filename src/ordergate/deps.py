@@ -12,7 +12,8 @@ from ordergate.stores.models import OperatorKey, Store
 from ordergate.stores.service import authenticate_operator, get_store
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
+    # async: FastAPI runs a plain `def` dependency on a worker thread, a hop every request paid.
     settings: Settings = request.app.state.settings
     return settings
 

@@ -1,7 +1,17 @@
 """Every table, imported in one place so metadata and migrations see the whole schema."""
 
+from ordergate.accounts.models import (
+    Account,
+    AccountContact,
+    AccountSession,
+    LoyaltyEntry,
+    Passkey,
+    PasskeyChallenge,
+    VerificationCode,
+)
 from ordergate.catalog.models import Product
 from ordergate.checkout.models import Checkout
+from ordergate.console.models import ConsoleSession
 from ordergate.db import Base
 from ordergate.intake.models import IntakeAttempt, IntakeIssue, IntakePayload, IntakeSource, SkuMapping
 from ordergate.notifications.models import OutboxMessage, RateLimitCounter
@@ -15,8 +25,16 @@ from ordergate.payments.models import (
 from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
 
 __all__ = [
+    "Account",
+    "AccountContact",
+    "AccountSession",
+    "LoyaltyEntry",
+    "Passkey",
+    "PasskeyChallenge",
+    "VerificationCode",
     "Base",
     "Checkout",
+    "ConsoleSession",
     "IntakeAttempt",
     "IntakeIssue",
     "IntakePayload",

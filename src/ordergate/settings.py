@@ -27,9 +27,13 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_retry_seconds: float = Field(default=30.0, gt=0)  # first retry delay, doubled each try
     outbox_lease_seconds: int = Field(default=120, ge=60)  # a claimed message is retried after this
-    payment_reminder_seconds: int = Field(default=300, ge=0)  # "expiring soon" this long before; 0: off
+    # "Payment expiring soon" at most this long before the end, within the window's last third; 0: off.
+    payment_reminder_seconds: int = Field(default=86400, ge=0)
     order_links_per_contact_per_hour: int = Field(default=3, ge=1)
     order_links_per_client_per_hour: int = Field(default=20, ge=1)
+    # Account sessions (accounts): end after this long unused, and this long after sign-in at most.
+    account_session_idle_seconds: int = Field(default=7 * 86400, ge=60)
+    account_session_max_seconds: int = Field(default=30 * 86400, ge=300)
     sandbox: bool = False
     demo: bool = False
     demo_admin_key: SecretStr | None = None

@@ -7,9 +7,10 @@ import json
 import time
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate.intake.adapters.generic import sign
-from tests.factories import Buyer
+from tests.factories import Buyer, set_stock
 from tests.intake.channel import SECRET, Channel, generic_order
 
 ADMIN = "/api/v1/stores/demo/admin"
@@ -188,3 +189,21 @@ async def test_operator_routes_need_the_store_key(client: httpx.AsyncClient, adm
     assert r.status_code == 404
     r = await client.get(f"{ADMIN}/intake/sources/nobody/sku-mappings", headers=admin)
     assert r.status_code == 404
+
+
+async def test_an_order_cancelled_before_it_arrived_holds_no_stock(
+    client: httpx.AsyncClient, admin: dict[str, str], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await set_stock(session, "NB-A5-DOT", 0)
+    answer = (await Channel(client).generic(generic_order(external_id="GONE-1", status="cancelled"))).json()
+    assert answer["status"] == "accepted" and answer["issues"] == []
+    order = (await client.get(f"{ADMIN}/orders/{answer['order_id']}", headers=admin)).json()
+    assert order["status"] == "cancelled"
+    assert [(e["from_status"], e["to_status"]) for e in order["events"]] == [
+        (None, "awaiting_payment"),
+        ("awaiting_payment", "cancelled"),
+    ]
+    products = {p["sku"]: p for p in (await client.get("/api/v1/stores/demo/products")).json()["items"]}
+    assert products["NB-A5-DOT"]["available_quantity"] == 0
+    assert products["STICKY-SET"]["available_quantity"] == 100000

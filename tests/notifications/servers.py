@@ -210,7 +210,7 @@ class SmsTestServer:
 
         self.port = free_port()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, **query: str) -> str:
         q = "&".join(f"{k}={v}" for k, v in ({"from": "%2B15550001111"} | query).items())

@@ -159,6 +159,7 @@ async def open_checkout(
     *,
     settings: Settings,
     prepared_by: str | None = None,
+    account_id: int | None = None,
 ) -> tuple[str, Checkout]:
     """A new checkout; returns its id (shown once to the buyer, stored only hashed) and the row."""
     checkout_id = security.new_token()
@@ -169,6 +170,7 @@ async def open_checkout(
         status="open",
         items=await _cart(session, store, data.items),
         prepared_by=prepared_by,
+        account_id=account_id,
         created_at=now,
         updated_at=now,
         expires_at=now + checkout_ttl(store, settings),
@@ -184,16 +186,17 @@ async def open_checkout(
 
 
 async def find_checkout(
-    session: AsyncSession, store: Store, checkout_id: str, *, lock: bool = False
+    session: AsyncSession, store: Store, checkout_id: str, *, lock: bool = False, account_id: int | None = None
 ) -> Checkout:
-    """The checkout behind an id: 404 when unknown (or another store's), 410 when expired."""
+    """The checkout behind an id: 404 when unknown (or another store's, or another account's: guest
+    routes pass no account and never see an account's checkout), 410 when expired."""
     stmt = select(Checkout).where(
         Checkout.id_hash == security.hash_token(checkout_id), Checkout.store_id == store.id
     )
     if lock:
         stmt = stmt.with_for_update()
     checkout = await session.scalar(stmt)
-    if checkout is None:
+    if checkout is None or checkout.account_id != account_id:
         raise NotFound("No such checkout", field="checkout")
     if checkout.status == "expired" or (checkout.status == "open" and checkout.expires_at <= clock.now()):
         raise CheckoutExpired("This checkout has expired; start a new one", field="checkout")
@@ -201,9 +204,15 @@ async def find_checkout(
 
 
 async def update_checkout(
-    session: AsyncSession, store: Store, checkout_id: str, patch: CheckoutPatch, *, settings: Settings
+    session: AsyncSession,
+    store: Store,
+    checkout_id: str,
+    patch: CheckoutPatch,
+    *,
+    settings: Settings,
+    account_id: int | None = None,
 ) -> Checkout:
-    checkout = await find_checkout(session, store, checkout_id, lock=True)
+    checkout = await find_checkout(session, store, checkout_id, lock=True, account_id=account_id)
     if checkout.status != "open":
         raise Conflict("This checkout is already an order and can no longer change", field="checkout")
     fields = patch.model_fields_set
@@ -268,9 +277,11 @@ async def checkout_view(
     )
 
 
-async def quote(session: AsyncSession, store: Store, checkout_id: str, *, settings: Settings) -> QuoteOut:
+async def quote(
+    session: AsyncSession, store: Store, checkout_id: str, *, settings: Settings, account_id: int | None = None
+) -> QuoteOut:
     """Advisory prices and availability; reserves nothing."""
-    checkout = await find_checkout(session, store, checkout_id)
+    checkout = await find_checkout(session, store, checkout_id, account_id=account_id)
     if checkout.quoted_at is None and checkout.status == "open":
         checkout.quoted_at = clock.now()  # the funnel's "quote shown"; the quote itself reserves nothing
     products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))

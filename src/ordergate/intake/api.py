@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -38,6 +40,7 @@ from ordergate.intake.schemas import (
     SkuMappingOut,
 )
 from ordergate.intake.sources import find_source
+from ordergate.settings import Settings
 from ordergate.stores.models import OperatorKey
 
 channels = APIRouter(prefix="/api/v1/intake", tags=["intake"])
@@ -54,6 +57,18 @@ BODY_DOC = {
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
 }
+
+
+def _writer_turn(request: Request, settings: Settings) -> AbstractAsyncContextManager[Any]:
+    """SQLite has one writer at a time, and its waiters poll with growing sleeps, so a burst of
+    deliveries would wait on each other unfairly (seconds at the tail). They take turns here, in
+    arrival order, instead; PostgreSQL needs no such thing."""
+    if not settings.is_sqlite:
+        return nullcontext()
+    lock: asyncio.Lock | None = getattr(request.app.state, "intake_writer_turn", None)
+    if lock is None:
+        lock = request.app.state.intake_writer_turn = asyncio.Lock()
+    return lock
 
 
 def _actor(key: OperatorKey) -> str:
@@ -95,19 +110,20 @@ async def receive_delivery(
             received += len(chunk)
     except ClientDisconnect:  # the server's body limit cut it off (or the sender went away)
         cut_off = True
-    channel, store = await find_source(session, source, http=True)
-    if cut_off:
-        await flow.refuse_delivery(session, channel, headers, reason="body_cut_off", size=received)
-        return domain_problem(too_large)
-    outcome = await flow.deliver(
-        session,
-        channel,
-        store,
-        headers=headers,
-        body=b"".join(chunks),
-        content_type=content_type,
-        settings=settings,
-    )
+    async with _writer_turn(request, settings):
+        channel, store = await find_source(session, source, http=True)
+        if cut_off:
+            await flow.refuse_delivery(session, channel, headers, reason="body_cut_off", size=received)
+            return domain_problem(too_large)
+        outcome = await flow.deliver(
+            session,
+            channel,
+            store,
+            headers=headers,
+            body=b"".join(chunks),
+            content_type=content_type,
+            settings=settings,
+        )
     if outcome == flow.PING:
         return JSONResponse(PingOut().model_dump(), status_code=200)
     if isinstance(outcome, flow.Refusal):

@@ -23,7 +23,15 @@ from ordergate.intake.models import ACCEPTED, IntakePayload, IntakeSource, SkuMa
 from ordergate.intake.rules import TARGET_STATUS, Contact, Finding, ResolvedLine, line_total, path_to
 from ordergate.intake.schemas import CanonicalOrder
 from ordergate.orders.models import Order, OrderEvent, OrderLine, Shipment
-from ordergate.orders.state import ALLOWED_MOVES, AWAITING_PAYMENT, EXPIRED, SHIPPED, move, record_event
+from ordergate.orders.state import (
+    ALLOWED_MOVES,
+    AWAITING_PAYMENT,
+    CANCELLED,
+    EXPIRED,
+    SHIPPED,
+    move,
+    record_event,
+)
 from ordergate.stores.models import Store
 
 # A channel's order never gets a new payment instruction from us: the refresh move is not for it.
@@ -143,12 +151,14 @@ async def create_order(
     """A new order in the state the channel reports. Returns stock findings instead of an order
     when the catalog cannot hold the lines and `hold_stock` (the rule blocks)."""
     currency = canonical.currency or store.currency
+    # Cancelled before it reached us: recorded as such, holding and returning nothing.
+    cancelled = TARGET_STATUS[canonical.status] == CANCELLED
     lines: list[OrderLine] = []
     short: list[Finding] = []
     for n, (line, target) in enumerate(zip(canonical.lines, resolved, strict=True)):
         assert line.quantity is not None and line.unit_price is not None  # completeness blocks first
         product = products.get(target.sku) if target else None
-        if product is not None:
+        if product is not None and not cancelled:
             try:
                 await reserve_stock(session, product_id=product.id, sku=product.sku, quantity=line.quantity)
             except OutOfStock:
@@ -184,7 +194,7 @@ async def create_order(
         token_hash=security.hash_token(security.new_token()),
         source=source.key,
         external_id=canonical.external_id,
-        status=AWAITING_PAYMENT,
+        status=CANCELLED if cancelled else AWAITING_PAYMENT,
         currency=currency,
         subtotal=money.quantize(subtotal, currency),
         shipping=money.quantize(canonical.shipping + canonical.fees, currency),
@@ -217,6 +227,20 @@ async def create_order(
     )
     session.add(event)
     order.events.append(event)
+    if cancelled:
+        # The same two events a cancel would write, without move(): no stock was held to release.
+        record = OrderEvent(
+            order_id=order.id,
+            type="status",
+            from_status=AWAITING_PAYMENT,
+            to_status=CANCELLED,
+            actor=actor(source),
+            data={**data, "channel_status": canonical.status},
+            created_at=now,
+        )
+        session.add(record)
+        order.events.append(record)
+        return order, short
     moves = await walk(session, order, canonical, source=source, data=data)
     assert moves.finding is None  # every state is reachable from awaiting_payment
     return order, short

@@ -324,9 +324,13 @@ async def load_demo_sources(
     for source, generated in loaded:
         if generated and generated not in shown:
             shown.add(generated)
-            console.print(f"intake sources {names}: signing secret (shown once, keep it):")
+            console.print(
+                f"intake sources {names}: signing secret (shown once, keep it):",
+                highlight=False,
+                soft_wrap=True,
+            )
             console.print(f"  {source.secret_env or source.key}={generated}", highlight=False, soft_wrap=True)
     if not shown:
         envs = sorted({s.secret_env for s, _ in loaded if s.secret_env})
         where = f"the one in {', '.join(envs)}" if envs else "as configured"
-        console.print(f"intake sources {names}: signing secret {where}", highlight=False)
+        console.print(f"intake sources {names}: signing secret {where}", highlight=False, soft_wrap=True)

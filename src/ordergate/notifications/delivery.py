@@ -34,7 +34,7 @@ from ordergate.settings import Settings
 
 log = structlog.get_logger("ordergate.outbox")
 OUTCOMES = Counter(
-    "ordergate_outbox_messages", "Outbox delivery attempts by outcome", ["channel", "kind", "outcome"]
+    "ordergate_outbox_deliveries", "Outbox delivery attempts by outcome", ["channel", "kind", "outcome"]
 )
 CONCURRENCY = 8
 # A claim covers what can be sent at once: every message of a batch starts sending right away,

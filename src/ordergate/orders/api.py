@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -28,6 +29,7 @@ from ordergate.orders.schemas import (
     OrderIn,
     OrderListOut,
     PaymentEvidenceIn,
+    RefundNoteIn,
     SandboxPaymentIn,
     ShipmentIn,
     TrackingOut,
@@ -105,8 +107,24 @@ async def list_orders(
     status: Annotated[str | None, Query(max_length=32)] = None,
     attention: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    source: Annotated[str | None, Query(max_length=32, description="web-guest, an intake source")] = None,
+    created_from: Annotated[date | None, Query(description="First day (UTC) of the orders' creation")] = None,
+    created_to: Annotated[date | None, Query(description="Last day (UTC), included")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="An order number, or part of an email or phone")
+    ] = None,
 ) -> OrderListOut:
-    return await service.list_orders(session, store, status=status, attention=attention, limit=limit)
+    return await service.list_orders(
+        session,
+        store,
+        status=status,
+        attention=attention,
+        limit=limit,
+        source=source,
+        created_from=created_from,
+        created_to=created_to,
+        search=q,
+    )
 
 
 @operator.get("/orders/{number}", response_model=OperatorOrderOut, responses=responses(*OPERATOR_ERRORS))
@@ -162,3 +180,16 @@ async def cancel(
     body: CancelIn | None = None,
 ) -> OperatorOrderOut:
     return await service.cancel(session, store, number, body or CancelIn())
+
+
+@operator.post(
+    "/orders/{number}/refunds",
+    response_model=OperatorOrderOut,
+    responses=responses(*OPERATOR_ERRORS),
+)
+async def note_refund(
+    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: RefundNoteIn
+) -> OperatorOrderOut:
+    """Note a refund made outside ordergate (amount, reference, note) as an order event; the
+    order's status does not change. At most what the order received can be noted."""
+    return await service.note_refund(session, store, number, body)

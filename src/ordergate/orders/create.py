@@ -58,14 +58,16 @@ async def create_order(
     idempotency_key: str | None,
     settings: Settings,
     placed_on_page: bool = False,
+    account_id: int | None = None,
 ) -> tuple[Order, str, bool]:
     """Place the order of a checkout. Returns (order, token, created); the same checkout or the
-    same key with the same request returns the existing order with created=False."""
+    same key with the same request returns the existing order with created=False. With
+    `account_id` the checkout must be that signed-in account's (account checkout, accounts/)."""
     fingerprint = request_fingerprint(checkout_id, data)
     checkout_hash = security.hash_token(checkout_id)
     token = security.order_token_for_checkout(checkout_id)
     # Locks the checkout row (PostgreSQL): concurrent completions of one checkout queue here.
-    checkout = await find_checkout(session, store, checkout_id, lock=True)
+    checkout = await find_checkout(session, store, checkout_id, lock=True, account_id=account_id)
 
     if checkout.status != "open":
         # Placed before: hand back its order, unless this key was used for a different request.
@@ -92,7 +94,7 @@ async def create_order(
             field="checkout",
         )
     availability = guest_checkout(store, settings=settings)
-    if not availability.available:
+    if not availability.available and account_id is None:  # the guest rules; an account needs a method
         raise NotAvailable(f"Guest checkout is not available ({availability.reason})", field="store")
     method = find_method(store, data.payment_method)
     if method is None:
@@ -127,7 +129,8 @@ async def create_order(
         checkout_hash=checkout_hash,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
-        source="web-guest",
+        source="web-guest" if account_id is None else "web-account",
+        account_id=account_id,
         status=AWAITING_PAYMENT,
         currency=store.currency,
         subtotal=totals.subtotal,

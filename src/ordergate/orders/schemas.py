@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ordergate.checkout.schemas import TotalsOut
 
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+AssetCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3,8}$")
+]
 
 
 class _In(BaseModel):
@@ -36,6 +39,15 @@ class PaymentEvidenceIn(_In):
     amount: Decimal = Field(gt=0, max_digits=28, decimal_places=8, allow_inf_nan=False)
     reference: Reference
     confirmations: int = Field(default=1, strict=True, ge=0, le=1_000_000)
+
+
+class RefundNoteIn(_In):
+    """A refund the operator made outside ordergate (bank, wallet, provider dashboard), noted on the order."""
+
+    amount: Decimal = Field(gt=0, max_digits=28, decimal_places=8, allow_inf_nan=False)
+    asset: AssetCode | None = None  # default: the asset the order was paid in, else its currency
+    reference: Reference
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
 class SandboxPaymentIn(_In):
@@ -111,6 +123,19 @@ class EventOut(BaseModel):
     created_at: datetime
 
 
+class PaymentRecordOut(BaseModel):
+    """One incoming payment recorded for the order (every instruction's, late and dropped ones too)."""
+
+    method: str
+    asset: str
+    reference: str
+    amount: str
+    confirmations: int
+    late: bool
+    dropped: bool
+    received_at: datetime
+
+
 class OperatorOrderOut(TrackingOut):
     contact: ContactOut
     delivery: dict[str, str] | None
@@ -120,6 +145,7 @@ class OperatorOrderOut(TrackingOut):
     accepted_policies: list[str]
     needs_attention: bool
     attention_reason: str | None
+    payments: list[PaymentRecordOut] = Field(default_factory=list)
 
 
 class OrderSummaryOut(BaseModel):

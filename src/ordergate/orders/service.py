@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -24,6 +25,8 @@ from ordergate.orders.schemas import (
     OrderSummaryOut,
     PaymentEvidenceIn,
     PaymentOut,
+    PaymentRecordOut,
+    RefundNoteIn,
     SandboxPaymentIn,
     ShipmentIn,
     ShipmentOut,
@@ -34,10 +37,12 @@ from ordergate.orders.state import (
     CANCELLED,
     COMPLETED,
     EXPIRED,
+    FUNDED,
     SHIPPED,
     STATUSES,
     milestones,
     move,
+    record_event,
 )
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.service import (
@@ -201,6 +206,20 @@ def operator_view(order: Order, store: Store) -> OperatorOrderOut:
         accepted_policies=order.accepted_policies,
         needs_attention=order.needs_attention,
         attention_reason=order.attention_reason,
+        payments=[
+            PaymentRecordOut(
+                method=i.method,
+                asset=i.asset,
+                reference=t.reference,
+                amount=money.text(t.amount, i.asset),
+                confirmations=t.confirmations,
+                late=t.late,
+                dropped=t.dropped_at is not None,
+                received_at=t.received_at,
+            )
+            for i in order.instructions
+            for t in i.transactions
+        ],
         **_tracking_fields(order, store),
     )
 
@@ -255,16 +274,63 @@ async def pay_in_sandbox(
 # --- operator ---------------------------------------------------------------------------------
 
 
+MAX_SEARCH = 100
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _search_clause(text: str) -> ColumnElement[bool]:
+    """An order number (with or without its dash), part of an email address or phone number, or
+    the order's id in its channel."""
+    clauses = [Order.external_id == text]
+    number = text.upper().replace(" ", "")
+    if len(number) >= 4 and set(number) <= set(security.NUMBER_ALPHABET + "-"):
+        clauses.append(Order.number.contains(number, autoescape=True))
+        if "-" not in number and len(number) == 8:
+            clauses.append(Order.number == f"{number[:4]}-{number[4:]}")
+    clauses.append(func.lower(Order.email).contains(text.lower(), autoescape=True))
+    digits = "".join(c for c in text if c.isdigit()).lstrip("0")  # a national 0 is not in E.164
+    if len(digits) >= 4:
+        clauses.append(Order.phone.contains(digits, autoescape=True))
+    return or_(*clauses)
+
+
 async def list_orders(
-    session: AsyncSession, store: Store, *, status: str | None, attention: bool | None, limit: int
+    session: AsyncSession,
+    store: Store,
+    *,
+    status: str | None,
+    attention: bool | None,
+    limit: int,
+    source: str | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    search: str | None = None,
 ) -> OrderListOut:
+    """Newest first. `created_from`/`created_to` are whole UTC days, both included; `search` finds
+    an order by number or by its buyer's email or phone."""
     if status is not None and status not in STATUSES:
         raise Unprocessable(f"status must be one of {', '.join(STATUSES)}", field="status")
+    if created_from is not None and created_to is not None and created_to < created_from:
+        raise Unprocessable("created_to must not be before created_from", field="created_to")
+    search = (search or "").strip()
+    if len(search) > MAX_SEARCH:
+        raise Unprocessable(f"search is at most {MAX_SEARCH} characters", field="q")
     stmt = select(Order).where(Order.store_id == store.id).order_by(Order.created_at.desc(), Order.id.desc())
     if status is not None:
         stmt = stmt.where(Order.status == status)
     if attention is not None:
         stmt = stmt.where(Order.needs_attention == attention)
+    if source is not None:
+        stmt = stmt.where(Order.source == source)
+    if created_from is not None:
+        stmt = stmt.where(Order.created_at >= _day_start(created_from))
+    if created_to is not None:
+        stmt = stmt.where(Order.created_at < _day_start(created_to + timedelta(days=1)))
+    if search:
+        stmt = stmt.where(_search_clause(search))
     rows = await session.scalars(stmt.limit(limit))
     return OrderListOut(
         items=[
@@ -281,6 +347,14 @@ async def list_orders(
             for o in rows
         ]
     )
+
+
+async def order_sources(session: AsyncSession, store: Store) -> list[str]:
+    """Every source the store's orders came from (`web-guest`, an intake source's key, ...)."""
+    rows = await session.scalars(
+        select(Order.source).where(Order.store_id == store.id).distinct().order_by(Order.source)
+    )
+    return list(rows)
 
 
 async def operator_order(session: AsyncSession, store: Store, number: str) -> OperatorOrderOut:
@@ -341,6 +415,65 @@ async def record_payment_evidence(
         confirmations=data.confirmations,
         actor="operator",
     )
+    return operator_view(order, store)
+
+
+def refundable(order: Order) -> dict[str, Decimal]:
+    """What can still be noted as refunded, by asset: the money received in each asset (late and
+    overpayments included); in the order's currency, up to its total once it was paid (in any asset,
+    or through its channel); less the refunds already noted. Needs instructions with transactions."""
+    received: dict[str, Decimal] = {}
+    for instruction in order.instructions:
+        for t in instruction.transactions:
+            if t.dropped_at is None:
+                received[instruction.asset] = received.get(instruction.asset, Decimal(0)) + t.amount
+    paid = any(received.values()) or order.status in (FUNDED, SHIPPED, COMPLETED) or not order.instructions
+    caps = dict(received)
+    caps[order.currency] = max(received.get(order.currency, Decimal(0)), order.total if paid else Decimal(0))
+    for event in order.events:
+        if event.type == "refund_noted" and event.data.get("asset") in caps:
+            caps[event.data["asset"]] -= Decimal(str(event.data.get("amount", "0")))
+    return {asset: max(cap, Decimal(0)) for asset, cap in caps.items()}
+
+
+async def note_refund(
+    session: AsyncSession, store: Store, number: str, data: RefundNoteIn
+) -> OperatorOrderOut:
+    """Note on the order a refund the operator made outside ordergate: an event, no state change."""
+    order = await load_order(session, store, number=number)
+    instruction = active_instruction(order)
+    asset = data.asset or (instruction.asset if instruction is not None else order.currency)
+    caps = refundable(order)
+    if not any(caps.values()):
+        raise Unprocessable(
+            "Nothing was received for this order, so there is no refund to note", field="amount"
+        )
+    if asset not in caps:
+        open_assets = ", ".join(sorted(a for a, cap in caps.items() if cap > 0))
+        raise Unprocessable(
+            f"Nothing was received in {asset} for this order; note the refund in {open_assets}", field="asset"
+        )
+    amount = money.quantize(data.amount, asset)
+    if amount != data.amount:
+        raise Unprocessable(f"{asset} amounts have at most {money.exponent(asset)} decimals", field="amount")
+    if amount > caps[asset]:
+        raise Unprocessable(
+            f"At most {money.text(caps[asset], asset)} {asset} can still be noted as refunded on this order",
+            field="amount",
+        )
+    record_event(
+        session,
+        order,
+        "refund_noted",
+        actor="operator",
+        data={
+            "amount": money.text(amount, asset),
+            "asset": asset,
+            "reference": data.reference,
+            "note": data.note,
+        },
+    )
+    await session.flush()
     return operator_view(order, store)
 
 

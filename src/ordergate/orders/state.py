@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ordergate import clock
+from ordergate.accounts.moves import follow_order_move
 from ordergate.catalog.service import commit_stock, release_stock, reserve_stock, return_stock
 from ordergate.errors import IllegalTransition
 from ordergate.notifications.service import notify_status_change
@@ -93,6 +94,7 @@ async def move(
     session.add(event)
     order.events.append(event)
     await notify_status_change(session, order, event)  # the buyer's message, in this same transaction
+    await follow_order_move(session, order, event)  # loyalty points, automatic accounts (accounts/)
 
 
 def milestones(events: list[OrderEvent]) -> list[tuple[str, Any]]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError, IllegalTransition, NotFound
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import refresh, track
+from ordergate.payments.protocol import ProviderUnavailable
+from ordergate.payments.remote import prepare_for_buyer
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.api_bridge import call_guest_api
@@ -33,6 +36,7 @@ NOTICES = {
     ("account", "code-sent"): "We sent a one-time code to the email or phone number on this order. "
     "Enter it below.",
     ("account", "created"): "Your account is ready, and this order is in it.",
+    ("payment", "ready"): "Your payment details are ready.",
 }
 UNAVAILABLE = {
     "link": "Sending links by email or text message is not available in this store yet. "
@@ -48,6 +52,23 @@ def _timeline(view: TrackingOut) -> list[dict[str, object]]:
     return [{"m": milestone, "reached_at": reached.get(milestone.status)} for milestone in MILESTONES]
 
 
+def _preparing(view: TrackingOut) -> bool:
+    """An order paid through a provider (BTCPay, Stripe) whose payment details are not there yet."""
+    payment = view.payment
+    return (
+        view.status == "awaiting_payment"
+        and payment is not None
+        and payment.state == "pending"
+        and bool(payment.details.get("preparing"))
+    )
+
+
+def _checkout_link(view: TrackingOut) -> str | None:
+    """The provider's own checkout page (BTCPay), when it gave one: a plain link, no script of theirs."""
+    link = view.payment.details.get("checkout_link") if view.payment else None
+    return link if isinstance(link, str) and link.startswith(("https://", "http://")) else None
+
+
 def _order_page(
     request: Request,
     settings: Settings,
@@ -57,6 +78,7 @@ def _order_page(
     errors: FormErrors | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
+    provider_down: bool = False,
 ) -> Response:
     query = request.query_params
     notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
@@ -91,6 +113,9 @@ def _order_page(
             show_code_form=query.get("account") == "code-sent" or bool(values and "code" in values),
             page_path=path,
             api_path=f"/api/v1/stores/{store.slug}/orders/{view.token}",
+            preparing=_preparing(view),
+            provider_down=provider_down,
+            checkout_link=_checkout_link(view),
         ),
         status=status,
         noindex=True,
@@ -122,6 +147,11 @@ async def _view(
         return _not_found(request, settings, store)
 
 
+def _maker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
 @router.get("")
 async def tracking_page(
     request: Request, session: Session, settings: AppSettings, store: str, token: str
@@ -129,7 +159,44 @@ async def tracking_page(
     found = await _view(request, session, settings, store, token)
     if isinstance(found, Response):
         return found
-    return _order_page(request, settings, *found)
+    shop, view = found
+    provider_down = False
+    if _preparing(view):
+        # Ask the provider now, as POST .../payment-instruction does: outside any transaction of
+        # ours (payments.remote asks between short transactions of its own), so end this one first.
+        await session.commit()
+        try:
+            view = await prepare_for_buyer(_maker(request), shop.slug, token, settings=settings)
+        except ProviderUnavailable:
+            provider_down = True
+    return _order_page(request, settings, shop, view, provider_down=provider_down)
+
+
+@router.post("/payment-instruction")
+async def prepare_payment(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> Response:
+    """ "Try again" when the payment provider did not answer (the guest route's service, in process)."""
+    form = await request.form()
+    if csrf_ok(request, form.get("csrf")) and len(token) <= MAX_SECRET and len(store) <= 64:
+        # Before any query of ours: this request holds no transaction while the provider is asked.
+        try:
+            view = await prepare_for_buyer(_maker(request), store, token, settings=settings)
+        except ProviderUnavailable:
+            found = await _view(request, session, settings, store, token)
+            if isinstance(found, Response):
+                return found
+            return _order_page(request, settings, *found, provider_down=True, status=503)
+        except NotFound:
+            pass  # the page below says so
+        else:
+            return see_other(f"/s/{store}/orders/{token}" + ("" if _preparing(view) else "?payment=ready"))
+    found = await _view(request, session, settings, store, token)
+    if isinstance(found, Response):
+        return found
+    errors = FormErrors()
+    errors.add("", "This page had been open a long time. Please press the button again.")
+    return _order_page(request, settings, *found, errors=errors, status=403)
 
 
 @router.post("/refresh")

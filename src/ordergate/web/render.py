@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import phonenumbers
 import pycountry
@@ -197,17 +198,30 @@ def qr_svg(data: str, label: str) -> Markup:
 # --- CSRF: double-submit token in the og_csrf cookie -------------------------------------------
 
 
-def csrf_token(request: Request) -> tuple[str, bool]:
-    """The buyer's CSRF token, and whether it is new (and must be set as a cookie)."""
-    current = request.cookies.get(CSRF_COOKIE, "")
+@dataclass(frozen=True)
+class CsrfCookie:
+    """Where a family of pages keeps its double-submit token: the buyer pages under /s/, the
+    operator console under /admin (its own cookie, so neither side's token opens the other's forms)."""
+
+    name: str
+    path: str
+    samesite: Literal["lax", "strict"]
+
+
+BUYER_CSRF = CsrfCookie(CSRF_COOKIE, "/s/", "lax")
+
+
+def csrf_token(request: Request, cookie: CsrfCookie = BUYER_CSRF) -> tuple[str, bool]:
+    """The visitor's CSRF token, and whether it is new (and must be set as a cookie)."""
+    current = request.cookies.get(cookie.name, "")
     if _CSRF_SHAPE.match(current):
         return current, False
     return secrets.token_urlsafe(32), True
 
 
-def csrf_ok(request: Request, submitted: object) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    return isinstance(submitted, str) and bool(_CSRF_SHAPE.match(cookie)) and same_secret(cookie, submitted)
+def csrf_ok(request: Request, submitted: object, cookie: CsrfCookie = BUYER_CSRF) -> bool:
+    value = request.cookies.get(cookie.name, "")
+    return isinstance(submitted, str) and bool(_CSRF_SHAPE.match(value)) and same_secret(value, submitted)
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -221,9 +235,12 @@ def render(
     *,
     status: int = 200,
     noindex: bool = False,
+    csrf: CsrfCookie = BUYER_CSRF,
+    secure: bool | None = None,
 ) -> HTMLResponse:
-    """A page with its security headers, and a CSRF cookie when the buyer had none."""
-    token, new = csrf_token(request)
+    """A page with its security headers, and a CSRF cookie when the visitor had none (`secure`:
+    the cookie's Secure flag; by default, whether BASE_URL is https)."""
+    token, new = csrf_token(request, csrf)
     html = _ENV.get_template(template).render(
         **context, csrf_field=CSRF_FIELD, csrf_token=token, noindex=noindex
     )
@@ -235,12 +252,12 @@ def render(
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
     if new:
         response.set_cookie(
-            CSRF_COOKIE,
+            csrf.name,
             token,
-            path="/s/",
+            path=csrf.path,
             httponly=True,
-            samesite="lax",
-            secure=settings.base_url.startswith("https://"),
+            samesite=csrf.samesite,
+            secure=settings.base_url.startswith("https://") if secure is None else secure,
         )
     return response
 

@@ -199,7 +199,7 @@ document.documentElement.classList.add("js");
 
     function signature(order) {
       var p = order.payment || {};
-      return [order.status, p.state || "", p.state ? p.confirmations : "", p.received_amount || "", (order.shipments || []).length].join("|");
+      return [order.status, p.state || "", p.state ? p.confirmations : "", p.received_amount || "", (order.shipments || []).length, p.destination || ""].join("|");
     }
     function swapIn(doc) {
       var token = document.querySelector('input[name="csrf"]');

@@ -1,0 +1,1 @@
+"""Accounts: guest-to-account conversion, verification codes, sessions, passkeys, loyalty points."""

@@ -1,0 +1,119 @@
+"""The loyalty ledger: points earned when an account's order completes, taken back when it is
+cancelled. Append-only; one entry of each kind per order, so a repeated event never counts twice.
+
+Imports models only: orders/state.py calls in here on every move (see moves.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ordergate import clock
+from ordergate.accounts.models import LoyaltyEntry
+from ordergate.orders.models import Order
+from ordergate.stores.models import Store
+
+EARNED, REVERSED = "earned", "reversed"
+
+
+def points_rule(store: Store) -> Decimal:
+    """The store's points per unit of currency; anything unreadable or negative means none."""
+    try:
+        rule = Decimal(str(store.loyalty_points_per_unit or "0"))
+    except InvalidOperation:
+        return Decimal(0)
+    return rule if rule.is_finite() and rule > 0 else Decimal(0)
+
+
+def points_for(total: Decimal, rule: Decimal) -> int:
+    """floor(order total x rule)."""
+    return int((total * rule).to_integral_value(rounding=ROUND_FLOOR))
+
+
+async def _append(session: AsyncSession, values: dict[str, object]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(LoyaltyEntry)
+        .values(created_at=clock.now(), **values)
+        .on_conflict_do_nothing(index_elements=[LoyaltyEntry.order_id, LoyaltyEntry.kind])
+    )
+
+
+async def credit_order(session: AsyncSession, order: Order, store: Store) -> None:
+    """Points for a completed order of an account (at most once)."""
+    if order.account_id is None or order.status != "completed":
+        return
+    rule = points_rule(store)
+    points = points_for(order.total, rule)
+    if points <= 0:
+        return
+    await _append(
+        session,
+        {
+            "account_id": order.account_id,
+            "store_id": order.store_id,
+            "order_id": order.id,
+            "kind": EARNED,
+            "points": points,
+            "rule": str(store.loyalty_points_per_unit),
+        },
+    )
+
+
+async def reverse_order(session: AsyncSession, order: Order) -> None:
+    """Take back what a cancelled order earned, if it earned anything (at most once)."""
+    earned = await session.scalar(
+        select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id, LoyaltyEntry.kind == EARNED)
+    )
+    if earned is None:
+        return
+    await _append(
+        session,
+        {
+            "account_id": earned.account_id,
+            "store_id": earned.store_id,
+            "order_id": order.id,
+            "kind": REVERSED,
+            "points": -earned.points,
+            "rule": earned.rule,
+        },
+    )
+
+
+async def balance(session: AsyncSession, *, account_id: int, store_id: int) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(
+            LoyaltyEntry.account_id == account_id, LoyaltyEntry.store_id == store_id
+        )
+    )
+    return int(total or 0)
+
+
+async def ledger(
+    session: AsyncSession, *, account_id: int, store_id: int, limit: int = 50
+) -> list[tuple[LoyaltyEntry, str | None]]:
+    """The latest entries with their order numbers, newest first."""
+    rows = await session.execute(
+        select(LoyaltyEntry, Order.number)
+        .outerjoin(Order, Order.id == LoyaltyEntry.order_id)
+        .where(LoyaltyEntry.account_id == account_id, LoyaltyEntry.store_id == store_id)
+        .order_by(LoyaltyEntry.id.desc())
+        .limit(limit)
+    )
+    return [(entry, number) for entry, number in rows]
+
+
+async def points_by_order(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, int]:
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(LoyaltyEntry.order_id, func.sum(LoyaltyEntry.points))
+        .where(LoyaltyEntry.order_id.in_(list(order_ids)))
+        .group_by(LoyaltyEntry.order_id)
+    )
+    return {int(order_id): int(points or 0) for order_id, points in rows}

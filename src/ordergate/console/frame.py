@@ -1,0 +1,134 @@
+"""What every console page shares: the session cookie, the console's own CSRF cookie, finding the
+signed-in operator (or sending the browser to sign in), and rendering with the buyer pages' helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ordergate.console.service import IDLE, Operator, signed_in
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.web.common import frame, see_other
+from ordergate.web.forms import FormErrors
+from ordergate.web.render import CsrfCookie, csrf_ok, render
+
+SESSION_COOKIE = "og_admin"
+ADMIN_PATH = "/admin"
+ADMIN_CSRF = CsrfCookie("og_admin_csrf", ADMIN_PATH, "strict")
+# Names under which a key might be pasted into an address. The console reads keys from its
+# sign-in form only: an address ends up in history, logs and Referer headers.
+KEY_PARAMETERS = frozenset(
+    {"key", "api_key", "apikey", "operator_key", "token", "access_token", "authorization", "bearer"}
+)
+SECTIONS = (
+    ("orders", "/admin/orders", "Orders"),
+    ("payments", "/admin/payments", "Payments"),
+    ("messages", "/admin/messages", "Messages"),
+    ("intake", "/admin/intake", "Intake"),
+    ("report", "/admin/report", "Report"),
+    ("keys", "/admin/keys", "API keys"),
+)
+STALE_FORM = "This page had been open a long time, so nothing was changed. Please try again."
+
+
+def secure_cookies(settings: Settings) -> bool:
+    return not settings.demo
+
+
+def key_in_address(request: Request) -> bool:
+    return any(name.lower() in KEY_PARAMETERS for name in request.query_params)
+
+
+def page(
+    request: Request,
+    settings: Settings,
+    template: str,
+    store: Store | None,
+    operator: Operator | None,
+    *,
+    section: str = "",
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A console page: the buyer pages' frame and rendering, with the console's CSRF cookie."""
+    return render(
+        request,
+        settings,
+        template,
+        frame(
+            request,
+            store,
+            operator=operator,
+            section=section,
+            sections=SECTIONS,
+            idle_minutes=int(IDLE.total_seconds() // 60),
+            **context,
+        ),
+        status=status,
+        noindex=True,
+        csrf=ADMIN_CSRF,
+        secure=secure_cookies(settings),
+    )
+
+
+def key_refused(request: Request, settings: Settings) -> HTMLResponse:
+    return page(
+        request,
+        settings,
+        "admin_message.html",
+        None,
+        None,
+        status=400,
+        title="Keys never go in the address",
+        body=(
+            "This console takes an operator key only from its sign-in form. A key put in an address "
+            "is kept in browser history and server logs: revoke that key and use a new one."
+        ),
+        link=("/admin/sign-in", "Go to sign-in"),
+    )
+
+
+def sign_in_redirect(request: Request, *, ended: bool) -> RedirectResponse:
+    query: dict[str, str] = {}
+    if request.method == "GET" and request.url.path not in (ADMIN_PATH, ADMIN_PATH + "/"):
+        query["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if ended:
+        query["ended"] = "1"
+    response = see_other(f"{ADMIN_PATH}/sign-in" + (f"?{urlencode(query)}" if query else ""))
+    if ended:
+        response.delete_cookie(SESSION_COOKIE, path=ADMIN_PATH)
+    return response
+
+
+async def operator_for(request: Request, session: AsyncSession, settings: Settings) -> Operator | Response:
+    """The signed-in operator, or the response to send instead (sign in; or a refusal when a key
+    was put in the address)."""
+    if key_in_address(request):
+        return key_refused(request, settings)
+    token = request.cookies.get(SESSION_COOKIE)
+    operator = await signed_in(session, token)
+    if operator is None:
+        return sign_in_redirect(request, ended=bool(token))
+    return operator
+
+
+def form_ok(request: Request, submitted: object) -> bool:
+    return csrf_ok(request, submitted, ADMIN_CSRF)
+
+
+def stale_form() -> FormErrors:
+    errors = FormErrors()
+    errors.add("", STALE_FORM)
+    return errors
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a console page of this site, nothing else."""
+    if value and value.startswith(ADMIN_PATH + "/") and not any(bad in value for bad in ("//", "\\", "..")):
+        return value[:500]
+    return f"{ADMIN_PATH}/orders"

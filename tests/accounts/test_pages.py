@@ -1,0 +1,148 @@
+"""The account pages: from the tracking page's "Create account" to the account, reorder, sign out."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ordergate.orders.models import Order
+from ordergate.settings import Settings
+from tests.accounts.helpers import email, last_code, order_for, wrong
+
+ACSRF = re.compile(r'name="acsrf" value="([^"]+)"')
+
+
+def acsrf(html: str) -> str:
+    found = ACSRF.search(html)
+    assert found, "no account CSRF field on the page"
+    return found.group(1)
+
+
+async def sign_in_from_order(
+    client: httpx.AsyncClient, maker: async_sessionmaker[AsyncSession], settings: Settings, address: str
+) -> dict[str, str]:
+    order = await order_for(client, address)
+    tracking = await client.get(f"/s/demo/orders/{order['token']}")
+    assert f'action="/account/demo/claim/{order["token"]}"' in tracking.text
+    r = await client.post(f"/account/demo/claim/{order['token']}")
+    assert r.status_code == 303 and r.headers["location"].startswith("/account/demo/verify/")
+    verify = r.headers["location"]
+    page = await client.get(verify)
+    assert page.status_code == 200 and "Enter your code" in page.text
+    code = await last_code(maker, settings, address)
+    r = await client.post(verify, data={"acsrf": acsrf(page.text), "code": code})
+    assert r.status_code == 303 and r.headers["location"] == "/account/demo?welcome=1", r.text
+    assert "og_account=" in r.headers["set-cookie"]
+    return order
+
+
+async def test_create_account_from_the_tracking_page(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ada = email()
+    earlier = await order_for(client, ada)
+    order = await sign_in_from_order(client, sessionmaker, settings, ada)
+    home = await client.get("/account/demo?welcome=1")
+    assert home.status_code == 200
+    assert (
+        "You are signed in" in home.text and order["number"] in home.text and earlier["number"] in home.text
+    )
+    assert f"/s/demo/orders/{order['token']}" in home.text  # the tracking link
+    assert "Reorder" in home.text and "Sign out everywhere" in home.text
+    assert (
+        home.headers["cache-control"] == "no-store"
+        and "script-src 'self'" in home.headers["content-security-policy"]
+    )
+    # The account pages never overwrite the storefront's CSRF cookie (scoped to /s/).
+    assert "og_csrf=" not in home.headers.get("set-cookie", "")
+
+
+async def test_opening_the_verify_link_spends_nothing(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ada = email()
+    order = await order_for(client, ada)
+    r = await client.post(f"/api/v1/stores/demo/orders/{order['token']}/account")
+    verify = r.json()["verify_url"].removeprefix("http://test")
+    code = await last_code(sessionmaker, settings, ada)
+    scanner = httpx.AsyncClient(transport=client._transport, base_url="http://test")  # noqa: SLF001
+    async with scanner:
+        for _ in range(3):
+            assert (await scanner.get(verify)).status_code == 200
+            assert (await scanner.get(f"{verify}?code={code}")).status_code == 200
+        # A POST without the page's own token does nothing either.
+        r = await scanner.post(verify, data={"code": code})
+        assert r.status_code == 403 and "og_account" not in r.headers.get("set-cookie", "")
+    page = await client.get(verify)
+    r = await client.post(verify, data={"acsrf": acsrf(page.text), "code": wrong(code)})
+    assert r.status_code == 422 and "That code is not right" in r.text
+    r = await client.post(verify, data={"acsrf": acsrf(page.text), "code": code})
+    assert r.status_code == 303 and r.headers["location"] == "/account/demo?welcome=1"
+
+
+async def test_sign_in_with_a_code_reorder_and_sign_out(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ada = email()
+    first = await order_for(client, ada, quantity=2)
+    assert (await client.get("/account/demo")).headers["location"] == "/account/demo/sign-in"
+    page = await client.get("/account/demo/sign-in")
+    assert "Sign in with a passkey" in page.text
+    r = await client.post("/account/demo/sign-in", data={"acsrf": acsrf(page.text), "contact": ada})
+    assert r.status_code == 303
+    verify = r.headers["location"]
+    page = await client.get(verify)
+    r = await client.post(
+        verify, data={"acsrf": acsrf(page.text), "code": await last_code(sessionmaker, settings, ada)}
+    )
+    assert r.status_code == 303
+    home = await client.get("/account/demo")
+    assert first["number"] in home.text
+
+    # Reorder: a checkout of the account with the same items and address, then one press.
+    r = await client.post(f"/account/demo/orders/{first['number']}/reorder", data={"acsrf": acsrf(home.text)})
+    assert r.status_code == 303 and r.headers["location"].startswith("/account/demo/checkout/")
+    checkout = await client.get(r.headers["location"])
+    assert checkout.status_code == 200 and "Account checkout" in checkout.text and "× 2" in checkout.text
+    form = {
+        "acsrf": acsrf(checkout.text),
+        "contact": ada,
+        "delivery.name": "Ada Lovelace",
+        "delivery.address_line1": "12 St James's Square",
+        "delivery.city": "London",
+        "delivery.postal_code": "SW1Y 4JH",
+        "delivery.country": "GB",
+        "payment_method": "sandbox",
+    }
+    r = await client.post(r.headers["location"], data=form)
+    assert r.status_code == 422 and "Accept the store" in r.text
+    r = await client.post(
+        str(checkout.url).removeprefix("http://test"), data={**form, "accept_policies": "yes"}
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/s/demo/orders/"), r.text
+    async with sessionmaker() as session:
+        placed = (await session.scalars(select(Order).order_by(Order.id.desc()))).first()
+    assert placed is not None and placed.source == "web-account" and placed.account_id is not None
+    home = await client.get("/account/demo")
+    assert placed.number in home.text
+
+    r = await client.post("/account/demo/sign-out-everywhere", data={"acsrf": acsrf(home.text)})
+    assert r.status_code == 303 and r.headers["location"] == "/account/demo/sign-in?signed_out=all"
+    assert (await client.get("/account/demo")).status_code == 303
+    assert (await client.get("/api/v1/account")).status_code == 401
+
+
+async def test_pages_refuse_forms_from_elsewhere(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ada = email()
+    await sign_in_from_order(client, sessionmaker, settings, ada)
+    r = await client.post("/account/demo/sign-out-everywhere", data={"acsrf": "x" * 43})
+    assert r.status_code == 403 and "nothing was done" in r.text
+    assert (await client.get("/api/v1/account")).status_code == 200
+    assert (await client.get("/account/nowhere")).status_code == 404
+    assert (await client.get("/account/demo/claim/not-a-token")).status_code == 404
+    assert (await client.get("/account/demo/verify/unknown")).status_code == 404
