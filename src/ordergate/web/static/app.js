@@ -197,9 +197,14 @@ document.documentElement.classList.add("js");
     var api = root.getAttribute("data-api");
     var polling = false;
 
+    function preparing(order) {
+      /* BTCPay or Stripe details still being fetched: the page changes once they are there. */
+      var p = order.payment || {};
+      return order.status === "awaiting_payment" && p.state === "pending" && p.details && p.details.preparing ? "preparing" : "";
+    }
     function signature(order) {
       var p = order.payment || {};
-      return [order.status, p.state || "", p.state ? p.confirmations : "", p.received_amount || "", (order.shipments || []).length, p.destination || ""].join("|");
+      return [order.status, p.state || "", p.state ? p.confirmations : "", p.received_amount || "", (order.shipments || []).length, preparing(order)].join("|");
     }
     function swapIn(doc) {
       var token = document.querySelector('input[name="csrf"]');
