@@ -308,3 +308,36 @@ async def test_send_link_and_create_account_answer_honestly(client: httpx.AsyncC
     if not accounts:
         assert r.headers["location"] == f"{tracking}?account=unavailable"
         assert "Creating an account is not available" in (await client.get(r.headers["location"])).text
+
+
+async def test_assistant_prepared_cart_asks_the_buyer_to_review(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from ordergate.checkout.schemas import CheckoutIn, ItemIn
+    from ordergate.checkout.service import open_checkout
+    from ordergate.settings import Settings
+    from ordergate.stores.service import get_store
+
+    async with sessionmaker() as session, session.begin():
+        store = await get_store(session, "demo")
+        checkout_id, _ = await open_checkout(
+            session,
+            store,
+            CheckoutIn(items=[ItemIn(sku=SKU, quantity=2)]),
+            settings=Settings(demo=True, base_url="http://test"),
+            prepared_by="assistant",
+        )
+    page = await client.get(f"/s/demo/checkout/{checkout_id}")
+    assert "An assistant prepared this cart for you." in page.text
+    assert not re.search(r'name="payment_method" value="[^"]+" checked', page.text)  # nothing chosen for them
+
+
+async def test_fields_some_countries_need_are_offered(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await make_store(session, slug="us-too", delivery_fields_by_country={"US": ["region"]})
+    r = await client.get(f"/s/us-too?sku={SKU}&qty=1")
+    r = await client.post("/s/us-too/checkout", data={"csrf": csrf_of(r.text), "sku": SKU, "qty": "1"})
+    page = await client.get(r.headers["location"])
+    assert 'name="delivery.region"' in page.text and "(only for US)" in page.text

@@ -97,6 +97,14 @@ def required_delivery_fields(store: Store, country: str | None) -> list[str]:
     return list(store.delivery_fields) + [f for f in extra if f not in store.delivery_fields]
 
 
+def delivery_field_names(store: Store) -> list[str]:
+    """Every delivery field this store may ask for: the required ones, then those some countries need."""
+    names = list(store.delivery_fields)
+    for _country, extra in sorted((store.delivery_fields_by_country or {}).items()):
+        names += [name for name in extra if name not in names]
+    return names
+
+
 def delivery_fields_view(store: Store) -> list[DeliveryFieldOut]:
     fields = [DeliveryFieldOut(name=f, required=True) for f in store.delivery_fields]
     by_field: dict[str, list[str]] = {}

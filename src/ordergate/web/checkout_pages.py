@@ -29,7 +29,7 @@ from ordergate.orders.create import create_order
 from ordergate.orders.schemas import OrderIn
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.stores.service import store_view
+from ordergate.stores.service import delivery_field_names, store_view
 from ordergate.web.common import MAX_SECRET, find_store, frame, message_page, no_store_page, see_other
 from ordergate.web.forms import (
     DELIVERY_AUTOCOMPLETE,
@@ -67,7 +67,7 @@ def _saved_values(checkout: Checkout) -> dict[str, str]:
 
 
 def _typed_values(form: FormData, store: Store) -> dict[str, str]:
-    names = [f"contact.{f}" for f in CONTACT_FIELDS] + [f"delivery.{f}" for f in store.delivery_fields]
+    names = [f"contact.{f}" for f in CONTACT_FIELDS] + [f"delivery.{f}" for f in delivery_field_names(store)]
     values = {name: form_str(form.get(name)).strip() for name in names}
     values["payment_method"] = form_str(form.get("payment_method"), 64)
     values["accept_policies"] = "yes" if form.get("accept_policies") == "yes" else ""
@@ -98,7 +98,8 @@ async def _page(
     form_values = {
         "contact.phone_region": country,
         "delivery.country": country,
-        "payment_method": ready[0].id if ready else "",
+        # A cart an assistant prepared is reviewed by the buyer: nothing is chosen for them.
+        "payment_method": ready[0].id if ready and not checkout.prepared_by else "",
     }
     form_values.update({k: v for k, v in values.items() if v or k not in PRESELECTED})
     fields = [
@@ -107,8 +108,10 @@ async def _page(
             "key": f"delivery.{name}",
             "label": DELIVERY_LABELS[name],
             "autocomplete": DELIVERY_AUTOCOMPLETE[name],
+            "required": name in store.delivery_fields,
+            "needed_in": next((f.required_in for f in shop.delivery_fields if f.name == name), []),
         }
-        for name in store.delivery_fields
+        for name in delivery_field_names(store)
     ]
     return render(
         request,
@@ -229,7 +232,7 @@ async def submit_checkout(
 
     contact = validate_part(ContactIn, {f: values[f"contact.{f}"] for f in CONTACT_FIELDS}, "contact", errors)
     delivery = validate_part(
-        DeliveryIn, {f: values[f"delivery.{f}"] for f in found.delivery_fields}, "delivery", errors
+        DeliveryIn, {f: values[f"delivery.{f}"] for f in delivery_field_names(found)}, "delivery", errors
     )
     patch: dict[str, Any] = {}
     if contact is not None:
