@@ -186,7 +186,12 @@ async def open_checkout(
 
 
 async def find_checkout(
-    session: AsyncSession, store: Store, checkout_id: str, *, lock: bool = False, account_id: int | None = None
+    session: AsyncSession,
+    store: Store,
+    checkout_id: str,
+    *,
+    lock: bool = False,
+    account_id: int | None = None,
 ) -> Checkout:
     """The checkout behind an id: 404 when unknown (or another store's, or another account's: guest
     routes pass no account and never see an account's checkout), 410 when expired."""
@@ -278,7 +283,12 @@ async def checkout_view(
 
 
 async def quote(
-    session: AsyncSession, store: Store, checkout_id: str, *, settings: Settings, account_id: int | None = None
+    session: AsyncSession,
+    store: Store,
+    checkout_id: str,
+    *,
+    settings: Settings,
+    account_id: int | None = None,
 ) -> QuoteOut:
     """Advisory prices and availability; reserves nothing."""
     checkout = await find_checkout(session, store, checkout_id, account_id=account_id)

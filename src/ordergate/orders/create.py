@@ -76,7 +76,11 @@ async def create_order(
             match = or_(match, Order.idempotency_key == idempotency_key)
         earlier = (await session.scalars(select(Order).where(Order.store_id == store.id, match))).all()
         for order in earlier:
-            if idempotency_key and order.idempotency_key == idempotency_key and order.request_hash != fingerprint:
+            if (
+                idempotency_key
+                and order.idempotency_key == idempotency_key
+                and order.request_hash != fingerprint
+            ):
                 raise IdempotencyConflict(field="Idempotency-Key")
         for order in earlier:
             if order.checkout_hash == checkout_hash:
