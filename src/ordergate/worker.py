@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate.accounts.sessions import sweep_account_records
 from ordergate.checkout.service import sweep_expired_checkouts
 from ordergate.notifications.delivery import outbox_pass
 from ordergate.orders.service import expire_due_orders
@@ -40,6 +41,8 @@ async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings |
         if expired < 100:
             break
     if settings is not None:
+        async with maker() as session, session.begin():
+            await sweep_account_records(session, settings=settings)  # ended sessions, old codes
         delivered = await outbox_pass(maker, settings)
         result.messages_sent = delivered.sent
         result.messages_failed = delivered.retried + delivered.dead

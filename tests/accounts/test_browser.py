@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -190,6 +191,7 @@ def test_account_with_a_passkey_in_chromium(server: Server, browser: Browser) ->
         page.get_by_role("button", name="Create account").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
         verify_url = page.url
+        screenshot(page, "account-verify")
         # The message's link carries the code after "#": the page fills it in, the buyer presses.
         page.goto(f"{verify_url}#code={server.code_for(email)}")
         expect(page.locator("#code")).to_have_value(server.code_for(email))
@@ -212,11 +214,24 @@ def test_account_with_a_passkey_in_chromium(server: Server, browser: Browser) ->
         # Signed out, then back in with the passkey alone: no password, no code.
         page.get_by_role("button", name="Sign out", exact=True).click()
         expect(page.get_by_text("You are signed out.")).to_be_visible()
+        screenshot(page, "account-sign-in")
         codes_before = server.code_for(email)
         page.get_by_role("button", name="Sign in with a passkey").click()
         expect(page.get_by_text("You are signed in.")).to_be_visible()
         expect(page.locator("[data-order]")).to_have_count(1)
         assert server.code_for(email) == codes_before  # no new code was sent
         screenshot(page, "account-passkey-sign-in")
+
+        # Reorder: the account's checkout, prefilled from the past order, placed in one press.
+        page.get_by_role("button", name="Reorder").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+        expect(page.locator("#delivery-city")).to_have_value(DELIVERY["city"])
+        page.get_by_label("Sandbox").check()
+        page.locator("#accept-policies").check()
+        screenshot(page, "account-checkout")
+        page.get_by_role("button", name=re.compile("Place order")).click()
+        expect(page).to_have_url(re.compile(r"/s/demo/orders/[A-Za-z0-9_-]{32,}$"))
+        page.goto(f"{server.base}/account/demo")
+        expect(page.locator("[data-order]")).to_have_count(2)
     finally:
         context.close()

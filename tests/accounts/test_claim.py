@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -206,3 +207,20 @@ async def test_an_unverified_contact_attaches_nothing(
     assert r.status_code == 201, r.text
     assert {c["value"] for c in r.json()["contacts"] if c["verified"]} == {ada, other}
     assert (await owners(sessionmaker))[theirs["number"]] == r.json()["id"]
+
+
+async def test_the_same_code_sent_twice_at_once_makes_one_account(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ada = email()
+    order = await order_for(client, ada)
+    base = f"/api/v1/stores/demo/orders/{order['token']}/account"
+    assert (await client.post(base)).status_code == 202
+    code = await last_code(sessionmaker, settings, ada)
+    first, second = await asyncio.gather(
+        client.post(f"{base}/verify", json={"code": code}), client.post(f"{base}/verify", json={"code": code})
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 422]
+    async with sessionmaker() as session:
+        contacts = (await session.scalars(select(AccountContact))).all()
+    assert len(contacts) == 1

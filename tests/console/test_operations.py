@@ -150,3 +150,33 @@ async def test_keys_are_created_shown_once_and_revoked(client: httpx.AsyncClient
     assert api.status_code == 401
     assert (await post(client, "/admin/keys/nosuchkey/revoke")).status_code == 404
     assert (await post(client, "/admin/keys", {"label": "x" * 201})).status_code == 422
+
+
+async def test_odd_input_is_never_a_server_error(client: httpx.AsyncClient) -> None:
+    await sign_in(client)
+    odd = "%22%0d%0aX:%20y%C3%BC%00<script>"
+    for path in (
+        f"/admin/orders?status={odd}&source={odd}&q={odd}&created_from={odd}&more=1",
+        f"/admin/orders/{odd}",
+        f"/admin/orders/{'A' * 300}",
+        f"/admin/report?since={odd}",
+        f"/admin/report.csv?since={odd}",
+        "/admin/report.csv?since=2026-11-01T00:00:00%2B00:00",
+        f"/admin/intake?source={odd}&rule={odd}",
+        f"/admin/intake/{odd}",
+        f"/admin/messages?state={odd}",
+        f"/admin/payments?status={odd}",
+        f"/admin/sign-in?next={odd}",
+    ):
+        r = await client.get(path)
+        assert r.status_code < 500, (path, r.status_code)
+        assert "<script>" not in r.text, path
+    for path, data in (
+        (f"/admin/orders/{odd}/refunds", {"amount": "1e400", "asset": odd, "reference": odd}),
+        ("/admin/messages/99999999999/retry", {}),
+        (f"/admin/keys/{odd}/revoke", {}),
+        (f"/admin/intake/{odd}/replay", {"mode": "corrected", "payload": odd}),
+        ("/admin/sign-in", {"key": odd * 40, "next": odd}),
+    ):
+        r = await post(client, path, data)
+        assert r.status_code < 500, (path, r.status_code)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
-from ordergate.accounts import checkout as account_checkout
 from ordergate.accounts import claims, passkeys, service, sessions
 from ordergate.accounts.auth import (
     SESSION_COOKIE,
@@ -18,6 +17,7 @@ from ordergate.accounts.auth import (
     client_address,
     set_session_cookie,
 )
+from ordergate.accounts.checkout_api import router as checkout_router
 from ordergate.accounts.errors import ContactTaken, InvalidCode, NotSignedIn, PasskeyRejected, RateLimited
 from ordergate.accounts.schemas import (
     AccountOrdersOut,
@@ -34,23 +34,17 @@ from ordergate.accounts.schemas import (
     SignedOutOut,
     SignInRequestOut,
 )
-from ordergate.checkout.schemas import CheckoutIn, CheckoutOut, CheckoutPatch, ContactIn, QuoteOut
+from ordergate.checkout.schemas import ContactIn
 from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore
 from ordergate.errors import (
-    CheckoutExpired,
     Conflict,
     DomainError,
-    IdempotencyConflict,
-    NotAvailable,
     NotFound,
-    OutOfStock,
     Unprocessable,
     problem_response,
     responses,
 )
-from ordergate.orders.schemas import OrderIn, TrackingOut
-from ordergate.orders.service import load_order, tracking_view
 from ordergate.stores.service import get_store
 
 guest = APIRouter(prefix="/api/v1/stores/{store}/orders/{token}/account", tags=["guest: accounts"])
@@ -185,6 +179,8 @@ async def verify_code(
     except (InvalidCode, RateLimited) as exc:
         return kept(exc)
     if purpose != claims.CONTACT or current is None:
+        if current is not None:
+            await sessions.end_session(session, current.token)  # one session per browser
         token = await sessions.start_session(session, account, method="code", settings=settings)
         set_session_cookie(response, token, settings)
     return await service.account_view(session, account, settings=settings, store=store, attached=attached)
@@ -331,6 +327,7 @@ async def passkey_sign_in(
     session: Session,
     settings: AppSettings,
     body: PasskeySignInIn,
+    current: MaybeAccount,
     store: StoreQuery = None,
 ) -> AccountOut | Response:
     """Sign in with a passkey: no password, no code. With `store`, that store's orders placed with
@@ -343,6 +340,8 @@ async def passkey_sign_in(
     except PasskeyRejected as exc:
         return kept(exc)  # the challenge stays spent: one answer per challenge, right or wrong
     attached = await service.attach_orders(session, account, shop) if shop else 0
+    if current is not None:
+        await sessions.end_session(session, current.token)  # one session per browser
     set_session_cookie(
         response,
         await sessions.start_session(session, account, method="passkey", settings=settings),
@@ -351,117 +350,4 @@ async def passkey_sign_in(
     return await service.account_view(session, account, settings=settings, store=shop, attached=attached)
 
 
-# --- account checkout ------------------------------------------------------------------------------
-
-CHECKOUT_ERRORS = (*SIGNED_IN, NotFound, CheckoutExpired)
-
-
-@router.post(
-    "/stores/{store}/checkouts",
-    status_code=201,
-    response_model=CheckoutOut,
-    responses=responses(*SIGNED_IN, NotFound),
-)
-async def open_checkout(
-    session: Session, store: CurrentStore, settings: AppSettings, current: CurrentAccount, body: CheckoutIn
-) -> CheckoutOut:
-    """A checkout linked to the signed-in account (contact defaults to its verified one)."""
-    checkout_id, checkout = await account_checkout.open_checkout(
-        session, store, current.account, body, settings=settings
-    )
-    return await account_checkout.view(session, store, checkout_id, checkout, settings=settings)
-
-
-@router.get(
-    "/stores/{store}/checkouts/{checkout_id}",
-    response_model=CheckoutOut,
-    responses=responses(*CHECKOUT_ERRORS),
-)
-async def get_checkout(
-    session: Session,
-    store: CurrentStore,
-    settings: AppSettings,
-    current: CurrentAccount,
-    checkout_id: CheckoutId,
-) -> CheckoutOut:
-    checkout = await account_checkout.find_checkout(session, store, current.account, checkout_id)
-    return await account_checkout.view(session, store, checkout_id, checkout, settings=settings)
-
-
-@router.patch(
-    "/stores/{store}/checkouts/{checkout_id}",
-    response_model=CheckoutOut,
-    responses=responses(*CHECKOUT_ERRORS, Conflict),
-)
-async def update_checkout(
-    session: Session,
-    store: CurrentStore,
-    settings: AppSettings,
-    current: CurrentAccount,
-    checkout_id: CheckoutId,
-    body: CheckoutPatch,
-) -> CheckoutOut:
-    checkout = await account_checkout.update_checkout(
-        session, store, current.account, checkout_id, body, settings=settings
-    )
-    return await account_checkout.view(session, store, checkout_id, checkout, settings=settings)
-
-
-@router.post(
-    "/stores/{store}/checkouts/{checkout_id}/quote",
-    response_model=QuoteOut,
-    responses=responses(*CHECKOUT_ERRORS),
-)
-async def quote(
-    session: Session,
-    store: CurrentStore,
-    settings: AppSettings,
-    current: CurrentAccount,
-    checkout_id: CheckoutId,
-) -> QuoteOut:
-    return await account_checkout.quote(session, store, current.account, checkout_id, settings=settings)
-
-
-@router.post(
-    "/stores/{store}/checkouts/{checkout_id}/orders",
-    status_code=201,
-    response_model=TrackingOut,
-    responses={
-        200: {"description": "The order this checkout (or this Idempotency-Key) already made"},
-        **responses(*CHECKOUT_ERRORS, OutOfStock, NotAvailable, IdempotencyConflict),
-    },
-)
-async def place_order(
-    session: Session,
-    store: CurrentStore,
-    settings: AppSettings,
-    current: CurrentAccount,
-    checkout_id: CheckoutId,
-    body: OrderIn,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> TrackingOut:
-    """The order of the account's checkout: linked to the account, `source` "web-account"."""
-    order, token, created = await account_checkout.place_order(
-        session, store, current.account, checkout_id, body, idempotency_key=idempotency_key, settings=settings
-    )
-    if not created:
-        response.status_code = 200
-        order = await load_order(session, store, order_id=order.id)
-    return tracking_view(order, store, token=token, settings=settings)
-
-
-@router.post(
-    "/stores/{store}/orders/{number}/reorder",
-    status_code=201,
-    response_model=CheckoutOut,
-    responses=responses(*SIGNED_IN, NotFound, Conflict),
-)
-async def reorder(
-    session: Session, store: CurrentStore, settings: AppSettings, current: CurrentAccount, number: Number
-) -> CheckoutOut:
-    """A new account checkout with one of the account's past orders in it (items still sold)."""
-    checkout_id, checkout = await account_checkout.reorder(
-        session, store, current.account, number, settings=settings
-    )
-    return await account_checkout.view(session, store, checkout_id, checkout, settings=settings)
+router.include_router(checkout_router)  # /api/v1/account/stores/{store}/checkouts, reorders

@@ -11,17 +11,19 @@ import secrets
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.accounts.auth import SESSION_COOKIE, SignedIn
 from ordergate.accounts.sessions import resume_session
+from ordergate.checkout.schemas import ContactIn
 from ordergate.middleware import CSRF_COOKIE
 from ordergate.security import same_secret
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import find_store, frame
-from ordergate.web.render import render
+from ordergate.web.render import buyer_locale, default_country, render
 
 ACCOUNT_CSRF_COOKIE = "og_acsrf"
 ACCOUNT_CSRF_FIELD = "acsrf"
@@ -119,5 +121,17 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def is_response(value: object) -> bool:
-    return isinstance(value, Response)
+def contact_from_form(raw: str, request: Request) -> ContactIn:
+    """An email address or a phone number typed into one box (national numbers read in the
+    buyer's country)."""
+    if "@" in raw:
+        return ContactIn(email=raw)
+    region = default_country(buyer_locale(request, None), None)
+    return ContactIn.model_validate({"phone": raw, **({"phone_region": region} if region else {})})
+
+
+def contact_error(exc: ValidationError) -> str:
+    found = exc.errors()
+    if not found:
+        return "Enter an email address or a phone number"
+    return str(found[0]["msg"]).removeprefix("Value error, ")

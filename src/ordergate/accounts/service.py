@@ -22,7 +22,6 @@ from ordergate.accounts.models import (
     PHONE,
     Account,
     AccountContact,
-    AccountSession,
     Passkey,
 )
 from ordergate.accounts.schemas import (
@@ -61,10 +60,6 @@ def mask(kind: str, value: str) -> str:
 
 def new_user_handle() -> str:
     return security.new_token()
-
-
-async def load_account(session: AsyncSession, account_id: int) -> Account | None:
-    return await session.get(Account, account_id)
 
 
 async def contacts_of(session: AsyncSession, account: Account) -> list[AccountContact]:
@@ -306,15 +301,6 @@ async def remove_contact(session: AsyncSession, account: Account, contact_id: in
         raise Conflict("This is the account's only verified contact; add another first", field="contact")
     await session.execute(delete(AccountContact).where(AccountContact.id == target.id))
     await session.flush()
-
-
-async def account_sessions_count(session: AsyncSession, account: Account) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(AccountSession).where(AccountSession.account_id == account.id)
-        )
-        or 0
-    )
 
 
 def random_digits(length: int) -> str:

@@ -9,11 +9,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
-from ordergate.accounts.models import ACTIVE, Account, AccountSession
+from ordergate.accounts.models import ACTIVE, Account, AccountSession, PasskeyChallenge, VerificationCode
 from ordergate.settings import Settings
 
 # Writing last_seen_at on every request would make every page a write; once a minute is enough.
 TOUCH_EVERY = timedelta(minutes=1)
+CODE_KEPT = timedelta(days=1)  # spent and expired codes stay a day (to answer "already used")
 
 
 def idle_lifetime(settings: Settings) -> timedelta:
@@ -86,13 +87,19 @@ async def end_all_sessions(session: AsyncSession, account: Account) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def sweep_sessions(session: AsyncSession, *, settings: Settings) -> int:
-    """Drop sessions past their end or idle too long (the worker may call this each pass)."""
+async def sweep_account_records(session: AsyncSession, *, settings: Settings) -> int:
+    """Drop what can never be used again: sessions past their end or idle too long, codes a day
+    past their expiry, expired passkey challenges (the worker calls this each pass)."""
     now = clock.now()
-    result = await session.execute(
+    removed = 0
+    for stmt in (
         delete(AccountSession).where(
             (AccountSession.expires_at <= now)
             | (AccountSession.last_seen_at <= now - idle_lifetime(settings))
-        )
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+        ),
+        delete(VerificationCode).where(VerificationCode.expires_at <= now - CODE_KEPT),
+        delete(PasskeyChallenge).where(PasskeyChallenge.expires_at <= now),
+    ):
+        result = await session.execute(stmt.execution_options(synchronize_session=False))
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed

@@ -14,7 +14,7 @@ from ordergate.console.service import IDLE, Operator, signed_in
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import frame, see_other
-from ordergate.web.forms import FormErrors
+from ordergate.web.forms import FormErrors, form_str
 from ordergate.web.render import CsrfCookie, csrf_ok, render
 
 SESSION_COOKIE = "og_admin"
@@ -125,6 +125,12 @@ def stale_form() -> FormErrors:
     errors = FormErrors()
     errors.add("", STALE_FORM)
     return errors
+
+
+def clean(value: object, limit: int = 500) -> str:
+    """Text from a form, an address or a path as services can store and compare it: at most
+    `limit` characters, and no NUL (PostgreSQL refuses it in text)."""
+    return form_str(value, limit).replace("\x00", "")
 
 
 def safe_next(value: str | None) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate.console.frame import ADMIN_PATH, form_ok, operator_for, page, stale_form
+from ordergate.console.frame import ADMIN_PATH, clean, form_ok, operator_for, page, stale_form
 from ordergate.console.service import Operator
 from ordergate.db import Session
 from ordergate.deps import AppSettings
@@ -19,7 +19,7 @@ from ordergate.intake.models import HELD, QUARANTINED
 from ordergate.intake.schemas import BulkReplayIn, DismissIn, ReplayIn
 from ordergate.settings import Settings
 from ordergate.web.common import see_other
-from ordergate.web.forms import FormErrors, form_str
+from ordergate.web.forms import FormErrors
 
 router = APIRouter(prefix="/intake")
 
@@ -54,8 +54,8 @@ async def _quarantine(
     status: int = 200,
 ) -> Response:
     errors = errors or FormErrors()
-    source = form_str(request.query_params.get("source"), 32).strip() or None
-    rule = form_str(request.query_params.get("rule"), 48).strip() or None
+    source = clean(request.query_params.get("source"), 32).strip() or None
+    rule = clean(request.query_params.get("rule"), 48).strip() or None
     items = []
     try:
         items = (
@@ -93,8 +93,8 @@ async def replay_all(request: Request, session: Session, settings: AppSettings) 
     form = await request.form()
     if not form_ok(request, form.get("csrf")):
         return await _quarantine(request, session, settings, found, errors=stale_form(), status=403)
-    source = form_str(form.get("source"), 32).strip() or None
-    rule = form_str(form.get("rule"), 48).strip() or None
+    source = clean(form.get("source"), 32).strip() or None
+    rule = clean(form.get("rule"), 48).strip() or None
     errors = FormErrors()
     try:
         async with session.begin_nested():
@@ -124,7 +124,7 @@ async def _payload_page(
     status: int = 200,
 ) -> Response:
     try:
-        detail = await quarantine.payload_detail(session, operator.store, intake_id[:MAX_ID])
+        detail = await quarantine.payload_detail(session, operator.store, clean(intake_id, MAX_ID))
     except NotFound:
         return page(
             request,
@@ -176,8 +176,8 @@ async def replay_one(request: Request, session: Session, settings: AppSettings, 
         return found
     form = await request.form()
     values = {
-        "payload": form_str(form.get("payload"), MAX_BODY),
-        "note": form_str(form.get("note"), 500),
+        "payload": clean(form.get("payload"), MAX_BODY),
+        "note": clean(form.get("note"), 500),
     }
     if not form_ok(request, form.get("csrf")):
         return await _payload_page(
@@ -187,7 +187,7 @@ async def replay_one(request: Request, session: Session, settings: AppSettings, 
     data = ReplayIn(note=values["note"].strip()[:500])
     if form.get("mode") == "corrected":
         try:
-            detail = await quarantine.payload_detail(session, found.store, intake_id[:MAX_ID])
+            detail = await quarantine.payload_detail(session, found.store, clean(intake_id, MAX_ID))
         except NotFound:
             return await _payload_page(request, session, settings, found, intake_id)
         text = values["payload"]
@@ -201,7 +201,9 @@ async def replay_one(request: Request, session: Session, settings: AppSettings, 
     if not errors:
         try:
             async with session.begin_nested():
-                await quarantine.replay(session, found.store, intake_id[:MAX_ID], data, actor=_actor(found))
+                await quarantine.replay(
+                    session, found.store, clean(intake_id, MAX_ID), data, actor=_actor(found)
+                )
         except NotFound:
             return await _payload_page(request, session, settings, found, intake_id)
         except DomainError as exc:
@@ -209,7 +211,7 @@ async def replay_one(request: Request, session: Session, settings: AppSettings, 
             return await _payload_page(
                 request, session, settings, found, intake_id, errors=errors, values=values, status=exc.status
             )
-        return see_other(f"{ADMIN_PATH}/intake/{intake_id[:MAX_ID]}?done=replayed")
+        return see_other(f"{ADMIN_PATH}/intake/{clean(intake_id, MAX_ID)}?done=replayed")
     return await _payload_page(
         request, session, settings, found, intake_id, errors=errors, values=values, status=422
     )
@@ -221,7 +223,7 @@ async def dismiss_one(request: Request, session: Session, settings: AppSettings,
     if isinstance(found, Response):
         return found
     form = await request.form()
-    note = form_str(form.get("dismiss_note"), 500).strip()
+    note = clean(form.get("dismiss_note"), 500).strip()
     values = {"dismiss_note": note}
     if not form_ok(request, form.get("csrf")):
         return await _payload_page(
@@ -236,7 +238,7 @@ async def dismiss_one(request: Request, session: Session, settings: AppSettings,
     try:
         async with session.begin_nested():
             await quarantine.dismiss(
-                session, found.store, intake_id[:MAX_ID], DismissIn(note=note), actor=_actor(found)
+                session, found.store, clean(intake_id, MAX_ID), DismissIn(note=note), actor=_actor(found)
             )
     except NotFound:
         return await _payload_page(request, session, settings, found, intake_id)
@@ -245,4 +247,4 @@ async def dismiss_one(request: Request, session: Session, settings: AppSettings,
         return await _payload_page(
             request, session, settings, found, intake_id, errors=errors, values=values, status=exc.status
         )
-    return see_other(f"{ADMIN_PATH}/intake/{intake_id[:MAX_ID]}?done=dismissed")
+    return see_other(f"{ADMIN_PATH}/intake/{clean(intake_id, MAX_ID)}?done=dismissed")

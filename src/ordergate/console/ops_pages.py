@@ -3,13 +3,16 @@ outbox), the funnel report with its charts and CSV, and the store's API keys."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.analytics.service import funnel_report, parse_since, report_csv
 from ordergate.console import charts
-from ordergate.console.frame import ADMIN_PATH, SESSION_COOKIE, form_ok, operator_for, page, stale_form
+from ordergate.console.frame import ADMIN_PATH, SESSION_COOKIE, clean, form_ok, operator_for, page, stale_form
 from ordergate.console.intake_pages import router as intake_router
 from ordergate.console.service import Operator, end_key_sessions
 from ordergate.console.wording import MESSAGE_KINDS
@@ -22,7 +25,7 @@ from ordergate.payments.overview import EVENT_STATUSES, callback_events, method_
 from ordergate.settings import Settings
 from ordergate.stores.service import add_operator_key, list_operator_keys, revoke_operator_key
 from ordergate.web.common import see_other
-from ordergate.web.forms import FormErrors, form_str
+from ordergate.web.forms import FormErrors
 
 router = APIRouter(prefix=ADMIN_PATH, include_in_schema=False)
 router.include_router(intake_router)
@@ -39,7 +42,7 @@ async def payments_page(request: Request, session: Session, settings: AppSetting
     found = await operator_for(request, session, settings)
     if isinstance(found, Response):
         return found
-    status = form_str(request.query_params.get("status"), 16) or None
+    status = clean(request.query_params.get("status"), 16) or None
     errors = FormErrors()
     events = []
     try:
@@ -86,7 +89,7 @@ async def _messages(
     status: int = 200,
 ) -> Response:
     errors = errors or FormErrors()
-    state = form_str(request.query_params.get("state"), 16) or None
+    state = clean(request.query_params.get("state"), 16) or None
     items = []
     try:
         items = (await list_outbox(session, found.store, state=state, limit=200)).items
@@ -140,7 +143,7 @@ async def report_page(request: Request, session: Session, settings: AppSettings)
     found = await operator_for(request, session, settings)
     if isinstance(found, Response):
         return found
-    since = form_str(request.query_params.get("since"), 40).strip() or "30d"
+    since = clean(request.query_params.get("since"), 40).strip() or "30d"
     errors = FormErrors()
     report = None
     try:
@@ -166,21 +169,25 @@ async def report_page(request: Request, session: Session, settings: AppSettings)
     )
 
 
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", text)[:40] or "period"
+
+
 @router.get("/report.csv")
 async def report_download(request: Request, session: Session, settings: AppSettings) -> Response:
     found = await operator_for(request, session, settings)
     if isinstance(found, Response):
         return found
-    since = form_str(request.query_params.get("since"), 40).strip() or "30d"
+    since = clean(request.query_params.get("since"), 40).strip() or "30d"
     try:
         report = await funnel_report(session, found.store, since=parse_since(since))
     except DomainError:
-        return see_other(f"{ADMIN_PATH}/report?since={since}")
+        return see_other(f"{ADMIN_PATH}/report?{urlencode({'since': since})}")
     return Response(
         report_csv(report),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{found.store.slug}-funnel-{since}.csv"',
+            "Content-Disposition": f'attachment; filename="{found.store.slug}-funnel-{_safe(since)}.csv"',
             "Cache-Control": "no-store",
         },
     )
@@ -199,7 +206,7 @@ async def _keys(
     errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response:
-    revoked = form_str(request.query_params.get("revoked"), 16)
+    revoked = clean(request.query_params.get("revoked"), 16)
     return page(
         request,
         settings,
@@ -232,7 +239,7 @@ async def keys_create(request: Request, session: Session, settings: AppSettings)
     form = await request.form()
     if not form_ok(request, form.get("csrf")):
         return await _keys(request, session, settings, found, errors=stale_form(), status=403)
-    label = form_str(form.get("label"), MAX_LABEL + 1).strip()
+    label = clean(form.get("label"), MAX_LABEL + 1).strip()
     if len(label) > MAX_LABEL:
         errors = FormErrors()
         errors.add("label", f"Keep the label under {MAX_LABEL} characters")
@@ -250,7 +257,7 @@ async def keys_revoke(request: Request, session: Session, settings: AppSettings,
     if not form_ok(request, form.get("csrf")):
         return await _keys(request, session, settings, found, errors=stale_form(), status=403)
     try:
-        row = await revoke_operator_key(session, found.store, key_id[:16])
+        row = await revoke_operator_key(session, found.store, clean(key_id, 16))
     except DomainError as exc:
         errors = FormErrors()
         errors.add("", exc.detail)

@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate.console.frame import ADMIN_PATH, form_ok, operator_for, page, stale_form
+from ordergate.console.frame import ADMIN_PATH, clean, form_ok, operator_for, page, stale_form
 from ordergate.console.service import Operator, order_messages
 from ordergate.console.wording import EVENT_TITLES, MESSAGE_KINDS, event_details
 from ordergate.db import Session
@@ -35,7 +36,7 @@ from ordergate.orders.state import AWAITING_PAYMENT, CANCELLED, COMPLETED, SHIPP
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import see_other
-from ordergate.web.forms import FormErrors, form_str, validate_part
+from ordergate.web.forms import FormErrors, validate_part
 from ordergate.web.wording import PAYMENT_STATES, STATUS_LABELS
 
 router = APIRouter(prefix=f"{ADMIN_PATH}/orders", include_in_schema=False)
@@ -80,7 +81,7 @@ async def orders_page(request: Request, session: Session, settings: AppSettings)
     if isinstance(found, Response):
         return found
     query = request.query_params
-    filters = {name: form_str(query.get(name), 100).strip() for name in FILTER_FIELDS}
+    filters = {name: clean(query.get(name), 100).strip() for name in FILTER_FIELDS}
     filters["attention"] = "1" if query.get("attention") in ("1", "true", "on") else ""
     errors = FormErrors()
     created_from = _day(filters["created_from"], "created_from", errors)
@@ -110,7 +111,7 @@ async def orders_page(request: Request, session: Session, settings: AppSettings)
             _place(exc, errors, prefix="", known=FILTER_FIELDS)
             status = exc.status
     filtered = any(filters.values())
-    more_query = "&".join(f"{k}={v}" for k, v in request.query_params.multi_items() if k != "more")
+    more_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "more"])
     return page(
         request,
         settings,
@@ -160,7 +161,7 @@ async def _order_page(
 ) -> Response:
     store = operator.store
     try:
-        view = await operator_order(session, store, number[:32])
+        view = await operator_order(session, store, clean(number, 32))
     except NotFound:
         return _not_found(request, settings, operator)
     actions = {
@@ -299,7 +300,7 @@ async def _act(
     if isinstance(found, Response):
         return found
     data = await request.form()
-    values = {key: form_str(value, 2000) for key, value in data.items() if key != "csrf"}
+    values = {key: clean(value, 2000) for key, value in data.items() if key != "csrf"}
     shown = {f"{form}.{key}": value for key, value in values.items()}
     if not form_ok(request, data.get("csrf")):
         return await _order_page(
@@ -313,7 +314,7 @@ async def _act(
         )
     try:
         async with session.begin_nested():
-            await act(session, found.store, number[:32], parsed)
+            await act(session, found.store, clean(number, 32), parsed)
     except NotFound:
         return _not_found(request, settings, found)
     except DomainError as exc:
@@ -329,7 +330,7 @@ async def _act(
             open_form=form,
             status=exc.status,
         )
-    return see_other(f"{ADMIN_PATH}/orders/{number[:32].strip().upper()}?done={form}")
+    return see_other(f"{ADMIN_PATH}/orders/{clean(number, 32).strip().upper()}?done={form}")
 
 
 @router.post("/{number}/shipments")
@@ -383,4 +384,4 @@ async def message_retry(
     except DomainError as exc:
         errors.add("", exc.detail)
         return await _order_page(request, session, settings, found, number, errors=errors, status=exc.status)
-    return see_other(f"{ADMIN_PATH}/orders/{number[:32].strip().upper()}?done=retry#messages")
+    return see_other(f"{ADMIN_PATH}/orders/{clean(number, 32).strip().upper()}?done=retry#messages")

@@ -9,6 +9,7 @@ from ordergate.console import ops_pages, order_pages
 from ordergate.console.frame import (
     ADMIN_PATH,
     SESSION_COOKIE,
+    clean,
     form_ok,
     key_in_address,
     key_refused,
@@ -24,7 +25,7 @@ from ordergate.deps import AppSettings
 from ordergate.errors import DomainError
 from ordergate.settings import Settings
 from ordergate.web.common import see_other
-from ordergate.web.forms import FormErrors, form_str
+from ordergate.web.forms import FormErrors
 
 router = APIRouter(prefix=ADMIN_PATH, include_in_schema=False)
 
@@ -89,13 +90,13 @@ async def sign_in_submit(request: Request, session: Session, settings: AppSettin
     if key_in_address(request):
         return key_refused(request, settings)
     form = await request.form()
-    next_path = safe_next(form_str(form.get("next"), 500))
+    next_path = safe_next(clean(form.get("next"), 500))
     if not form_ok(request, form.get("csrf")):
         return _sign_in_page(request, settings, next_path=next_path, errors=stale_form(), status=403)
     errors = FormErrors()
     client = request.client.host if request.client else "unknown"
     try:
-        token, _ = await sign_in(session, key=form_str(form.get("key"), 300), client=client)
+        token, _ = await sign_in(session, key=clean(form.get("key"), 300), client=client)
     except TooManyAttempts as exc:
         errors.add("", exc.detail)
         response = _sign_in_page(request, settings, next_path=next_path, errors=errors, status=429)

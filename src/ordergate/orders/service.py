@@ -318,6 +318,9 @@ async def list_orders(
     search = (search or "").strip()
     if len(search) > MAX_SEARCH:
         raise Unprocessable(f"search is at most {MAX_SEARCH} characters", field="q")
+    for field, value in (("source", source), ("q", search)):
+        if value and "\x00" in value:
+            raise Unprocessable(f"{field} must not contain NUL characters", field=field)
     stmt = select(Order).where(Order.store_id == store.id).order_by(Order.created_at.desc(), Order.id.desc())
     if status is not None:
         stmt = stmt.where(Order.status == status)
