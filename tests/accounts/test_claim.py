@@ -224,3 +224,32 @@ async def test_the_same_code_sent_twice_at_once_makes_one_account(
     async with sessionmaker() as session:
         contacts = (await session.scalars(select(AccountContact))).all()
     assert len(contacts) == 1
+
+
+async def test_the_emailed_link_is_spent_only_by_the_pages_post(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    from email import message_from_bytes
+
+    from ordergate.notifications.delivery import outbox_pass
+
+    ada = email()
+    order = await order_for(client, ada)
+    sent = (await client.post(f"/api/v1/stores/demo/orders/{order['token']}/account")).json()
+    code = await last_code(sessionmaker, settings, ada)
+    await outbox_pass(sessionmaker, settings)
+    mails = sorted((settings.var_dir / "mail").glob("*verification_code*.eml"))
+    assert mails, list((settings.var_dir / "mail").glob("*"))
+    text = next(
+        part.get_payload(decode=True).decode()
+        for part in message_from_bytes(mails[-1].read_bytes()).walk()
+        if part.get_content_type() == "text/plain"
+    )
+    link = f"{sent['verify_url']}#code={code}"
+    assert link in text
+    # A mail scanner following the link (a GET; the fragment never reaches the server) spends nothing.
+    for _ in range(3):
+        page = await client.get(sent["verify_url"].removeprefix("http://test"))
+        assert page.status_code == 200
+    r = await client.post(f"/api/v1/stores/demo/orders/{order['token']}/account/verify", json={"code": code})
+    assert r.status_code == 201, r.text

@@ -173,6 +173,7 @@ async def issue_code(
         settings=settings,
         valid_minutes=CODE_MINUTES,
         dedupe_key=f"account-code:{public_id}",
+        verify_url=verify_url(settings, store, public_id),
     )
     return row
 

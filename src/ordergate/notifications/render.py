@@ -237,7 +237,12 @@ async def render(session: AsyncSession, message: OutboxMessage, settings: Settin
             raise SealBroken("the code is no longer in the outbox")
         code = unseal(settings, message.sealed, context=secret_context(message.dedupe_key))
         secrets.append(code)
-        context.update(code=code, valid_minutes=payload.get("valid_minutes"))
+        link = safe_link(payload.get("verify_url"))
+        context.update(
+            code=code,
+            valid_minutes=payload.get("valid_minutes"),
+            verify_link=f"{link}#code={code}" if link else None,
+        )
     elif message.kind == ORDER_LINKS:
         links, tokens = await _links(session, store, message, settings)
         if not links:

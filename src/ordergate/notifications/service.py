@@ -162,9 +162,12 @@ async def enqueue_verification_code(
     settings: Settings,
     valid_minutes: int | None = None,
     dedupe_key: str | None = None,
+    verify_url: str | None = None,
 ) -> None:
     """A one-time code to `contact` (an email address or an E.164 phone number). The code is sealed
-    in the row and cleared once delivered."""
+    in the row and cleared once delivered. With `verify_url`, the message also links to that page
+    with the code after `#` (never sent to the server by a browser, so a mail scanner's GET spends
+    nothing: only the page's own POST does)."""
     key = dedupe_key or f"code:{uuid.uuid4().hex}"
     await _enqueue(
         session,
@@ -175,7 +178,7 @@ async def enqueue_verification_code(
                 "channel": channel_of(contact),
                 "recipient": contact,
                 "dedupe_key": key,
-                "payload": {"valid_minutes": valid_minutes},
+                "payload": {"valid_minutes": valid_minutes, "verify_url": verify_url},
                 "sealed": seal(settings, code, context=secret_context(key)),
             }
         ],
