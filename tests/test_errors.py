@@ -127,3 +127,27 @@ async def test_no_body_makes_a_500(client: httpx.AsyncClient, body: object) -> N
         assert r.status_code < 500, (method, path, body, r.text)
         if r.status_code >= 400:
             assert r.headers["content-type"] == PROBLEM
+
+
+async def test_nul_characters_are_refused_at_the_door(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # No database text column can hold NUL: it must never reach one as a 500.
+    r = await client.post(
+        f"{BASE}/checkouts", json={"items": [{"sku": SKU, "quantity": 1}], "delivery": {"name": "A\u0000B"}}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
+    assert (await client.get("/api/v1/stores/%00")).status_code == 400
+    r = await client.get(f"{BASE}/admin/orders?status=%00", headers=admin)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "query"
+    order = await Buyer(client).order()
+    r = await client.post(
+        f"{BASE}/admin/orders/{order['number']}/cancel", json={"reason": "x\u0000"}, headers=admin
+    )
+    assert r.status_code == 422
+    r = await client.post(
+        "/s/demo/checkout",
+        content=b"sku=%00&qty=1",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 422

@@ -11,7 +11,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ordergate.errors import PayloadTooLarge, UnsupportedMediaType, problem_body
+from ordergate.errors import FieldError, PayloadTooLarge, UnsupportedMediaType, problem_body
 
 CSRF_COOKIE = "og_csrf"
 log = structlog.get_logger("ordergate.http")
@@ -40,10 +40,17 @@ def _only_csrf_cookie(cookie: bytes) -> bytes:
 
 
 class _BodyLimit:
-    """Counts a streamed body; past the limit the app is told the client went away."""
+    """Watches a streamed body: past the size limit, or on a NUL character (which no text column can
+    hold), the app is told the client went away and the request is answered with a problem instead."""
 
-    def __init__(self, limit: int):
-        self.limit, self.seen, self.exceeded, self.answering = limit, 0, False, False
+    def __init__(self, limit: int, forbidden: bytes | None = None):
+        self.limit, self.seen, self.answering = limit, 0, False
+        self.forbidden, self.tail = forbidden, b""
+        self.refusal: tuple[int, str, str, str] | None = None
+
+    @property
+    def exceeded(self) -> bool:
+        return self.refusal is not None
 
     def wrap(self, receive: Receive) -> Receive:
         async def wrapped() -> Message:
@@ -51,13 +58,31 @@ class _BodyLimit:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
-                self.seen += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                self.seen += len(chunk)
                 if self.seen > self.limit:
-                    self.exceeded = True
+                    self.refusal = (413, PayloadTooLarge.type, PayloadTooLarge.title, "body")
+                elif self.forbidden and self.forbidden in self.tail + chunk:
+                    self.refusal = (422, "validation-error", "Text may not contain the NUL character", "body")
+                if self.exceeded:
                     return {"type": "http.disconnect"}
+                if self.forbidden:
+                    self.tail = (self.tail + chunk)[-len(self.forbidden) :]
             return message
 
         return wrapped
+
+
+def _nul_marker(path: str, headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """How a NUL character is spelled in this request's body, where we decode it."""
+    if path.startswith(("/api/v1/intake/", "/api/v1/webhooks/")):
+        return None  # stored byte for byte; their own checks decide
+    ctype = dict(headers).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if ctype == b"application/x-www-form-urlencoded":
+        return b"%00"
+    if ctype == b"application/json" or ctype.endswith(b"+json"):
+        return b"\\u0000"
+    return None
 
 
 class RequestGuard:
@@ -90,7 +115,10 @@ class RequestGuard:
             scope = {**scope, "headers": headers}
 
         status_holder = {"status": 500}
-        body_limit = _BodyLimit(self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body)
+        body_limit = _BodyLimit(
+            self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body,
+            _nul_marker(path, headers),
+        )
 
         async def send_with_headers(message: Message) -> None:
             if body_limit.exceeded and not body_limit.answering:
@@ -118,9 +146,9 @@ class RequestGuard:
                 except Exception:
                     if not body_limit.exceeded:
                         raise
-                if body_limit.exceeded:
+                if body_limit.refusal is not None:
                     body_limit.answering = True
-                    await _send_problem(send_with_headers, 413, PayloadTooLarge.type, PayloadTooLarge.title)
+                    await _send_problem(send_with_headers, *body_limit.refusal)
         finally:
             route = route_template(scope)
             status = str(status_holder["status"])
@@ -139,7 +167,13 @@ class RequestGuard:
 
     def _precheck(
         self, scope: Scope, headers: list[tuple[bytes, bytes]], path: str
-    ) -> tuple[int, str, str] | None:
+    ) -> tuple[int, str, str] | tuple[int, str, str, str] | None:
+        # No text column can hold a NUL character: refuse it at the door, never as a database error.
+        if "\x00" in path:
+            return 400, "bad-request", "The path may not contain the NUL character", "path"
+        query: bytes = scope.get("query_string", b"")
+        if b"\x00" in query or b"%00" in query:
+            return 400, "bad-request", "The query may not contain the NUL character", "query"
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             return None
         values = {k.lower(): v for k, v in headers}
@@ -163,8 +197,9 @@ class RequestGuard:
         return None
 
 
-async def _send_problem(send: Send, status: int, type_: str, title: str) -> None:
-    body = json.dumps(problem_body(status, type_, title)).encode()
+async def _send_problem(send: Send, status: int, type_: str, title: str, field: str | None = None) -> None:
+    errors = [FieldError(field, title)] if field else []
+    body = json.dumps(problem_body(status, type_, title, errors=errors)).encode()
     await send(
         {
             "type": "http.response.start",
