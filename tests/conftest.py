@@ -6,6 +6,7 @@ PostgreSQL tests share one migrated database that is truncated before each test.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import socket
@@ -30,6 +31,9 @@ from tests.factories import ADMIN_KEY, load_demo_store
 POSTGRES_URL = os.environ.get(
     "ORDERGATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+# Mail, SMS and key files each app writes: one folder per test run, removed when it ends.
+VAR_ROOT = tempfile.mkdtemp(prefix="ordergate-test-var-")
+atexit.register(shutil.rmtree, VAR_ROOT, ignore_errors=True)
 PG_TEST_DB = f"ordergate_test_{os.getpid()}"  # one per test run: parallel runs never share
 
 
@@ -133,7 +137,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "base_url": "http://test",
         "sandbox": True,
         "demo": True,
-        "var_dir": Path(tempfile.mkdtemp(prefix="ordergate-var-")),
+        "var_dir": Path(tempfile.mkdtemp(dir=VAR_ROOT)),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
