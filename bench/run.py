@@ -184,7 +184,8 @@ def cpu_usage(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     usage = {
         "server_seconds": (after.server - before.server) / CLK_TCK,
         "server_pct": 100 * (after.server - before.server) / CLK_TCK / wall,
-        "postgres_pct": 100 * (after.postgres - before.postgres) / CLK_TCK / wall,
+        # Backends that exit between the snapshots take their ticks with them: never below zero.
+        "postgres_pct": max(0.0, 100 * (after.postgres - before.postgres) / CLK_TCK / wall),
         "driver_pct": 100 * (after.driver - before.driver) / wall,
         "machine_busy_pct": 100 * (after.machine_busy - before.machine_busy) / total,
     }
