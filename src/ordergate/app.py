@@ -11,7 +11,6 @@ from ordergate import __version__, service_api
 from ordergate.accounts.api import guest as accounts_guest
 from ordergate.accounts.api import router as accounts_router
 from ordergate.accounts.pages import router as accounts_pages
-from ordergate.agent.transports import mount_agent
 from ordergate.analytics.api import router as analytics_router
 from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
@@ -82,7 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_pages(app, settings)
     mount_console(app)  # the operator console under /admin: its own session cookie and CSRF token
     app.include_router(accounts_pages)  # /account/{store}/...: the account pages
-    mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
+    if settings.mcp_http:
+        from ordergate.agent.transports import mount_agent  # the MCP stack costs ~35 MB: only when served
+
+        mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
     app.add_middleware(
         RequestGuard,
         max_body=settings.max_body_bytes,

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # Account sessions (accounts): end after this long unused, and this long after sign-in at most.
     account_session_idle_seconds: int = Field(default=7 * 86400, ge=60)
     account_session_max_seconds: int = Field(default=30 * 86400, ge=300)
+    mcp_http: bool = True  # serve the assistant tools (MCP) over streamable HTTP at /mcp
     sandbox: bool = False
     demo: bool = False
     demo_admin_key: SecretStr | None = None

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ordergate import clock, money, security
 from ordergate.checkout.schemas import TotalsOut
@@ -60,11 +60,13 @@ from ordergate.stores.models import Store
 
 
 def _full() -> list[object]:
+    # Payment and shipment rows are few per order: joined into the order's own query. Lines and
+    # events can be many, so each is one more query rather than a cross product.
     return [
+        joinedload(Order.instructions).joinedload(PaymentInstruction.transactions),
+        joinedload(Order.shipments),
         selectinload(Order.lines),
         selectinload(Order.events),
-        selectinload(Order.shipments),
-        selectinload(Order.instructions).selectinload(PaymentInstruction.transactions),
     ]
 
 
@@ -83,7 +85,7 @@ async def load_order(
         stmt = stmt.where(Order.number == number.strip().upper())
     else:
         stmt = stmt.where(Order.id == order_id)
-    order = await session.scalar(stmt)
+    order = (await session.execute(stmt)).unique().scalar_one_or_none()
     if order is None:
         raise NotFound("No such order in this store", field="order")
     return order
@@ -486,8 +488,10 @@ async def expire_due_orders(session: AsyncSession, *, limit: int = 200) -> int:
     ids = await instructions_due(session, now=now, limit=limit)
     expired = 0
     for order_id in ids:
-        order = await session.scalar(
-            select(Order).where(Order.id == order_id).options(*_full())  # type: ignore[arg-type]
+        order = (
+            (await session.execute(select(Order).where(Order.id == order_id).options(*_full())))  # type: ignore[arg-type]
+            .unique()
+            .scalar_one_or_none()
         )
         if order is not None and await expire_if_due(session, order, now=now):
             expired += 1
