@@ -71,8 +71,9 @@ async def test_filters_and_search_in_the_api_and_the_console(
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "created_to"
     assert (await client.get(API, params={"q": "x" * 101}, headers=admin)).status_code == 422
     for name in ("q", "source"):
+        # NUL is refused at the door for every route (no text column can hold it).
         r = await client.get(API, params={name: "a\x00b"}, headers=admin)
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == name
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "query"
 
     await sign_in(client)
     page = await client.get("/admin/orders")
