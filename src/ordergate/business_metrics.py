@@ -28,7 +28,7 @@ PAYMENTS = Gauge(
 
 
 async def refresh_gauges(session: AsyncSession) -> None:
-    slugs = dict((await session.execute(select(Store.id, Store.slug))).tuples().all())
+    slugs: dict[int, str] = {row[0]: row[1] for row in await session.execute(select(Store.id, Store.slug))}
     for gauge in (ORDERS, ATTENTION, OUTBOX, QUARANTINE, PAYMENTS):
         gauge.clear()  # a label set that dropped to zero rows must not linger with its old value
 
