@@ -9,9 +9,6 @@ import os
 import re
 import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +22,15 @@ from ordergate.db import make_engine, make_sessionmaker, migrate
 from ordergate.notifications.sealing import unseal
 from ordergate.notifications.service import secret_context
 from ordergate.settings import Settings
-from tests.browser.conftest import AXE, CHROMIUM, CHROMIUM_ARGS, describe, screenshot, serious_violations
+from tests.browser.conftest import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    describe,
+    screenshot,
+    serious_violations,
+    serve_app,
+)
 from tests.factories import DELIVERY, load_demo_store
 
 pytestmark = pytest.mark.browser
@@ -88,46 +93,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "ORDERGATE_VAR_DIR": str(workdir / "var"),
         "ORDERGATE_LOG_LEVEL": "warning",
     }
-    log = workdir / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "ordergate.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the test server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
+    with serve_app(port, env, workdir):
         yield Server(base, db, workdir / "var")
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "ORDERGATE_VAR_DIR": str(workdir / "var"),
         "ORDERGATE_LOG_LEVEL": "warning",
     }
+    with serve_app(port, env, workdir) as log:
+        yield LiveServer(base, log)
+
+
+@contextmanager
+def serve_app(port: int, env: dict[str, str], workdir: Path) -> Iterator[Path]:
+    """`ordergate.app:create_app` under uvicorn in its own process on 127.0.0.1:`port`, until the
+    block ends; yields the path of its log."""
     log = workdir / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -126,14 +135,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the test server did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
-        yield LiveServer(base, log)
+        yield log
     finally:
         server.terminate()
         try:
