@@ -38,7 +38,7 @@ from ordergate.payments.protocol import (
     ProviderUnavailable,
     Readiness,
 )
-from ordergate.payments.readiness import probed
+from ordergate.payments.readiness import remote_readiness
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
 
@@ -76,13 +76,9 @@ class BtcpayProvider:
         return currency  # the invoice is priced in the store's currency; BTCPay quotes the bitcoin
 
     def readiness(self, method: PaymentMethod, settings: Settings) -> Readiness:
-        cfg = btcpay_settings(method.config)
-        if not isinstance(cfg, BtcpaySettings):
-            return Readiness(False, f"invalid_setting:{cfg}")
-        for name in ("api_key", "webhook_secret"):
-            if not secret_value(getattr(cfg, name)):
-                return Readiness(False, f"missing_secret:{name}")
-        return probed(self, method)
+        return remote_readiness(
+            self, method, btcpay_settings(method.config), BtcpaySettings, ("api_key", "webhook_secret")
+        )
 
     def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal:
         return money.quantize(total, currency)

@@ -27,7 +27,7 @@ from ordergate.payments.protocol import (
     ProviderUnavailable,
     Readiness,
 )
-from ordergate.payments.readiness import probed
+from ordergate.payments.readiness import remote_readiness
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
 
@@ -66,13 +66,9 @@ class StripeProvider:
         return currency
 
     def readiness(self, method: PaymentMethod, settings: Settings) -> Readiness:
-        cfg = stripe_settings(method.config)
-        if not isinstance(cfg, StripeSettings):
-            return Readiness(False, f"invalid_setting:{cfg}")
-        for name in ("secret_key", "webhook_secret"):
-            if not secret_value(getattr(cfg, name)):
-                return Readiness(False, f"missing_secret:{name}")
-        return probed(self, method)
+        return remote_readiness(
+            self, method, stripe_settings(method.config), StripeSettings, ("secret_key", "webhook_secret")
+        )
 
     def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal:
         return money.quantize(total, currency)

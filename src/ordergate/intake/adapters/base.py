@@ -67,9 +67,17 @@ def keep(headers: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
     return {n: headers[n][:200] for n in names if n in headers}
 
 
-def base64_hmac_matches(secret: str, body: bytes, presented: str) -> bool:
+def verify_base64_hmac(
+    secret: str, headers: Mapping[str, str], body: bytes, header: str
+) -> BadSignature | None:
+    """Shopify's and WooCommerce's scheme: `header` holds the base64 HMAC-SHA256 of the raw body."""
+    presented = headers.get(header.lower())
+    if not presented:
+        return BadSignature(header, "missing_signature", "the delivery is not signed")
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    return hmac.compare_digest(expected, presented.strip().encode())
+    if not hmac.compare_digest(expected, presented.strip().encode()):
+        return BadSignature(header, "bad_signature", "the signature does not match the body")
+    return None
 
 
 def decode(body: bytes) -> tuple[str | None, list[Finding]]:

@@ -15,7 +15,6 @@ from ordergate.intake.adapters.base import (
     BadSignature,
     Envelope,
     Mapped,
-    base64_hmac_matches,
     canonical,
     items,
     json_object,
@@ -23,11 +22,11 @@ from ordergate.intake.adapters.base import (
     obj,
     parse_time,
     text,
+    verify_base64_hmac,
 )
 from ordergate.intake.rules import Finding
 from ordergate.intake.schemas import CanonicalOrder
 
-SIGNATURE = "x-shopify-hmac-sha256"
 TOPICS = {
     "orders/create": "create",
     "orders/updated": "update",
@@ -112,14 +111,7 @@ class ShopifyAdapter:
     def verify(
         self, secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime
     ) -> BadSignature | None:
-        presented = headers.get(SIGNATURE)
-        if not presented:
-            return BadSignature("X-Shopify-Hmac-Sha256", "missing_signature", "the delivery is not signed")
-        if not base64_hmac_matches(secret, body, presented):
-            return BadSignature(
-                "X-Shopify-Hmac-Sha256", "bad_signature", "the signature does not match the body"
-            )
-        return None
+        return verify_base64_hmac(secret, headers, body, "X-Shopify-Hmac-Sha256")
 
     def store_check(
         self, headers: Mapping[str, str], order: CanonicalOrder, settings: Mapping[str, Any], store: str

@@ -16,7 +16,6 @@ from ordergate.intake.adapters.base import (
     BadSignature,
     Envelope,
     Mapped,
-    base64_hmac_matches,
     canonical,
     items,
     json_object,
@@ -24,6 +23,7 @@ from ordergate.intake.adapters.base import (
     obj,
     parse_time,
     text,
+    verify_base64_hmac,
 )
 from ordergate.intake.rules import Finding
 from ordergate.intake.schemas import CanonicalOrder
@@ -118,14 +118,7 @@ class WooAdapter:
     def verify(
         self, secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime
     ) -> BadSignature | None:
-        presented = headers.get(SIGNATURE)
-        if not presented:
-            return BadSignature("X-WC-Webhook-Signature", "missing_signature", "the delivery is not signed")
-        if not base64_hmac_matches(secret, body, presented):
-            return BadSignature(
-                "X-WC-Webhook-Signature", "bad_signature", "the signature does not match the body"
-            )
-        return None
+        return verify_base64_hmac(secret, headers, body, "X-WC-Webhook-Signature")
 
     def store_check(
         self, headers: Mapping[str, str], order: CanonicalOrder, settings: Mapping[str, Any], store: str
