@@ -46,10 +46,15 @@ from ordergate.orders.state import (
     MILESTONES,
     SHIPPED,
 )
-from ordergate.payments.service import payment_window
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.stores.service import get_store, guest_checkout, ready_methods, store_view
+from ordergate.stores.service import (
+    get_store,
+    guest_checkout,
+    payment_window,
+    ready_methods,
+    store_view,
+)
 
 log = structlog.get_logger("ordergate.agent")
 T = TypeVar("T")

@@ -28,7 +28,7 @@ from ordergate.payments.models import OnchainWallet, PaymentInstruction, Payment
 from ordergate.payments.providers import OrderToPay, provider_for
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod, Store
-from ordergate.stores.service import method_readiness
+from ordergate.stores.service import method_readiness, payment_window
 
 PAID_STATUSES = (FUNDED, SHIPPED, COMPLETED)
 # Kinds whose evidence reaches us with a delay (polling, callbacks): their window closes only once
@@ -48,10 +48,6 @@ class PaymentStanding:
     remaining: Decimal
     confirmations: int
     state: str
-
-
-def payment_window(store: Store, method: PaymentMethod, settings: Settings) -> int:
-    return method.payment_window_seconds or store.payment_window_seconds or settings.payment_window_seconds
 
 
 def find_method(store: Store, key: str) -> PaymentMethod | None:

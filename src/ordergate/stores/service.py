@@ -47,6 +47,11 @@ def method_readiness(method: PaymentMethod, *, settings: Settings) -> Readiness:
     return provider.readiness(method, settings)
 
 
+def payment_window(store: Store, method: PaymentMethod, settings: Settings) -> int:
+    """Seconds a buyer has to pay with `method`: its own window, else the store's, else the default."""
+    return method.payment_window_seconds or store.payment_window_seconds or settings.payment_window_seconds
+
+
 def ready_methods(store: Store, *, settings: Settings) -> list[PaymentMethod]:
     return [m for m in store.payment_methods if method_readiness(m, settings=settings).ready]
 
@@ -134,11 +139,7 @@ def settings_view(store: Store, *, settings: Settings) -> StoreSettingsOut:
             PaymentMethodSettingsOut(
                 **out.model_dump(),
                 enabled=method.enabled,
-                payment_window_seconds=(
-                    method.payment_window_seconds
-                    or store.payment_window_seconds
-                    or settings.payment_window_seconds
-                ),
+                payment_window_seconds=payment_window(store, method, settings),
                 settings=_masked(dict(method.config)),
             )
         )
