@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
 
 from ordergate.orders.models import Order
 from ordergate.settings import Settings
 from tests.accounts.helpers import email, last_code, order_for, wrong
+from tests.test_pages import csrf_of
 
 ACSRF = re.compile(r'name="acsrf" value="([^"]+)"')
 
@@ -146,3 +150,47 @@ async def test_pages_refuse_forms_from_elsewhere(
     assert (await client.get("/account/nowhere")).status_code == 404
     assert (await client.get("/account/demo/claim/not-a-token")).status_code == 404
     assert (await client.get("/account/demo/verify/unknown")).status_code == 404
+
+
+async def test_the_tracking_page_journey_logs_no_token_and_no_code(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Create account, verify and send link from the tracking page: the pages call the services
+    themselves, so nothing (no in-process HTTP client either) logs the order token or the code."""
+    ada = email()
+    order = await order_for(client, ada)
+    token, tracking = order["token"], f"/s/demo/orders/{order['token']}"
+    caplog.set_level(logging.INFO)
+    with capture_logs() as events:
+        page = await client.get(tracking)
+        r = await client.post(f"{tracking}/account", data={"csrf": csrf_of(page.text)})
+        assert r.status_code == 303 and r.headers["location"] == f"{tracking}?account=code-sent"
+        page = await client.get(r.headers["location"])
+        assert 'name="code"' in page.text
+        code = await last_code(sessionmaker, settings, ada)
+        r = await client.post(
+            f"{tracking}/account/verify", data={"csrf": csrf_of(page.text), "code": wrong(code)}
+        )
+        assert r.status_code == 422 and 'id="code-error"><span' in r.text
+        r = await client.post(f"{tracking}/account/verify", data={"csrf": csrf_of(page.text), "code": code})
+        assert r.status_code == 303 and r.headers["location"] == f"{tracking}?account=created"
+        assert "Your account is ready" in (await client.get(r.headers["location"])).text
+        r = await client.post(
+            f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": "not-a-phone"}
+        )
+        assert r.status_code == 422 and 'id="contact-error"><span' in r.text
+        r = await client.post(f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": ada})
+        assert r.status_code == 303 and r.headers["location"] == f"{tracking}?link=sent"
+    async with sessionmaker() as session:
+        claimed = await session.scalar(select(Order.account_id).where(Order.number == order["number"]))
+    assert claimed is not None
+    # The test's own client logs the addresses it opens (the buyer's browser, not the server).
+    browser = re.compile(r"^HTTP Request: [A-Z]+ http://test/")
+    logged = [m for m in (r.getMessage() for r in caplog.records) if not browser.match(m)]
+    logged += [repr(event) for event in events]
+    assert logged, "the journey logged nothing at all: the capture is not working"
+    for line in logged:
+        assert token not in line and code not in line and wrong(code) not in line, line

@@ -1,11 +1,12 @@
-"""What every buyer page shares: finding the store, the page frame, plain error pages, redirects."""
+"""What every page shares: finding the store, the page frame, plain error pages, redirects, and
+`PageExit`, the one way a page's authorisation dependency answers instead of the page."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.errors import NotFound
@@ -16,6 +17,30 @@ from ordergate.web.render import Formats, buyer_locale, render
 
 MAX_SLUG = 64
 MAX_SECRET = 128
+
+
+class PageExit(Exception):
+    """Raised by a page dependency (the console operator, the signed-in account, the tracked order)
+    when the page cannot be shown: `response` (sign in, not found, ...) is sent instead."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def exit_page(session: AsyncSession, response: Response) -> PageExit:
+    """The exception to raise from a page dependency. What it read or touched is committed first
+    (an idle session deleted, a window counted), as when a handler returns a page."""
+    await session.commit()
+    return PageExit(response)
+
+
+def install_page_exit(app: FastAPI) -> None:
+    async def on_exit(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageExit)
+        return exc.response
+
+    app.add_exception_handler(PageExit, on_exit)
 
 
 async def find_store(session: AsyncSession, slug: str) -> Store | None:

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate.accounts.auth import client_address
+from ordergate.accounts.claims import finish_claim, start_claim
+from ordergate.accounts.errors import InvalidCode, RateLimited
+from ordergate.accounts.schemas import CodeIn
 from ordergate.db import Session
 from ordergate.deps import AppSettings
-from ordergate.errors import DomainError, IllegalTransition, NotFound
+from ordergate.errors import DomainError, FieldError, IllegalTransition, NotFound, Unprocessable, field_path
+from ordergate.notifications.schemas import OrderLinksIn
+from ordergate.notifications.service import one_contact, request_order_links
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import refresh, track
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.remote import prepare_for_buyer
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.web.api_bridge import call_guest_api
-from ordergate.web.common import MAX_SECRET, find_store, frame, message_page, no_store_page, see_other
+from ordergate.web.common import (
+    MAX_SECRET,
+    exit_page,
+    find_store,
+    frame,
+    message_page,
+    no_store_page,
+    see_other,
+)
 from ordergate.web.forms import FormErrors, form_str
 from ordergate.web.render import buyer_locale, csrf_ok, default_country, qr_svg, render
 from ordergate.web.wording import (
@@ -37,12 +55,6 @@ NOTICES = {
     "Enter it below.",
     ("account", "created"): "Your account is ready, and this order is in it.",
     ("payment", "ready"): "Your payment details are ready.",
-}
-UNAVAILABLE = {
-    "link": "Sending links by email or text message is not available in this store yet. "
-    "Copy the link above or bookmark this page instead.",
-    "account": "Creating an account is not available in this store yet. Your order is safe: "
-    "keep this link to follow it.",
 }
 
 
@@ -82,7 +94,6 @@ def _order_page(
 ) -> Response:
     query = request.query_params
     notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
-    notices += [text for key, text in UNAVAILABLE.items() if query.get(key) == "unavailable"]
     payment = view.payment
     payable = (
         payment is not None and payment.state in ("pending", "partial") and view.status == "awaiting_payment"
@@ -134,17 +145,33 @@ def _not_found(request: Request, settings: Settings, store: Store) -> Response:
 
 
 async def _view(
-    request: Request, session: Session, settings: Settings, slug: str, token: str
-) -> tuple[Store, TrackingOut] | Response:
+    request: Request, session: AsyncSession, settings: Settings, slug: str, token: str
+) -> tuple[Store, TrackingOut]:
+    """The store and the order at this tracking link, or PageExit with the not-found page."""
     store = await find_store(session, slug)
     if store is None:
-        return no_store_page(request, settings)
+        raise await exit_page(session, no_store_page(request, settings))
     if len(token) > MAX_SECRET:
-        return _not_found(request, settings, store)
+        raise await exit_page(session, _not_found(request, settings, store))
     try:
         return store, await track(session, store, token, settings=settings)
     except NotFound:
-        return _not_found(request, settings, store)
+        raise await exit_page(session, _not_found(request, settings, store)) from None
+
+
+@dataclass(frozen=True)
+class Tracked:
+    store: Store
+    view: TrackingOut
+
+
+async def _tracked(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> Tracked:
+    return Tracked(*await _view(request, session, settings, store, token))
+
+
+TrackedOrder = Annotated[Tracked, Depends(_tracked)]
 
 
 def _maker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -154,12 +181,9 @@ def _maker(request: Request) -> async_sessionmaker[AsyncSession]:
 
 @router.get("")
 async def tracking_page(
-    request: Request, session: Session, settings: AppSettings, store: str, token: str
+    request: Request, session: Session, settings: AppSettings, found: TrackedOrder, token: str
 ) -> Response:
-    found = await _view(request, session, settings, store, token)
-    if isinstance(found, Response):
-        return found
-    shop, view = found
+    shop, view = found.store, found.view
     provider_down = False
     if _preparing(view):
         # Ask the provider now, as POST .../payment-instruction does: outside any transaction of
@@ -176,24 +200,20 @@ async def tracking_page(
 async def prepare_payment(
     request: Request, session: Session, settings: AppSettings, store: str, token: str
 ) -> Response:
-    """ "Try again" when the payment provider did not answer (the guest route's service, in process)."""
+    """ "Try again" when the payment provider did not answer (the guest route's service, in process).
+    No TrackedOrder here: this request holds no transaction while the provider is asked."""
     form = await request.form()
     if csrf_ok(request, form.get("csrf")) and len(token) <= MAX_SECRET and len(store) <= 64:
-        # Before any query of ours: this request holds no transaction while the provider is asked.
         try:
             view = await prepare_for_buyer(_maker(request), store, token, settings=settings)
         except ProviderUnavailable:
             found = await _view(request, session, settings, store, token)
-            if isinstance(found, Response):
-                return found
             return _order_page(request, settings, *found, provider_down=True, status=503)
         except NotFound:
             pass  # the page below says so
         else:
             return see_other(f"/s/{store}/orders/{token}" + ("" if _preparing(view) else "?payment=ready"))
     found = await _view(request, session, settings, store, token)
-    if isinstance(found, Response):
-        return found
     errors = FormErrors()
     errors.add("", "This page had been open a long time. Please press the button again.")
     return _order_page(request, settings, *found, errors=errors, status=403)
@@ -201,13 +221,10 @@ async def prepare_payment(
 
 @router.post("/refresh")
 async def new_instruction(
-    request: Request, session: Session, settings: AppSettings, store: str, token: str
+    request: Request, session: Session, settings: AppSettings, found: TrackedOrder, token: str
 ) -> Response:
     """ "Get a new payment instruction" for an expired order (same service as the API's refresh)."""
-    found = await _view(request, session, settings, store, token)
-    if isinstance(found, Response):
-        return found
-    shop, view = found
+    shop, view = found.store, found.view
     form = await request.form()
     errors = FormErrors()
     if not csrf_ok(request, form.get("csrf")):
@@ -224,74 +241,92 @@ async def new_instruction(
     return see_other(f"/s/{shop.slug}/orders/{token}?refreshed=1")
 
 
-async def _forward(
+async def _act(
     request: Request,
-    session: Session,
+    session: AsyncSession,
     settings: Settings,
-    slug: str,
-    token: str,
+    found: Tracked,
+    action: Callable[[], Awaitable[object]],
     *,
     feature: str,
-    api_path: str,
-    body: dict[str, str],
     success: str,
     values: dict[str, str],
     field_map: dict[str, str],
 ) -> Response:
-    """Post the buyer's form to the guest API route that owns the feature, and show its answer."""
+    """Run a buyer action's service (the one its guest API route runs, with the same rules) and
+    show the outcome: a redirect with a notice, or the page again with errors beside their fields."""
     form = await request.form()
-    answer = None
-    if csrf_ok(request, form.get("csrf")):
-        # Before any query of ours, so this request holds no database transaction meanwhile.
-        client_host = request.client.host if request.client else None
-        answer = await call_guest_api(request.app, "POST", api_path, body, client_host=client_host)
-        if not answer.available:
-            return see_other(f"/s/{slug}/orders/{token}?{feature}=unavailable")
-        if answer.status < 300:
-            return see_other(f"/s/{slug}/orders/{token}?{feature}={success}")
-    found = await _view(request, session, settings, slug, token)
-    if isinstance(found, Response):
-        return found
     errors = FormErrors()
-    if answer is None:
+    if not csrf_ok(request, form.get("csrf")):
         errors.add("", "This page had been open a long time. Please try again.")
-        return _order_page(request, settings, *found, errors=errors, values=values, status=403)
-    for field, message in answer.field_errors():
-        errors.add(field_map.get(field, ""), message)
+        return _order_page(
+            request, settings, found.store, found.view, errors=errors, values=values, status=403
+        )
+    savepoint = await session.begin_nested()
+    try:
+        await action()
+    except (InvalidCode, RateLimited) as exc:
+        await savepoint.commit()  # as the API route answers these: a counted try stays counted
+        problem: DomainError = exc
+    except DomainError as exc:
+        await savepoint.rollback()
+        problem = exc
+    else:
+        await savepoint.commit()
+        return see_other(f"/s/{found.store.slug}/orders/{found.view.token}?{feature}={success}")
+    for error in problem.errors:
+        errors.add(field_map.get(error.field, ""), error.message)
     if not errors:
-        errors.add("", answer.detail or "That did not work. Please try again.")
-    return _order_page(request, settings, *found, errors=errors, values=values, status=answer.status)
+        errors.add("", problem.detail or "That did not work. Please try again.")
+    return _order_page(
+        request, settings, found.store, found.view, errors=errors, values=values, status=problem.status
+    )
+
+
+def _invalid(exc: ValidationError) -> Unprocessable:
+    """A schema's refusal as the API's problem+json names it (field, message)."""
+    fields = [
+        FieldError(field_path(e.get("loc", ())), str(e.get("msg", "invalid")).removeprefix("Value error, "))
+        for e in exc.errors()
+    ]
+    return Unprocessable(fields[0].message if fields else None, errors=fields)
 
 
 @router.post("/send-link")
 async def send_link(
-    request: Request, session: Session, settings: AppSettings, store: str, token: str
+    request: Request, session: Session, settings: AppSettings, found: TrackedOrder
 ) -> Response:
-    """Send this store's tracking links to the buyer's own email or phone (the order-links route)."""
+    """Send this store's tracking links to the buyer's own email or phone (lost-link recovery, as
+    the order-links route does: same validation, same per-contact and per-address limits)."""
     form = await request.form()
     contact = form_str(form.get("contact"), 320).strip()
     if not contact:
-        found = await _view(request, session, settings, store, token)
-        if isinstance(found, Response):
-            return found
         errors = FormErrors()
         errors.add("contact", "Enter your email address or phone number")
-        return _order_page(request, settings, *found, errors=errors, status=422)
+        return _order_page(request, settings, found.store, found.view, errors=errors, status=422)
     body = {"email": contact}
     if "@" not in contact:
-        # A national number is read in the buyer's country ("+..." numbers need no hint). No query
-        # here: this request must hold no database transaction while the API route runs.
+        # A national number is read in the buyer's country ("+..." numbers need no hint).
         region = default_country(buyer_locale(request, None), None)
         body = {"phone": contact, **({"phone_region": region} if region else {})}
-    return await _forward(
+
+    async def action() -> object:
+        try:
+            asked = OrderLinksIn.model_validate(body)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        to = one_contact(asked.email, asked.phone)
+        return await request_order_links(
+            session, found.store, to, client=client_address(request), settings=settings
+        )
+
+    return await _act(
         request,
         session,
         settings,
-        store,
-        token,
+        found,
+        action,
         feature="link",
-        api_path=f"/api/v1/stores/{store}/order-links",
-        body=body,
         success="sent",
         values={"contact": contact},
         field_map={"email": "contact", "phone": "contact"},
@@ -300,18 +335,22 @@ async def send_link(
 
 @router.post("/account")
 async def start_account(
-    request: Request, session: Session, settings: AppSettings, store: str, token: str
+    request: Request, session: Session, settings: AppSettings, found: TrackedOrder, token: str
 ) -> Response:
-    """ "Create account": a one-time code goes to the order's contact (the accounts route)."""
-    return await _forward(
+    """ "Create account": a one-time code goes to the order's contact (as the accounts route does)."""
+
+    async def action() -> object:
+        return await start_claim(
+            session, found.store, token, channel=None, client=client_address(request), settings=settings
+        )
+
+    return await _act(
         request,
         session,
         settings,
-        store,
-        token,
+        found,
+        action,
         feature="account",
-        api_path=f"/api/v1/stores/{store}/orders/{token}/account",
-        body={},
         success="code-sent",
         values={},
         field_map={},
@@ -320,19 +359,28 @@ async def start_account(
 
 @router.post("/account/verify")
 async def verify_account(
-    request: Request, session: Session, settings: AppSettings, store: str, token: str
+    request: Request, session: Session, settings: AppSettings, found: TrackedOrder, token: str
 ) -> Response:
+    """The code from the message: the order's guest becomes an account (as the accounts route does)."""
     form = await request.form()
     code = form_str(form.get("code"), 32).strip()
-    return await _forward(
+
+    async def action() -> object:
+        try:
+            typed = CodeIn(code=code)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        return await finish_claim(
+            session, found.store, token, typed.code, client=client_address(request), settings=settings
+        )
+
+    return await _act(
         request,
         session,
         settings,
-        store,
-        token,
+        found,
+        action,
         feature="account",
-        api_path=f"/api/v1/stores/{store}/orders/{token}/account/verify",
-        body={"code": code},
         success="created",
         values={"code": code},
         field_map={"code": "code"},

@@ -19,7 +19,7 @@ from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import guest_checkout
 from ordergate.web import checkout_pages, order_pages
-from ordergate.web.common import find_store, frame, message_page, no_store_page, see_other
+from ordergate.web.common import find_store, frame, install_page_exit, message_page, no_store_page, see_other
 from ordergate.web.forms import FormErrors, cart_from, form_str
 from ordergate.web.render import STATIC, csrf_ok, render
 from ordergate.web.wording import guest_checkout_reason
@@ -30,6 +30,7 @@ router = APIRouter(prefix="/s/{store}", include_in_schema=False)
 def mount_pages(app: FastAPI, settings: Settings) -> None:
     """The buyer pages and their static files (CSS, JS, icon: no build step)."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_page_exit(app)
     app.include_router(router)
     app.include_router(checkout_pages.router)
     app.include_router(order_pages.router)
