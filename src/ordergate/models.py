@@ -14,7 +14,7 @@ from ordergate.checkout.models import Checkout
 from ordergate.console.models import ConsoleSession
 from ordergate.db import Base
 from ordergate.intake.models import IntakeAttempt, IntakeIssue, IntakePayload, IntakeSource, SkuMapping
-from ordergate.notifications.models import OutboxMessage, RateLimitCounter
+from ordergate.notifications.models import OutboxMessage
 from ordergate.orders.models import Order, OrderEvent, OrderLine, Shipment
 from ordergate.payments.models import (
     OnchainWallet,
@@ -22,6 +22,7 @@ from ordergate.payments.models import (
     PaymentTransaction,
     PaymentWebhookEvent,
 )
+from ordergate.ratelimit import RateLimitCounter
 from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
 
 __all__ = [

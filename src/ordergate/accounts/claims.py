@@ -31,11 +31,12 @@ from ordergate.accounts.service import (
     random_digits,
 )
 from ordergate.errors import Conflict, NotFound, Unprocessable
-from ordergate.notifications.ratelimit import allow
 from ordergate.notifications.service import enqueue_verification_code
 from ordergate.orders.models import Order
 from ordergate.orders.service import load_order
+from ordergate.ratelimit import allow
 from ordergate.settings import Settings
+from ordergate.sql import rowcount
 from ordergate.stores.models import Store
 
 CLAIM, SIGN_IN, CONTACT = "claim", "sign_in", "contact"
@@ -204,7 +205,7 @@ async def _spend(session: AsyncSession, row: VerificationCode | None, code: str,
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if getattr(result, "rowcount", 0) != 1:
+    if rowcount(result) != 1:
         raise InvalidCode("This code was already used", field="code")
     row.used_at = now
 

@@ -33,6 +33,7 @@ from ordergate.accounts.models import ACTIVE, EMAIL, Account, AccountContact, Pa
 from ordergate.accounts.schemas import PasskeyOptionsOut
 from ordergate.errors import Conflict, NotFound
 from ordergate.settings import Settings
+from ordergate.sql import rowcount
 
 REGISTER, SIGN_IN = "register", "sign_in"
 CEREMONY_SECONDS = 300
@@ -84,7 +85,7 @@ async def _spend_challenge(
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if getattr(result, "rowcount", 0) != 1:
+    if rowcount(result) != 1:
         raise PasskeyRejected("This passkey request was already used: start again", field="challenge")
     return base64url_to_bytes(row.challenge)
 
@@ -235,5 +236,5 @@ async def remove_passkey(session: AsyncSession, account: Account, passkey_id: in
     result = await session.execute(
         delete(Passkey).where(Passkey.id == passkey_id, Passkey.account_id == account.id)
     )
-    if not getattr(result, "rowcount", 0):
+    if not rowcount(result):
         raise NotFound("No such passkey on this account", field="passkey")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate import clock, security
 from ordergate.accounts.models import ACTIVE, Account, AccountSession, PasskeyChallenge, VerificationCode
 from ordergate.settings import Settings
+from ordergate.sql import rowcount
 
 # Writing last_seen_at on every request would make every page a write; once a minute is enough.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -78,13 +79,13 @@ async def end_session(session: AsyncSession, token: str | None) -> int:
     result = await session.execute(
         delete(AccountSession).where(AccountSession.token_hash == security.hash_token(token))
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 async def end_all_sessions(session: AsyncSession, account: Account) -> int:
     """Sign out everywhere: every session of the account, this one included."""
     result = await session.execute(delete(AccountSession).where(AccountSession.account_id == account.id))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 async def sweep_account_records(session: AsyncSession, *, settings: Settings) -> int:
@@ -101,5 +102,5 @@ async def sweep_account_records(session: AsyncSession, *, settings: Settings) ->
         delete(PasskeyChallenge).where(PasskeyChallenge.expires_at <= now),
     ):
         result = await session.execute(stmt.execution_options(synchronize_session=False))
-        removed += int(getattr(result, "rowcount", 0) or 0)
+        removed += rowcount(result)
     return removed

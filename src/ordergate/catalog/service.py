@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import money
 from ordergate.catalog.models import Product
 from ordergate.catalog.schemas import ProductList, ProductOut
 from ordergate.errors import OutOfStock
+from ordergate.sql import execute_counted
 from ordergate.stores.models import Store
 
 
@@ -46,15 +47,9 @@ async def products_by_sku(session: AsyncSession, store: Store, skus: Iterable[st
     return {p.sku: p for p in rows}
 
 
-async def _guarded(session: AsyncSession, stmt: object) -> int:
-    result = await session.execute(stmt.execution_options(synchronize_session=False))  # type: ignore[attr-defined]
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
-
-
 async def reserve_stock(session: AsyncSession, *, product_id: int, sku: str, quantity: int) -> None:
     """Hold `quantity` for an order; the WHERE clause is the stock check, so two buyers can't both win."""
-    changed = await _guarded(
+    changed = await execute_counted(
         session,
         update(Product)
         .where(Product.id == product_id, Product.on_hand - Product.reserved >= quantity)
@@ -66,7 +61,7 @@ async def reserve_stock(session: AsyncSession, *, product_id: int, sku: str, qua
 
 async def release_stock(session: AsyncSession, *, product_id: int, quantity: int) -> None:
     """An unpaid order gives its hold back."""
-    await _guarded(
+    await execute_counted(
         session,
         update(Product)
         .where(Product.id == product_id, Product.reserved >= quantity)
@@ -76,7 +71,7 @@ async def release_stock(session: AsyncSession, *, product_id: int, quantity: int
 
 async def commit_stock(session: AsyncSession, *, product_id: int, quantity: int) -> None:
     """A paid order takes its held units off the shelf."""
-    await _guarded(
+    await execute_counted(
         session,
         update(Product)
         .where(Product.id == product_id, Product.reserved >= quantity)
@@ -86,6 +81,6 @@ async def commit_stock(session: AsyncSession, *, product_id: int, quantity: int)
 
 async def return_stock(session: AsyncSession, *, product_id: int, quantity: int) -> None:
     """A cancelled paid order puts its units back on the shelf."""
-    await _guarded(
+    await execute_counted(
         session, update(Product).where(Product.id == product_id).values(on_hand=Product.on_hand + quantity)
     )

@@ -16,10 +16,10 @@ from ordergate import clock, security
 from ordergate.console.models import ConsoleSession
 from ordergate.errors import DomainError, Unauthorized
 from ordergate.notifications.models import OutboxMessage
-from ordergate.notifications.ratelimit import allow, retry_after
 from ordergate.notifications.schemas import OutboxMessageOut
 from ordergate.notifications.service import outbox_view
 from ordergate.orders.models import Order
+from ordergate.ratelimit import allow, retry_after
 from ordergate.stores.models import OperatorKey, Store
 from ordergate.stores.service import authenticate_operator, get_store
 

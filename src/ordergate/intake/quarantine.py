@@ -52,6 +52,7 @@ from ordergate.intake.schemas import (
 )
 from ordergate.intake.sources import GUEST_SOURCE, store_source
 from ordergate.orders.models import Order
+from ordergate.sql import rowcount
 from ordergate.stores.models import Store
 
 OPEN = (QUARANTINED, HELD)
@@ -398,5 +399,5 @@ async def delete_mapping(session: AsyncSession, store: Store, source_key: str, e
     result = await session.execute(
         delete(SkuMapping).where(SkuMapping.source_id == source.id, SkuMapping.external_sku == external_sku)
     )
-    if not getattr(result, "rowcount", 0):
+    if not rowcount(result):
         raise NotFound(f"No mapping for {external_sku!r}", field="external_sku")

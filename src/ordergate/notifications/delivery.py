@@ -25,12 +25,13 @@ from ordergate import clock
 from ordergate.notifications.email import EmailSender, MailDirSender, SmtpSender, build_email, parse_smtp_url
 from ordergate.notifications.errors import NothingToSend, Undeliverable
 from ordergate.notifications.models import DEAD, EMAIL, PENDING, SENT, SKIPPED, OutboxMessage
-from ordergate.notifications.ratelimit import prune
 from ordergate.notifications.render import Rendered, render
 from ordergate.notifications.service import queue_payment_reminders
 from ordergate.notifications.sms import SmsDirSender, SmsSender, TwilioSender, parse_sms_url
 from ordergate.observability import SECRET_VALUE
+from ordergate.ratelimit import prune
 from ordergate.settings import Settings
+from ordergate.sql import rowcount
 
 log = structlog.get_logger("ordergate.outbox")
 OUTCOMES = Counter(
@@ -166,7 +167,7 @@ async def _record(
             .values(claim=None, **values)
             .execution_options(synchronize_session=False)
         )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(rowcount(result))
 
 
 async def _send(message: OutboxMessage, rendered: Rendered, channels: Channels) -> str:

@@ -1,4 +1,4 @@
-"""Outbox tables: messages to deliver, and rate-limit counters."""
+"""Outbox table: messages to deliver."""
 
 from __future__ import annotations
 
@@ -46,14 +46,3 @@ class OutboxMessage(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-class RateLimitCounter(Base):
-    """Fixed-window counters shared by every process (`bucket` is a hash, never a raw contact)."""
-
-    __tablename__ = "rate_limit_counters"
-
-    bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
-    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hits: Mapped[int] = mapped_column(Integer, default=0)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -14,7 +14,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
@@ -26,12 +25,13 @@ from ordergate.notifications.models import (
     SMS,
     OutboxMessage,
 )
-from ordergate.notifications.ratelimit import allow
 from ordergate.notifications.schemas import OutboxListOut, OutboxMessageOut
 from ordergate.notifications.sealing import seal
 from ordergate.orders.models import Order, OrderEvent
 from ordergate.payments.models import PaymentInstruction
+from ordergate.ratelimit import allow
 from ordergate.settings import Settings
+from ordergate.sql import insert, rowcount
 from ordergate.stores.models import Store
 
 log = structlog.get_logger("ordergate.notifications")
@@ -109,9 +109,7 @@ async def _enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> Non
         }
         for row in rows
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(OutboxMessage).values(values).on_conflict_do_nothing())
+    await session.execute(insert(session, OutboxMessage).values(values).on_conflict_do_nothing())
 
 
 def _order_rows(order: Order, kind: str, key: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -334,7 +332,7 @@ async def retry_dead(session: AsyncSession, store: Store, message_id: int) -> Ou
         .values(state=PENDING, attempts=0, next_attempt_at=clock.now(), claim=None)
         .execution_options(synchronize_session=False)
     )
-    if not getattr(result, "rowcount", 0):
+    if not rowcount(result):
         raise Conflict(f"Only a dead message can be retried; this one is {message.state}", field="state")
     await session.refresh(message)
     return outbox_view(message, number)
