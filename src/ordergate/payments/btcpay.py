@@ -13,8 +13,6 @@ Invoice and payment statuses map onto ours like this:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
 from collections.abc import Mapping
@@ -40,6 +38,7 @@ from ordergate.payments.protocol import (
 )
 from ordergate.payments.readiness import remote_readiness
 from ordergate.settings import Settings
+from ordergate.signing import hmac_hex, same
 from ordergate.stores.models import PaymentMethod
 
 SIGNATURE_HEADER = "btcpay-sig"
@@ -211,8 +210,7 @@ class BtcpayProvider:
         given = headers.get(SIGNATURE_HEADER, "")
         if not secret or not given.startswith("sha256="):
             return False
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, given.removeprefix("sha256=").strip().lower())
+        return same(hmac_hex(secret, body), given.removeprefix("sha256=").strip().lower())
 
     def parse_callback(self, body: bytes) -> ProviderEvent:
         data = json.loads(body, parse_float=Decimal)

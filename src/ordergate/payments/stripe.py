@@ -3,8 +3,6 @@ buyer's page), `payment_intent.succeeded` webhooks as evidence. Form-encoded API
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -29,10 +27,10 @@ from ordergate.payments.protocol import (
 )
 from ordergate.payments.readiness import remote_readiness
 from ordergate.settings import Settings
+from ordergate.signing import check_timestamped
 from ordergate.stores.models import PaymentMethod
 
 SIGNATURE_HEADER = "stripe-signature"
-TOLERANCE_SECONDS = 300
 # PaymentIntent statuses that close the instruction early.
 STATUS_BY_EVENT = {
     "payment_intent.succeeded": "succeeded",
@@ -171,18 +169,7 @@ class StripeProvider:
         header = headers.get(SIGNATURE_HEADER, "")
         if not secret or not header:
             return False
-        timestamp, signatures = None, []
-        for item in header.split(","):
-            key, _, value = item.strip().partition("=")
-            if key == "t" and value.isdigit():
-                timestamp = int(value)
-            elif key == "v1":
-                signatures.append(value.strip().lower())
-        if timestamp is None or abs(now.timestamp() - timestamp) > TOLERANCE_SECONDS:
-            return False
-        signed = f"{timestamp}.".encode() + body
-        expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-        return any(hmac.compare_digest(expected, s) for s in signatures)
+        return check_timestamped(secret, header, body, now=now) is None
 
     def parse_callback(self, body: bytes) -> ProviderEvent:
         data = json.loads(body, parse_float=Decimal)

@@ -3,9 +3,6 @@ and turning a validation error into findings."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +15,7 @@ from pydantic import ValidationError
 from ordergate.errors import field_path
 from ordergate.intake.rules import Finding
 from ordergate.intake.schemas import CanonicalOrder
+from ordergate.signing import hmac_base64, same
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,7 @@ def verify_base64_hmac(
     presented = headers.get(header.lower())
     if not presented:
         return BadSignature(header, "missing_signature", "the delivery is not signed")
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, presented.strip().encode()):
+    if not same(hmac_base64(secret, body), presented.strip()):
         return BadSignature(header, "bad_signature", "the signature does not match the body")
     return None
 

@@ -7,8 +7,6 @@ sent while a secret is being rotated."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -16,27 +14,13 @@ from typing import Any
 from ordergate.intake.adapters.base import BadSignature, Envelope, Mapped, canonical, json_object, keep
 from ordergate.intake.rules import Finding
 from ordergate.intake.schemas import CanonicalOrder
+from ordergate.signing import TOLERANCE_SECONDS, Refusal, check_timestamped
+from ordergate.signing import sign_timestamped as sign
+
+__all__ = ["GenericAdapter", "sign"]
 
 SIGNATURE = "ordergate-signature"
-TOLERANCE_SECONDS = 300
 KEPT = ("ordergate-delivery-id", "content-type", "user-agent")
-
-
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The header value for `body` sent at `timestamp` (for senders, tests and the bench)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def _parts(header: str) -> tuple[int | None, list[str]]:
-    timestamp, signatures = None, []
-    for item in header.split(","):
-        key, _, value = item.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) <= 12:
-            timestamp = int(value)
-        elif key == "v1" and value:
-            signatures.append(value.lower())
-    return timestamp, signatures
 
 
 class GenericAdapter:
@@ -59,17 +43,16 @@ class GenericAdapter:
         header = headers.get(SIGNATURE)
         if not header:
             return BadSignature("Ordergate-Signature", "missing_signature", "the delivery is not signed")
-        timestamp, signatures = _parts(header)
-        if timestamp is None or not signatures:
+        refused = check_timestamped(secret, header, body, now=now)
+        if refused is Refusal.MALFORMED:
             return BadSignature("Ordergate-Signature", "bad_signature", "expected t=<unix seconds>,v1=<hex>")
-        if abs(now.timestamp() - timestamp) > TOLERANCE_SECONDS:
+        if refused is Refusal.STALE:
             return BadSignature(
                 "Ordergate-Signature",
                 "stale_signature",
                 f"the timestamp is more than {TOLERANCE_SECONDS} s from the server's clock",
             )
-        expected = sign(secret, body, timestamp).rpartition("v1=")[2]
-        if not any(hmac.compare_digest(expected.encode(), s.encode()) for s in signatures):
+        if refused is Refusal.MISMATCH:
             return BadSignature(
                 "Ordergate-Signature", "bad_signature", "the signature does not match the body"
             )
