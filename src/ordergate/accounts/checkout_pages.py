@@ -8,13 +8,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.accounts import checkout as account_checkout
 from ordergate.accounts.auth import SignedIn
-from ordergate.accounts.page_common import account_csrf_ok, message, no_store, page, signed_in, store_or_none
+from ordergate.accounts.page_common import SignedInAccount, account_csrf_ok, message, page
 from ordergate.accounts.service import verified_contacts
-from ordergate.checkout.schemas import CheckoutIn, CheckoutPatch, ContactIn, DeliveryIn, ItemIn
+from ordergate.checkout.schemas import CheckoutIn, CheckoutPatch, DeliveryIn, ItemIn
+from ordergate.contact import ContactIn
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import CheckoutExpired, DomainError, NotFound
@@ -37,18 +37,6 @@ from ordergate.web.render import countries
 router = APIRouter()
 STALE = "This page had been open a long time, so nothing was done. Please try again."
 OPTIONAL_DELIVERY = ("address_line2", "region", "instructions")
-
-
-async def _context(
-    request: Request, session: AsyncSession, settings: Settings, store: str
-) -> tuple[Store, SignedIn] | Response:
-    found = await store_or_none(session, store)
-    if found is None:
-        return no_store(request, settings)
-    current = await signed_in(request, session, settings)
-    if current is None:
-        return see_other(f"/account/{found.slug}/sign-in?signed_out=ended")
-    return found, current
 
 
 def _fields(store: Store, country: str | None) -> list[dict[str, str]]:
@@ -120,12 +108,11 @@ async def _checkout_page(
 
 
 @router.post("/checkout")
-async def start_checkout(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
+async def start_checkout(
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount
+) -> Response:
     """A cart (sku/qty fields, as the storefront's) becomes the signed-in buyer's checkout."""
-    found = await _context(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current = found
+    shop, current = found.store, found.current
     form = await request.form()
     cart = cart_from([form_str(v) for v in form.getlist("sku")], [form_str(v) for v in form.getlist("qty")])
     if not account_csrf_ok(request, form.get("acsrf")) or not cart:
@@ -142,12 +129,9 @@ async def start_checkout(request: Request, session: Session, settings: AppSettin
 
 @router.post("/orders/{number}/reorder")
 async def reorder(
-    request: Request, session: Session, settings: AppSettings, store: str, number: str
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount, number: str
 ) -> Response:
-    found = await _context(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current = found
+    shop, current = found.store, found.current
     form = await request.form()
     if not account_csrf_ok(request, form.get("acsrf")):
         return see_other(f"/account/{shop.slug}")
@@ -170,12 +154,9 @@ async def reorder(
 
 @router.get("/checkout/{checkout_id}")
 async def checkout_page(
-    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount, checkout_id: str
 ) -> Response:
-    found = await _context(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current = found
+    shop, current = found.store, found.current
     return await _checkout_page(
         request, session, settings, shop, current, checkout_id[:MAX_SECRET], errors=FormErrors()
     )
@@ -183,13 +164,10 @@ async def checkout_page(
 
 @router.post("/checkout/{checkout_id}")
 async def place_order(
-    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount, checkout_id: str
 ) -> Response:
     """Save the contact and delivery details, then place the order (one form, one press)."""
-    found = await _context(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current = found
+    shop, current = found.store, found.current
     checkout_id = checkout_id[:MAX_SECRET]
     form = await request.form()
     values = {k: form_str(v) for k, v in form.items() if isinstance(v, str)}

@@ -10,25 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from ordergate.accounts import claims, passkeys, service, sessions
-from ordergate.accounts.auth import SignedIn, clear_session_cookie
+from ordergate.accounts.auth import clear_session_cookie
 from ordergate.accounts.errors import RateLimited
 from ordergate.accounts.models import Account
 from ordergate.accounts.page_common import (
+    AccountPage,
+    SignedInAccount,
     account_csrf_ok,
     client_of,
     contact_error,
     contact_from_form,
-    no_store,
     page,
-    signed_in,
-    store_or_none,
 )
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError, NotFound
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.web.common import see_other
+from ordergate.web.common import exit_page, see_other
 from ordergate.web.forms import FormErrors, form_str
 from ordergate.web.wording import STATUS_LABELS
 
@@ -81,32 +80,36 @@ async def home_page(
     )
 
 
-async def _signed_in_form(
-    request: Request, session: AsyncSession, settings: Settings, store: str
-) -> tuple[Store, SignedIn, FormData] | Response:
-    """(store, signed-in buyer, form) for an account form, or the response to send instead."""
-    found = await store_or_none(session, store)
-    if found is None:
-        return no_store(request, settings)
-    current = await signed_in(request, session, settings)
-    if current is None:
-        return see_other(f"/account/{found.slug}/sign-in?signed_out=ended")
+async def _account_form(
+    request: Request, session: AsyncSession, settings: Settings, found: AccountPage
+) -> FormData:
+    """The posted form; else PageExit with the account page saying the form was stale."""
     form = await request.form()
     if not account_csrf_ok(request, form.get("acsrf")):
         errors = FormErrors()
         errors.add("", STALE)
-        return await home_page(
-            request, session, settings, found, current.account, errors=errors, values={}, status=403
+        raise await exit_page(
+            session,
+            await home_page(
+                request,
+                session,
+                settings,
+                found.store,
+                found.current.account,
+                errors=errors,
+                values={},
+                status=403,
+            ),
         )
-    return found, current, form
+    return form
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
-    found = await _signed_in_form(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current, _ = found
+async def sign_out(
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount
+) -> Response:
+    shop, current = found.store, found.current
+    await _account_form(request, session, settings, found)
     await sessions.end_session(session, current.token)
     response: RedirectResponse = see_other(f"/account/{shop.slug}/sign-in?signed_out=1")
     clear_session_cookie(response, settings)
@@ -115,12 +118,10 @@ async def sign_out(request: Request, session: Session, settings: AppSettings, st
 
 @router.post("/sign-out-everywhere")
 async def sign_out_everywhere(
-    request: Request, session: Session, settings: AppSettings, store: str
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount
 ) -> Response:
-    found = await _signed_in_form(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current, _ = found
+    shop, current = found.store, found.current
+    await _account_form(request, session, settings, found)
     await sessions.end_all_sessions(session, current.account)
     response: RedirectResponse = see_other(f"/account/{shop.slug}/sign-in?signed_out=all")
     clear_session_cookie(response, settings)
@@ -128,11 +129,11 @@ async def sign_out_everywhere(
 
 
 @router.post("/contacts")
-async def add_contact(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
-    found = await _signed_in_form(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current, form = found
+async def add_contact(
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount
+) -> Response:
+    shop, current = found.store, found.current
+    form = await _account_form(request, session, settings, found)
     raw = form_str(form.get("contact"), 320).strip()
     errors = FormErrors()
     status = 422
@@ -169,12 +170,10 @@ async def add_contact(request: Request, session: Session, settings: AppSettings,
 
 @router.post("/contacts/{contact_id}/remove")
 async def remove_contact(
-    request: Request, session: Session, settings: AppSettings, store: str, contact_id: int
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount, contact_id: int
 ) -> Response:
-    found = await _signed_in_form(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current, _ = found
+    shop, current = found.store, found.current
+    await _account_form(request, session, settings, found)
     try:
         async with session.begin_nested():
             await service.remove_contact(session, current.account, contact_id)
@@ -189,12 +188,10 @@ async def remove_contact(
 
 @router.post("/passkeys/{passkey_id}/remove")
 async def remove_passkey(
-    request: Request, session: Session, settings: AppSettings, store: str, passkey_id: int
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount, passkey_id: int
 ) -> Response:
-    found = await _signed_in_form(request, session, settings, store)
-    if isinstance(found, Response):
-        return found
-    shop, current, _ = found
+    shop, current = found.store, found.current
+    await _account_form(request, session, settings, found)
     try:
         await passkeys.remove_passkey(session, current.account, passkey_id)
     except NotFound:

@@ -1,45 +1,34 @@
-"""What the account pages share: rendering through the buyer pages' helpers, their own CSRF cookie,
-and the signed-in buyer.
-
-The storefront's CSRF cookie is scoped to /s/, so the browser never sends it to /account/: these
-pages keep a double-submit token of their own in a cookie scoped to /account/ (SameSite=Strict)."""
+"""What the account pages share: the account area of the one page frame (its own CSRF cookie,
+scoped to /account/, SameSite=Strict: the storefront's never reaches these paths), and the
+signed-in buyer (`SignedInAccount`)."""
 
 from __future__ import annotations
 
-import re
-import secrets
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.accounts.auth import SESSION_COOKIE, SignedIn
 from ordergate.accounts.sessions import resume_session
-from ordergate.checkout.schemas import ContactIn
-from ordergate.middleware import CSRF_COOKIE
-from ordergate.security import same_secret
+from ordergate.contact import ContactIn
+from ordergate.db import Session
+from ordergate.deps import AppSettings
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.web.common import find_store, frame
-from ordergate.web.render import buyer_locale, default_country, render
+from ordergate.web.common import exit_page, find_store, message_page, no_store_page, see_other
+from ordergate.web.common import page as web_page
+from ordergate.web.render import PageArea, buyer_locale, csrf_ok, default_country
 
-ACCOUNT_CSRF_COOKIE = "og_acsrf"
-ACCOUNT_CSRF_FIELD = "acsrf"
-_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-
-
-def account_csrf(request: Request) -> tuple[str, bool]:
-    current = request.cookies.get(ACCOUNT_CSRF_COOKIE, "")
-    if _SHAPE.match(current):
-        return current, False
-    return secrets.token_urlsafe(32), True
+# The account pages' own double-submit token: the storefront's cookie is scoped to /s/.
+ACCOUNT = PageArea("og_acsrf", "/account/", "strict", field="acsrf", secure_unless_demo=True)
 
 
 def account_csrf_ok(request: Request, submitted: object) -> bool:
-    cookie = request.cookies.get(ACCOUNT_CSRF_COOKIE, "")
-    return isinstance(submitted, str) and bool(_SHAPE.match(cookie)) and same_secret(cookie, submitted)
+    return csrf_ok(request, submitted, ACCOUNT)
 
 
 def page(
@@ -51,32 +40,8 @@ def page(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    token, new = account_csrf(request)
-    response = render(
-        request,
-        settings,
-        template,
-        frame(request, store, acsrf_field=ACCOUNT_CSRF_FIELD, acsrf=token, **context),
-        status=status,
-        noindex=True,
-    )
-    # render() sets the storefront's CSRF cookie (path /s/) when the request has none, and requests
-    # to /account/ never carry it: drop that header, or it would replace the buyer's own.
-    response.raw_headers = [
-        (k, v)
-        for k, v in response.raw_headers
-        if not (k == b"set-cookie" and v.startswith(CSRF_COOKIE.encode() + b"="))
-    ]
-    if new:
-        response.set_cookie(
-            ACCOUNT_CSRF_COOKIE,
-            token,
-            path="/account/",
-            httponly=True,
-            samesite="strict",
-            secure=not settings.demo,
-        )
-    return response
+    """An account page: the one page frame, in the account area (its own CSRF cookie), never indexed."""
+    return web_page(request, settings, template, store, area=ACCOUNT, status=status, noindex=True, **context)
 
 
 def message(
@@ -89,24 +54,39 @@ def message(
     body: str,
     link: tuple[str, str] | None = None,
 ) -> HTMLResponse:
-    if link is None and store is not None:
-        link = (f"/s/{store.slug}", f"Back to {store.name}")
-    return page(request, settings, store, "message.html", status=status, title=title, body=body, link=link)
+    return message_page(
+        request, settings, store, status=status, title=title, body=body, link=link, area=ACCOUNT
+    )
 
 
 def no_store(request: Request, settings: Settings) -> HTMLResponse:
-    return message(
-        request,
-        settings,
-        None,
-        status=404,
-        title="Store not found",
-        body="There is no store at this address. Check the link you were given.",
-    )
+    return no_store_page(request, settings, ACCOUNT)
 
 
 async def store_or_none(session: AsyncSession, slug: str) -> Store | None:
     return await find_store(session, slug)
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    store: Store
+    current: SignedIn
+
+
+async def _signed_in_account(
+    request: Request, session: Session, settings: AppSettings, store: str
+) -> AccountPage:
+    """The store and its signed-in buyer; else PageExit (no such store; sign in again)."""
+    found = await store_or_none(session, store)
+    if found is None:
+        raise await exit_page(session, no_store(request, settings))
+    current = await signed_in(request, session, settings)
+    if current is None:
+        raise await exit_page(session, see_other(f"/account/{found.slug}/sign-in?signed_out=ended"))
+    return AccountPage(found, current)
+
+
+SignedInAccount = Annotated[AccountPage, Depends(_signed_in_account)]
 
 
 async def signed_in(request: Request, session: AsyncSession, settings: Settings) -> SignedIn | None:

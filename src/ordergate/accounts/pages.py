@@ -7,7 +7,9 @@ links); the code is spent by the POST of the form on that page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -37,7 +39,7 @@ from ordergate.orders.models import Order
 from ordergate.orders.service import load_order
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.web.common import MAX_SECRET, see_other
+from ordergate.web.common import MAX_SECRET, exit_page, see_other
 from ordergate.web.forms import FormErrors, form_str
 
 router = APIRouter(prefix="/account/{store}", include_in_schema=False)
@@ -115,35 +117,37 @@ async def request_code(request: Request, session: Session, settings: AppSettings
 # --- from an order: the tracking page's "Create account" ------------------------------------------
 
 
-async def _order_or_page(
-    request: Request, session: Session, settings: AppSettings, slug: str, token: str
-) -> tuple[Store, Order] | Response:
-    found = await store_or_none(session, slug)
+async def _order_to_claim(
+    request: Request, session: Session, settings: AppSettings, store: str, token: str
+) -> tuple[Store, Order]:
+    """The store and the order at this tracking token; else PageExit (no such store or order)."""
+    found = await store_or_none(session, store)
     if found is None:
-        return no_store(request, settings)
+        raise await exit_page(session, no_store(request, settings))
     try:
         if len(token) > MAX_SECRET:
             raise NotFound()
         order = await load_order(session, found, token=token)
     except NotFound:
-        return message(
-            request,
-            settings,
-            found,
-            status=404,
-            title="Order not found",
-            body="There is no order at this link. Check that the whole link was copied.",
-        )
+        raise await exit_page(
+            session,
+            message(
+                request,
+                settings,
+                found,
+                status=404,
+                title="Order not found",
+                body="There is no order at this link. Check that the whole link was copied.",
+            ),
+        ) from None
     return found, order
 
 
+OrderToClaim = Annotated[tuple[Store, Order], Depends(_order_to_claim)]
+
+
 @router.get("/claim/{token}")
-async def claim_page(
-    request: Request, session: Session, settings: AppSettings, store: str, token: str
-) -> Response:
-    found = await _order_or_page(request, session, settings, store, token)
-    if isinstance(found, Response):
-        return found
+async def claim_page(request: Request, settings: AppSettings, found: OrderToClaim, token: str) -> Response:
     shop, order = found
     hint = mask(EMAIL, order.email) if order.email else (mask("phone", order.phone) if order.phone else None)
     return page(
@@ -160,13 +164,10 @@ async def claim_page(
 
 @router.post("/claim/{token}")
 async def start_claim(
-    request: Request, session: Session, settings: AppSettings, store: str, token: str
+    request: Request, session: Session, settings: AppSettings, found: OrderToClaim, token: str
 ) -> Response:
     """Send the code to the order's contact and open the verify page. No CSRF token: this only
     sends a code to the order's own contact (rate limited), and the tracking page posts here."""
-    found = await _order_or_page(request, session, settings, store, token)
-    if isinstance(found, Response):
-        return found
     shop, order = found
     try:
         sent = await claims.start_claim(

@@ -1,25 +1,27 @@
-"""What every console page shares: the session cookie, the console's own CSRF cookie, finding the
-signed-in operator (or sending the browser to sign in), and rendering with the buyer pages' helpers."""
+"""What every console page shares: the session cookie, the console area of the one page frame (its
+own CSRF cookie), and the signed-in operator (`ConsoleOperator`, or the browser goes to sign in)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ordergate.console.service import IDLE, Operator, signed_in
+from ordergate.db import Session
+from ordergate.deps import AppSettings
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.web.common import frame, see_other
+from ordergate.web.common import exit_page, see_other
+from ordergate.web.common import page as web_page
 from ordergate.web.forms import FormErrors, form_str
-from ordergate.web.render import CsrfCookie, csrf_ok, render
+from ordergate.web.render import PageArea, csrf_ok
 
 SESSION_COOKIE = "og_admin"
 ADMIN_PATH = "/admin"
-ADMIN_CSRF = CsrfCookie("og_admin_csrf", ADMIN_PATH, "strict")
+CONSOLE = PageArea("og_admin_csrf", ADMIN_PATH, "strict", secure_unless_demo=True)
 # Names under which a key might be pasted into an address. The console reads keys from its
 # sign-in form only: an address ends up in history, logs and Referer headers.
 KEY_PARAMETERS = frozenset(
@@ -55,24 +57,21 @@ def page(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A console page: the buyer pages' frame and rendering, with the console's CSRF cookie."""
-    return render(
+    """A console page: the one page frame, in the console area (its own CSRF cookie), never indexed,
+    with what admin_base.html shows around it (the sections, the operator's session)."""
+    return web_page(
         request,
         settings,
         template,
-        frame(
-            request,
-            store,
-            operator=operator,
-            section=section,
-            sections=SECTIONS,
-            idle_minutes=int(IDLE.total_seconds() // 60),
-            **context,
-        ),
+        store,
+        area=CONSOLE,
         status=status,
         noindex=True,
-        csrf=ADMIN_CSRF,
-        secure=secure_cookies(settings),
+        operator=operator,
+        section=section,
+        sections=SECTIONS,
+        idle_minutes=int(IDLE.total_seconds() // 60),
+        **context,
     )
 
 
@@ -105,20 +104,23 @@ def sign_in_redirect(request: Request, *, ended: bool) -> RedirectResponse:
     return response
 
 
-async def operator_for(request: Request, session: AsyncSession, settings: Settings) -> Operator | Response:
-    """The signed-in operator, or the response to send instead (sign in; or a refusal when a key
-    was put in the address)."""
+async def _console_operator(request: Request, session: Session, settings: AppSettings) -> Operator:
+    """The signed-in operator; else PageExit with sign-in (or a refusal when a key was put in the
+    address)."""
     if key_in_address(request):
-        return key_refused(request, settings)
+        raise await exit_page(session, key_refused(request, settings))
     token = request.cookies.get(SESSION_COOKIE)
     operator = await signed_in(session, token)
     if operator is None:
-        return sign_in_redirect(request, ended=bool(token))
+        raise await exit_page(session, sign_in_redirect(request, ended=bool(token)))
     return operator
 
 
+ConsoleOperator = Annotated[Operator, Depends(_console_operator)]
+
+
 def form_ok(request: Request, submitted: object) -> bool:
-    return csrf_ok(request, submitted, ADMIN_CSRF)
+    return csrf_ok(request, submitted, CONSOLE)
 
 
 def stale_form() -> FormErrors:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate.console.frame import ADMIN_PATH, clean, form_ok, operator_for, page, stale_form
+from ordergate.console.frame import ADMIN_PATH, ConsoleOperator, clean, form_ok, page, stale_form
 from ordergate.console.service import Operator
 from ordergate.db import Session
 from ordergate.deps import AppSettings
@@ -36,10 +36,9 @@ def _actor(operator: Operator) -> str:
 
 
 @router.get("")
-async def quarantine_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def quarantine_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     return await _quarantine(request, session, settings, found)
 
 
@@ -86,10 +85,9 @@ async def _quarantine(
 
 
 @router.post("/replay")
-async def replay_all(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def replay_all(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     form = await request.form()
     if not form_ok(request, form.get("csrf")):
         return await _quarantine(request, session, settings, found, errors=stale_form(), status=403)
@@ -161,19 +159,17 @@ async def _payload_page(
 
 
 @router.get("/{intake_id}")
-async def payload_page(request: Request, session: Session, settings: AppSettings, intake_id: str) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def payload_page(
+    request: Request, session: Session, settings: AppSettings, intake_id: str, found: ConsoleOperator
+) -> Response:
     return await _payload_page(request, session, settings, found, intake_id)
 
 
 @router.post("/{intake_id}/replay")
-async def replay_one(request: Request, session: Session, settings: AppSettings, intake_id: str) -> Response:
+async def replay_one(
+    request: Request, session: Session, settings: AppSettings, intake_id: str, found: ConsoleOperator
+) -> Response:
     """Replay as received, or with the corrected body typed on the page (JSON, or CSV text)."""
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
     form = await request.form()
     values = {
         "payload": clean(form.get("payload"), MAX_BODY),
@@ -218,10 +214,9 @@ async def replay_one(request: Request, session: Session, settings: AppSettings, 
 
 
 @router.post("/{intake_id}/dismiss")
-async def dismiss_one(request: Request, session: Session, settings: AppSettings, intake_id: str) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def dismiss_one(
+    request: Request, session: Session, settings: AppSettings, intake_id: str, found: ConsoleOperator
+) -> Response:
     form = await request.form()
     note = clean(form.get("dismiss_note"), 500).strip()
     values = {"dismiss_note": note}

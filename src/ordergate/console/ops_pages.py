@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.analytics.service import funnel_report, parse_since, report_csv
 from ordergate.console import charts
-from ordergate.console.frame import ADMIN_PATH, SESSION_COOKIE, clean, form_ok, operator_for, page, stale_form
+from ordergate.console.frame import (
+    ADMIN_PATH,
+    SESSION_COOKIE,
+    ConsoleOperator,
+    clean,
+    form_ok,
+    page,
+    stale_form,
+)
 from ordergate.console.intake_pages import router as intake_router
 from ordergate.console.service import Operator, end_key_sessions
 from ordergate.console.wording import MESSAGE_KINDS
@@ -20,7 +28,7 @@ from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError
 from ordergate.notifications.service import OUTBOX_STATES, list_outbox, retry_dead
-from ordergate.orders.service import list_orders
+from ordergate.orders.operator import list_orders
 from ordergate.payments.overview import EVENT_STATUSES, callback_events, method_statuses
 from ordergate.settings import Settings
 from ordergate.stores.service import add_operator_key, list_operator_keys, revoke_operator_key
@@ -38,10 +46,9 @@ MAX_LABEL = 200
 
 
 @router.get("/payments")
-async def payments_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def payments_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     status = clean(request.query_params.get("status"), 16) or None
     errors = FormErrors()
     events = []
@@ -72,10 +79,9 @@ async def payments_page(request: Request, session: Session, settings: AppSetting
 
 
 @router.get("/messages")
-async def messages_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def messages_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     return await _messages(request, session, settings, found)
 
 
@@ -115,11 +121,8 @@ async def _messages(
 
 @router.post("/messages/{message_id}/retry")
 async def messages_retry(
-    request: Request, session: Session, settings: AppSettings, message_id: str
+    request: Request, session: Session, settings: AppSettings, message_id: str, found: ConsoleOperator
 ) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
     form = await request.form()
     if not form_ok(request, form.get("csrf")):
         return await _messages(request, session, settings, found, errors=stale_form(), status=403)
@@ -139,10 +142,9 @@ async def messages_retry(
 
 
 @router.get("/report")
-async def report_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def report_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     since = clean(request.query_params.get("since"), 40).strip() or "30d"
     errors = FormErrors()
     report = None
@@ -174,10 +176,9 @@ def _safe(text: str) -> str:
 
 
 @router.get("/report.csv")
-async def report_download(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def report_download(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     since = clean(request.query_params.get("since"), 40).strip() or "30d"
     try:
         report = await funnel_report(session, found.store, since=parse_since(since))
@@ -223,19 +224,17 @@ async def _keys(
 
 
 @router.get("/keys")
-async def keys_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def keys_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     return await _keys(request, session, settings, found)
 
 
 @router.post("/keys")
-async def keys_create(request: Request, session: Session, settings: AppSettings) -> Response:
+async def keys_create(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     """A new key, shown once on this response (never put in an address, never shown again)."""
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
     form = await request.form()
     if not form_ok(request, form.get("csrf")):
         return await _keys(request, session, settings, found, errors=stale_form(), status=403)
@@ -249,10 +248,9 @@ async def keys_create(request: Request, session: Session, settings: AppSettings)
 
 
 @router.post("/keys/{key_id}/revoke")
-async def keys_revoke(request: Request, session: Session, settings: AppSettings, key_id: str) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def keys_revoke(
+    request: Request, session: Session, settings: AppSettings, key_id: str, found: ConsoleOperator
+) -> Response:
     form = await request.form()
     if not form_ok(request, form.get("csrf")):
         return await _keys(request, session, settings, found, errors=stale_form(), status=403)

@@ -14,15 +14,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate.console.frame import ADMIN_PATH, clean, form_ok, operator_for, page, stale_form
+from ordergate.console.frame import ADMIN_PATH, ConsoleOperator, clean, form_ok, page, stale_form
 from ordergate.console.service import Operator, order_messages
 from ordergate.console.wording import EVENT_TITLES, MESSAGE_KINDS, event_details
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError, NotFound
 from ordergate.notifications.service import retry_dead
-from ordergate.orders.schemas import CancelIn, OperatorOrderOut, PaymentEvidenceIn, RefundNoteIn, ShipmentIn
-from ordergate.orders.service import (
+from ordergate.orders.operator import (
     cancel,
     complete,
     list_orders,
@@ -32,7 +31,9 @@ from ordergate.orders.service import (
     record_payment_evidence,
     record_shipment,
 )
-from ordergate.orders.state import AWAITING_PAYMENT, CANCELLED, COMPLETED, SHIPPED, STATUSES, can_move
+from ordergate.orders.schemas import CancelIn, OperatorOrderOut, PaymentEvidenceIn, RefundNoteIn, ShipmentIn
+from ordergate.orders.state import can_move
+from ordergate.orders.status import PAID_STATUSES, STATUSES, OrderStatus
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import see_other
@@ -44,7 +45,6 @@ M = TypeVar("M", bound=BaseModel)
 
 LIMIT, MORE = 100, 500
 FILTER_FIELDS = ("status", "source", "created_from", "created_to", "q")
-PAID = ("funded", "shipped", "completed")
 DONE = {
     "shipment": "Shipment recorded: the buyer is told it is on its way.",
     "complete": "Order completed.",
@@ -76,10 +76,9 @@ def _day(value: str, field: str, errors: FormErrors) -> date | None:
 
 
 @router.get("")
-async def orders_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def orders_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     query = request.query_params
     filters = {name: clean(query.get(name), 100).strip() for name in FILTER_FIELDS}
     filters["attention"] = "1" if query.get("attention") in ("1", "true", "on") else ""
@@ -144,7 +143,11 @@ def _place(exc: DomainError, errors: FormErrors, *, prefix: str, known: tuple[st
 
 def _refundable(view: OperatorOrderOut) -> bool:
     received = Decimal(view.payment.received_amount) if view.payment else Decimal(0)
-    return received > 0 or view.status in PAID or (view.payment is None and view.status != CANCELLED)
+    return (
+        received > 0
+        or view.status in PAID_STATUSES
+        or (view.payment is None and view.status != OrderStatus.CANCELLED)
+    )
 
 
 async def _order_page(
@@ -165,10 +168,10 @@ async def _order_page(
     except NotFound:
         return _not_found(request, settings, operator)
     actions = {
-        "payment": view.status == AWAITING_PAYMENT and view.payment is not None,
-        "shipment": can_move(view.status, SHIPPED),
-        "complete": can_move(view.status, COMPLETED),
-        "cancel": can_move(view.status, CANCELLED),
+        "payment": view.status == OrderStatus.AWAITING_PAYMENT and view.payment is not None,
+        "shipment": can_move(view.status, OrderStatus.SHIPPED),
+        "complete": can_move(view.status, OrderStatus.COMPLETED),
+        "cancel": can_move(view.status, OrderStatus.CANCELLED),
         "refund": _refundable(view),
     }
     notice = DONE.get(request.query_params.get("done", "")) if status == 200 else None
@@ -213,10 +216,9 @@ def _not_found(request: Request, settings: Settings, operator: Operator) -> Resp
 
 
 @router.get("/{number}")
-async def order_page(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def order_page(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
     return await _order_page(request, session, settings, found, number)
 
 
@@ -293,12 +295,10 @@ async def _act(
     form: str,
     parse: Callable[[Mapping[str, str], FormErrors], Any] | None,
     act: Callable[[AsyncSession, Store, str, Any], Awaitable[object]],
+    found: Operator,
 ) -> Response:
     """One operator move from the order page: parse the form to the service's own input, call the
     service, then show the order again (with the errors beside their fields when it refused)."""
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
     data = await request.form()
     values = {key: clean(value, 2000) for key, value in data.items() if key != "csrf"}
     shown = {f"{form}.{key}": value for key, value in values.items()}
@@ -334,44 +334,67 @@ async def _act(
 
 
 @router.post("/{number}/shipments")
-async def shipment_submit(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
+async def shipment_submit(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
     return await _act(
-        request, session, settings, number, form="shipment", parse=_shipment, act=record_shipment
+        request, session, settings, number, found=found, form="shipment", parse=_shipment, act=record_shipment
     )
 
 
 @router.post("/{number}/complete")
-async def complete_submit(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
+async def complete_submit(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
     async def run(session: AsyncSession, store: Store, number: str, _: object) -> object:
         return await complete(session, store, number)
 
-    return await _act(request, session, settings, number, form="complete", parse=None, act=run)
+    return await _act(request, session, settings, number, found=found, form="complete", parse=None, act=run)
 
 
 @router.post("/{number}/cancel")
-async def cancel_submit(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
-    return await _act(request, session, settings, number, form="cancel", parse=_cancel, act=cancel)
+async def cancel_submit(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
+    return await _act(
+        request, session, settings, number, found=found, form="cancel", parse=_cancel, act=cancel
+    )
 
 
 @router.post("/{number}/payments")
-async def payment_submit(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
+async def payment_submit(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
     return await _act(
-        request, session, settings, number, form="payment", parse=_payment, act=record_payment_evidence
+        request,
+        session,
+        settings,
+        number,
+        found=found,
+        form="payment",
+        parse=_payment,
+        act=record_payment_evidence,
     )
 
 
 @router.post("/{number}/refunds")
-async def refund_submit(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
-    return await _act(request, session, settings, number, form="refund", parse=_refund, act=note_refund)
+async def refund_submit(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
+    return await _act(
+        request, session, settings, number, found=found, form="refund", parse=_refund, act=note_refund
+    )
 
 
 @router.post("/{number}/messages/{message_id}/retry")
 async def message_retry(
-    request: Request, session: Session, settings: AppSettings, number: str, message_id: str
+    request: Request,
+    session: Session,
+    settings: AppSettings,
+    number: str,
+    message_id: str,
+    found: ConsoleOperator,
 ) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
     data = await request.form()
     if not form_ok(request, data.get("csrf")):
         return await _order_page(request, session, settings, found, number, errors=stale_form(), status=403)

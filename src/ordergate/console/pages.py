@@ -9,11 +9,11 @@ from ordergate.console import ops_pages, order_pages
 from ordergate.console.frame import (
     ADMIN_PATH,
     SESSION_COOKIE,
+    ConsoleOperator,
     clean,
     form_ok,
     key_in_address,
     key_refused,
-    operator_for,
     page,
     safe_next,
     secure_cookies,
@@ -45,10 +45,7 @@ def mount_console(app: FastAPI) -> None:
 
 @router.get("")
 @router.get("/")
-async def home(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def home(request: Request, session: Session, settings: AppSettings, found: ConsoleOperator) -> Response:
     return see_other(f"{ADMIN_PATH}/orders")
 
 
@@ -121,10 +118,9 @@ async def sign_in_submit(request: Request, session: Session, settings: AppSettin
 
 
 @router.post("/sign-out")
-async def sign_out_submit(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def sign_out_submit(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     form = await request.form()
     if not form_ok(request, form.get("csrf")):
         return page(

@@ -3,34 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from ordergate import security
+from ordergate.checkout.complete import complete_checkout
 from ordergate.checkout.models import Checkout
-from ordergate.checkout.schemas import CheckoutPatch, ContactIn, DeliveryIn
+from ordergate.checkout.schemas import CheckoutPatch, DeliveryIn
 from ordergate.checkout.service import (
     checkout_view,
     find_checkout,
     missing_fields,
     quote,
-    tracking_url,
     update_checkout,
 )
+from ordergate.contact import ContactIn
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import CheckoutExpired, DomainError, NotFound
-from ordergate.orders.create import create_order
 from ordergate.orders.schemas import OrderIn
+from ordergate.orders.views import tracking_url
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import delivery_field_names, store_view
-from ordergate.web.common import MAX_SECRET, find_store, frame, message_page, no_store_page, see_other
+from ordergate.web.common import (
+    MAX_SECRET,
+    exit_page,
+    find_store,
+    message_page,
+    no_store_page,
+    page,
+    see_other,
+)
 from ordergate.web.forms import (
     DELIVERY_AUTOCOMPLETE,
     DELIVERY_LABELS,
@@ -47,7 +56,6 @@ from ordergate.web.render import (
     default_country,
     phone_regions,
     qr_svg,
-    render,
 )
 
 router = APIRouter(prefix="/s/{store}/checkout/{checkout_id}", include_in_schema=False)
@@ -113,74 +121,80 @@ async def _page(
         }
         for name in delivery_field_names(store)
     ]
-    return render(
+    return page(
         request,
         settings,
         "checkout.html",
-        frame(
-            request,
-            store,
-            checkout=view,
-            quote=advisory,
-            shop=shop,
-            delivery_fields=fields,
-            methods=ready,
-            amounts=amounts,
-            values=form_values,
-            errors=errors or FormErrors(),
-            notice=notice,
-            countries=countries(),
-            phone_regions=phone_regions(),
-            resume_qr=qr_svg(view.resume_url, "QR code of the link to continue this checkout"),
-            idempotency_key=uuid.uuid4().hex,
-            checkout_api=f"/api/v1/stores/{store.slug}/checkouts/{checkout_id}",
-        ),
+        store,
         status=status,
         noindex=True,
+        checkout=view,
+        quote=advisory,
+        shop=shop,
+        delivery_fields=fields,
+        methods=ready,
+        amounts=amounts,
+        values=form_values,
+        errors=errors or FormErrors(),
+        notice=notice,
+        countries=countries(),
+        phone_regions=phone_regions(),
+        resume_qr=qr_svg(view.resume_url, "QR code of the link to continue this checkout"),
+        idempotency_key=uuid.uuid4().hex,
+        checkout_api=f"/api/v1/stores/{store.slug}/checkouts/{checkout_id}",
     )
 
 
 async def _open(
-    request: Request, session: Session, settings: Settings, slug: str, checkout_id: str
-) -> tuple[Store, Checkout] | Response:
-    store = await find_store(session, slug)
-    if store is None:
-        return no_store_page(request, settings)
+    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+) -> tuple[Store, Checkout]:
+    """The store and the open checkout at this link; else PageExit (not found, expired, or already
+    an order: then to its tracking page)."""
+    found = await find_store(session, store)
+    if found is None:
+        raise await exit_page(session, no_store_page(request, settings))
     try:
         if len(checkout_id) > MAX_SECRET:
             raise NotFound()
-        checkout = await find_checkout(session, store, checkout_id)
+        checkout = await find_checkout(session, found, checkout_id)
     except NotFound:
-        return message_page(
-            request,
-            settings,
-            store,
-            status=404,
-            title="Checkout not found",
-            body="There is no checkout at this link. Check that the whole link was copied, or start again.",
-        )
+        raise await exit_page(
+            session,
+            message_page(
+                request,
+                settings,
+                found,
+                status=404,
+                title="Checkout not found",
+                body="There is no checkout at this link. Check that the whole link was copied, "
+                "or start again.",
+            ),
+        ) from None
     except CheckoutExpired:
-        return message_page(
-            request,
-            settings,
-            store,
-            status=410,
-            title="This checkout has expired",
-            body="To keep your details safe, an unfinished checkout is deleted after a while. "
-            "Your cart was not ordered and nothing was charged. Please start again.",
-        )
+        raise await exit_page(
+            session,
+            message_page(
+                request,
+                settings,
+                found,
+                status=410,
+                title="This checkout has expired",
+                body="To keep your details safe, an unfinished checkout is deleted after a while. "
+                "Your cart was not ordered and nothing was charged. Please start again.",
+            ),
+        ) from None
     if checkout.status == "completed":
-        return see_other(_tracking_path(settings, store, checkout_id))
-    return store, checkout
+        raise await exit_page(session, see_other(_tracking_path(settings, found, checkout_id)))
+    return found, checkout
+
+
+OpenCheckout = Annotated[tuple[Store, Checkout], Depends(_open)]
 
 
 @router.get("")
 async def checkout_page(
-    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+    request: Request, session: Session, settings: AppSettings, opened: OpenCheckout, checkout_id: str
 ) -> Response:
-    opened = await _open(request, session, settings, store, checkout_id)
-    if isinstance(opened, Response):
-        return opened
     found, checkout = opened
     notice = None
     if request.query_params.get("saved"):
@@ -199,13 +213,10 @@ async def checkout_page(
 
 @router.post("")
 async def submit_checkout(
-    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+    request: Request, session: Session, settings: AppSettings, opened: OpenCheckout, checkout_id: str
 ) -> Response:
     """Save what the buyer typed (every valid field, even when others are wrong) and, for
     "Place order", create the order through the same service as the API."""
-    opened = await _open(request, session, settings, store, checkout_id)
-    if isinstance(opened, Response):
-        return opened
     found, checkout = opened
     form = await request.form()
     values = _typed_values(form, found)
@@ -270,7 +281,7 @@ async def submit_checkout(
         # A savepoint: a failed order (stock ran out half-way) leaves nothing behind, while the
         # details saved above are kept for the buyer's next try.
         async with session.begin_nested():
-            await create_order(
+            await complete_checkout(
                 session,
                 found,
                 checkout_id,

@@ -13,7 +13,7 @@ from ordergate.errors import NotFound
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import get_store
-from ordergate.web.render import Formats, buyer_locale, render
+from ordergate.web.render import BUYER, Formats, PageArea, buyer_locale, render
 
 MAX_SLUG = 64
 MAX_SECRET = 128
@@ -53,9 +53,33 @@ async def find_store(session: AsyncSession, slug: str) -> Store | None:
 
 
 def frame(request: Request, store: Store | None, **context: Any) -> dict[str, Any]:
-    """The context every page template gets."""
+    """The context base.html needs on every page (the store, numbers and times in the visitor's
+    locale), plus the page's own."""
     locale = buyer_locale(request, store)
     return {"store": store, "fmt": Formats(locale), "locale": locale, **context}
+
+
+def page(
+    request: Request,
+    settings: Settings,
+    template: str,
+    store: Store | None,
+    *,
+    area: PageArea = BUYER,
+    status: int = 200,
+    noindex: bool = False,
+    **context: Any,
+) -> HTMLResponse:
+    """Every page, buyer, account or console: base.html's frame, the area's CSRF token, the headers."""
+    return render(
+        request,
+        settings,
+        template,
+        frame(request, store, **context),
+        status=status,
+        noindex=noindex,
+        area=area,
+    )
 
 
 def message_page(
@@ -67,25 +91,31 @@ def message_page(
     title: str,
     body: str,
     link: tuple[str, str] | None = None,
+    area: PageArea = BUYER,
 ) -> HTMLResponse:
     """A plain page that says what happened and where to go next (not found, expired, ...)."""
     if link is None and store is not None:
         link = (f"/s/{store.slug}", f"Back to {store.name}")
-    return render(
+    return page(
         request,
         settings,
         "message.html",
-        frame(request, store, title=title, body=body, link=link),
+        store,
+        area=area,
         status=status,
         noindex=True,
+        title=title,
+        body=body,
+        link=link,
     )
 
 
-def no_store_page(request: Request, settings: Settings) -> HTMLResponse:
+def no_store_page(request: Request, settings: Settings, area: PageArea = BUYER) -> HTMLResponse:
     return message_page(
         request,
         settings,
         None,
+        area=area,
         status=404,
         title="Store not found",
         body="There is no store at this address. Check the link you were given.",

@@ -22,6 +22,7 @@ from ordergate.notifications.schemas import OrderLinksIn
 from ordergate.notifications.service import one_contact, request_order_links
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import refresh, track
+from ordergate.orders.status import OrderStatus
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.remote import prepare_for_buyer
 from ordergate.settings import Settings
@@ -30,13 +31,13 @@ from ordergate.web.common import (
     MAX_SECRET,
     exit_page,
     find_store,
-    frame,
     message_page,
     no_store_page,
+    page,
     see_other,
 )
 from ordergate.web.forms import FormErrors, form_str
-from ordergate.web.render import buyer_locale, csrf_ok, default_country, qr_svg, render
+from ordergate.web.render import buyer_locale, csrf_ok, default_country, qr_svg
 from ordergate.web.wording import (
     MILESTONES,
     OPEN_STATUSES,
@@ -68,7 +69,7 @@ def _preparing(view: TrackingOut) -> bool:
     """An order paid through a provider (BTCPay, Stripe) whose payment details are not there yet."""
     payment = view.payment
     return (
-        view.status == "awaiting_payment"
+        view.status == OrderStatus.AWAITING_PAYMENT
         and payment is not None
         and payment.state == "pending"
         and bool(payment.details.get("preparing"))
@@ -96,40 +97,39 @@ def _order_page(
     notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
     payment = view.payment
     payable = (
-        payment is not None and payment.state in ("pending", "partial") and view.status == "awaiting_payment"
+        payment is not None
+        and payment.state in ("pending", "partial")
+        and view.status == OrderStatus.AWAITING_PAYMENT
     )
     payment_qr = None
     if payable and payment is not None and payment.uri:
         payment_qr = qr_svg(payment.uri, f"QR code to pay {payment.amount} {payment.asset}")
     path = f"/s/{store.slug}/orders/{view.token}"
-    return render(
+    return page(
         request,
         settings,
         "tracking.html",
-        frame(
-            request,
-            store,
-            order=view,
-            payment=payment,
-            payable=payable,
-            payment_qr=payment_qr,
-            timeline=_timeline(view),
-            headline=STATUS_HEADLINES.get(view.status, STATUS_LABELS.get(view.status, view.status)),
-            status_labels=STATUS_LABELS,
-            payment_states=PAYMENT_STATES,
-            is_open=view.status in OPEN_STATUSES,
-            notices=notices,
-            errors=errors or FormErrors(),
-            values=values or {},
-            show_code_form=query.get("account") == "code-sent" or bool(values and "code" in values),
-            page_path=path,
-            api_path=f"/api/v1/stores/{store.slug}/orders/{view.token}",
-            preparing=_preparing(view),
-            provider_down=provider_down,
-            checkout_link=_checkout_link(view),
-        ),
+        store,
         status=status,
         noindex=True,
+        order=view,
+        payment=payment,
+        payable=payable,
+        payment_qr=payment_qr,
+        timeline=_timeline(view),
+        headline=STATUS_HEADLINES.get(view.status, STATUS_LABELS.get(view.status, view.status)),
+        status_labels=STATUS_LABELS,
+        payment_states=PAYMENT_STATES,
+        is_open=view.status in OPEN_STATUSES,
+        notices=notices,
+        errors=errors or FormErrors(),
+        values=values or {},
+        show_code_form=query.get("account") == "code-sent" or bool(values and "code" in values),
+        page_path=path,
+        api_path=f"/api/v1/stores/{store.slug}/orders/{view.token}",
+        preparing=_preparing(view),
+        provider_down=provider_down,
+        checkout_link=_checkout_link(view),
     )
 
 

@@ -19,9 +19,9 @@ from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import guest_checkout
 from ordergate.web import checkout_pages, order_pages
-from ordergate.web.common import find_store, frame, install_page_exit, message_page, no_store_page, see_other
+from ordergate.web.common import find_store, install_page_exit, message_page, no_store_page, page, see_other
 from ordergate.web.forms import FormErrors, cart_from, form_str
-from ordergate.web.render import STATIC, csrf_ok, render
+from ordergate.web.render import STATIC, csrf_ok
 from ordergate.web.wording import guest_checkout_reason
 
 router = APIRouter(prefix="/s/{store}", include_in_schema=False)
@@ -56,24 +56,21 @@ async def _storefront(
     cart = {sku: qty for sku, qty in cart.items() if sku in known}
     lines, totals = price_lines(store, [{"sku": s, "quantity": q} for s, q in cart.items()], known)
     guest = guest_checkout(store, settings=settings)
-    return render(
+    return page(
         request,
         settings,
         "storefront.html",
-        frame(
-            request,
-            store,
-            products=products,
-            lines=lines,
-            totals=totals,
-            cart_qs=cart_query(cart),
-            item_count=sum(cart.values()),
-            guest=guest,
-            guest_reason=None if guest.available else guest_checkout_reason(guest.reason),
-            errors=errors or FormErrors(),
-            notice=notice,
-        ),
+        store,
         status=status,
+        products=products,
+        lines=lines,
+        totals=totals,
+        cart_qs=cart_query(cart),
+        item_count=sum(cart.values()),
+        guest=guest,
+        guest_reason=None if guest.available else guest_checkout_reason(guest.reason),
+        errors=errors or FormErrors(),
+        notice=notice,
     )
 
 
@@ -168,4 +165,4 @@ async def policy(
             title="Policy not found",
             body="This store has no policy at this address.",
         )
-    return render(request, settings, "policy.html", frame(request, found, policy=match))
+    return page(request, settings, "policy.html", found, policy=match)

@@ -199,28 +199,35 @@ def qr_svg(data: str, label: str) -> Markup:
 
 
 @dataclass(frozen=True)
-class CsrfCookie:
-    """Where a family of pages keeps its double-submit token: the buyer pages under /s/, the
-    operator console under /admin (its own cookie, so neither side's token opens the other's forms)."""
+class PageArea:
+    """A family of pages sharing base.html: the buyer pages under /s/, the account pages under
+    /account/, the operator console under /admin. Each keeps its own double-submit CSRF token
+    (`cookie`, scoped to `path`, posted as `field`), so no area's token opens another's forms."""
 
-    name: str
+    cookie: str
     path: str
     samesite: Literal["lax", "strict"]
+    field: str = CSRF_FIELD
+    # The cookie's Secure flag: always but in the demo (account, console), or when BASE_URL is https.
+    secure_unless_demo: bool = False
+
+    def secure(self, settings: Settings) -> bool:
+        return not settings.demo if self.secure_unless_demo else settings.base_url.startswith("https://")
 
 
-BUYER_CSRF = CsrfCookie(CSRF_COOKIE, "/s/", "lax")
+BUYER = PageArea(CSRF_COOKIE, "/s/", "lax")
 
 
-def csrf_token(request: Request, cookie: CsrfCookie = BUYER_CSRF) -> tuple[str, bool]:
+def csrf_token(request: Request, area: PageArea = BUYER) -> tuple[str, bool]:
     """The visitor's CSRF token, and whether it is new (and must be set as a cookie)."""
-    current = request.cookies.get(cookie.name, "")
+    current = request.cookies.get(area.cookie, "")
     if _CSRF_SHAPE.match(current):
         return current, False
     return secrets.token_urlsafe(32), True
 
 
-def csrf_ok(request: Request, submitted: object, cookie: CsrfCookie = BUYER_CSRF) -> bool:
-    value = request.cookies.get(cookie.name, "")
+def csrf_ok(request: Request, submitted: object, area: PageArea = BUYER) -> bool:
+    value = request.cookies.get(area.cookie, "")
     return isinstance(submitted, str) and bool(_CSRF_SHAPE.match(value)) and same_secret(value, submitted)
 
 
@@ -235,14 +242,12 @@ def render(
     *,
     status: int = 200,
     noindex: bool = False,
-    csrf: CsrfCookie = BUYER_CSRF,
-    secure: bool | None = None,
+    area: PageArea = BUYER,
 ) -> HTMLResponse:
-    """A page with its security headers, and a CSRF cookie when the visitor had none (`secure`:
-    the cookie's Secure flag; by default, whether BASE_URL is https)."""
-    token, new = csrf_token(request, csrf)
+    """A page with its security headers and its area's CSRF token (a cookie when the visitor had none)."""
+    token, new = csrf_token(request, area)
     html = _ENV.get_template(template).render(
-        **context, csrf_field=CSRF_FIELD, csrf_token=token, noindex=noindex
+        **context, csrf_field=area.field, csrf_token=token, noindex=noindex
     )
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -252,12 +257,12 @@ def render(
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
     if new:
         response.set_cookie(
-            csrf.name,
+            area.cookie,
             token,
-            path=csrf.path,
+            path=area.path,
             httponly=True,
-            samesite=csrf.samesite,
-            secure=settings.base_url.startswith("https://") if secure is None else secure,
+            samesite=area.samesite,
+            secure=area.secure(settings),
         )
     return response
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ordergate.orders.status import OrderStatus
+
 GUEST_CHECKOUT_REASONS = {
     "disabled": "This store is not taking guest orders at the moment.",
     "account_required": "This store asks buyers to order from an account, so checking out as a guest "
@@ -19,7 +21,7 @@ def guest_checkout_reason(reason: str | None) -> str:
 
 @dataclass(frozen=True)
 class Milestone:
-    status: str
+    status: OrderStatus
     title: str
     proves: str
     does_not_prove: str
@@ -27,47 +29,47 @@ class Milestone:
 
 MILESTONES = (
     Milestone(
-        "awaiting_payment",
+        OrderStatus.AWAITING_PAYMENT,
         "Order placed",
         "The store has your order and is holding the items for you until the payment deadline.",
         "It does not mean you have paid. If the deadline passes unpaid, the items go back on sale.",
     ),
     Milestone(
-        "funded",
+        OrderStatus.FUNDED,
         "Payment confirmed",
         "Your payment arrived and has enough confirmations: the items are yours and the store can ship them.",
         "It does not mean the parcel has left yet.",
     ),
     Milestone(
-        "shipped",
+        OrderStatus.SHIPPED,
         "Shipped",
         "The store says it handed your parcel to the carrier, with the evidence shown below.",
         "It does not prove the parcel has reached you: follow it with the carrier's tracking number.",
     ),
     Milestone(
-        "completed",
+        OrderStatus.COMPLETED,
         "Completed",
         "The store has closed the order as delivered and done.",
         "If something is wrong, you can still contact the store: quote your order number.",
     ),
 )
 
-STATUS_HEADLINES = {
-    "awaiting_payment": "Thank you! Now pay to confirm your order",
-    "funded": "Payment confirmed",
-    "shipped": "Your order is on its way",
-    "completed": "Order completed",
-    "expired": "The payment time ran out",
-    "cancelled": "This order was cancelled",
+STATUS_HEADLINES: dict[str, str] = {
+    OrderStatus.AWAITING_PAYMENT: "Thank you! Now pay to confirm your order",
+    OrderStatus.FUNDED: "Payment confirmed",
+    OrderStatus.SHIPPED: "Your order is on its way",
+    OrderStatus.COMPLETED: "Order completed",
+    OrderStatus.EXPIRED: "The payment time ran out",
+    OrderStatus.CANCELLED: "This order was cancelled",
 }
 
-STATUS_LABELS = {
-    "awaiting_payment": "Awaiting payment",
-    "funded": "Paid",
-    "shipped": "Shipped",
-    "completed": "Completed",
-    "expired": "Payment time ran out",
-    "cancelled": "Cancelled",
+STATUS_LABELS: dict[str, str] = {
+    OrderStatus.AWAITING_PAYMENT: "Awaiting payment",
+    OrderStatus.FUNDED: "Paid",
+    OrderStatus.SHIPPED: "Shipped",
+    OrderStatus.COMPLETED: "Completed",
+    OrderStatus.EXPIRED: "Payment time ran out",
+    OrderStatus.CANCELLED: "Cancelled",
 }
 
 PAYMENT_STATES = {
@@ -77,4 +79,4 @@ PAYMENT_STATES = {
     "expired": "No longer payable",
 }
 
-OPEN_STATUSES = ("awaiting_payment", "funded", "shipped")
+OPEN_STATUSES = (OrderStatus.AWAITING_PAYMENT, OrderStatus.FUNDED, OrderStatus.SHIPPED)
