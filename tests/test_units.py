@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ordergate import money, security
-from ordergate.orders.state import ALLOWED_MOVES, STATUSES, can_move
+from ordergate.orders.state import ALLOWED_MOVES, can_move
+from ordergate.orders.status import STATUSES
 
 CONTRACT_MOVES = {
     ("awaiting_payment", "funded"),

@@ -115,6 +115,9 @@ def _sqlite_write_locks(engine: AsyncEngine) -> None:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    from ordergate.wiring import install  # imported here: every package it wires imports this module
+
+    install()  # followers of order moves (accounts' loyalty points) join every process's sessions
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

@@ -11,7 +11,7 @@ from mcp import Client
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from ordergate.agent.server import build_server
-from ordergate.orders.state import MILESTONES
+from ordergate.orders.status import MILESTONES
 from ordergate.settings import Settings
 from tests.agent.support import TOOLS, assistant, ledger, ok, refused
 from tests.factories import DELIVERY, SKU, Buyer, make_store

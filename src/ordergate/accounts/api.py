@@ -34,7 +34,7 @@ from ordergate.accounts.schemas import (
     SignedOutOut,
     SignInRequestOut,
 )
-from ordergate.checkout.schemas import ContactIn
+from ordergate.contact import ContactIn
 from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore
 from ordergate.errors import (

@@ -9,10 +9,11 @@ from ordergate.accounts.models import EMAIL, PHONE, Account
 from ordergate.accounts.service import verified_contacts
 from ordergate.catalog.service import products_by_sku
 from ordergate.checkout import service as checkout_service
+from ordergate.checkout.complete import complete_checkout
 from ordergate.checkout.models import Checkout
-from ordergate.checkout.schemas import CheckoutIn, CheckoutOut, CheckoutPatch, ContactIn, ItemIn, QuoteOut
+from ordergate.checkout.schemas import CheckoutIn, CheckoutOut, CheckoutPatch, ItemIn, QuoteOut
+from ordergate.contact import ContactIn
 from ordergate.errors import Conflict, NotFound
-from ordergate.orders.create import create_order
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import OrderIn
 from ordergate.orders.service import load_order
@@ -86,7 +87,7 @@ async def place_order(
     settings: Settings,
 ) -> tuple[Order, str, bool]:
     """The order of the account's checkout: `source="web-account"`, linked to the account."""
-    return await create_order(
+    return await complete_checkout(
         session,
         store,
         checkout_id,

@@ -24,7 +24,8 @@ from ordergate.errors import (
     responses,
 )
 from ordergate.orders.schemas import OrderIn, TrackingOut
-from ordergate.orders.service import load_order, tracking_view
+from ordergate.orders.service import load_order
+from ordergate.orders.views import tracking_view
 
 router = APIRouter(prefix="/stores/{store}")
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate import clock
 from ordergate.accounts.models import LoyaltyEntry
 from ordergate.orders.models import Order
+from ordergate.orders.status import OrderStatus
 from ordergate.stores.models import Store
 
 EARNED, REVERSED = "earned", "reversed"
@@ -46,7 +47,7 @@ async def _append(session: AsyncSession, values: dict[str, object]) -> None:
 
 async def credit_order(session: AsyncSession, order: Order, store: Store) -> None:
     """Points for a completed order of an account (at most once)."""
-    if order.account_id is None or order.status != "completed":
+    if order.account_id is None or order.status != OrderStatus.COMPLETED:
         return
     rule = points_rule(store)
     points = points_for(order.total, rule)

@@ -1,8 +1,6 @@
-"""What accounts do when an order moves (called by orders/state.py `move()`, in its transaction):
-points on completion, their reversal on cancellation, and automatic accounts on a guest's first
-funded order.
-
-Imports models and loyalty only: payments.service imports orders.state, which imports this."""
+"""What accounts do when an order moves (a follower of orders/state.py `move()`, registered by
+ordergate.wiring, run in the move's transaction): points on completion, their reversal on
+cancellation, and automatic accounts on a guest's first funded order."""
 
 from __future__ import annotations
 
@@ -16,18 +14,19 @@ from ordergate import clock
 from ordergate.accounts.loyalty import credit_order, reverse_order
 from ordergate.accounts.models import EMAIL, PENDING, PHONE, Account, AccountContact
 from ordergate.orders.models import Order, OrderEvent
+from ordergate.orders.status import OrderStatus
 from ordergate.stores.models import Store
 
 
 async def follow_order_move(session: AsyncSession, order: Order, event: OrderEvent) -> None:
     to = event.to_status
-    if to == "completed" and order.account_id is not None:
+    if to == OrderStatus.COMPLETED and order.account_id is not None:
         store = await session.get(Store, order.store_id)
         if store is not None:
             await credit_order(session, order, store)
-    elif to == "cancelled" and order.account_id is not None:
+    elif to == OrderStatus.CANCELLED and order.account_id is not None:
         await reverse_order(session, order)
-    elif to == "funded" and order.account_id is None and order.source == "web-guest":
+    elif to == OrderStatus.FUNDED and order.account_id is None and order.source == "web-guest":
         store = await session.get(Store, order.store_id)
         if store is not None and store.automatic_accounts:
             await make_pending_account(session, order)

@@ -33,12 +33,12 @@ from ordergate.accounts.schemas import (
     PasskeyOut,
     ShipmentLinkOut,
 )
-from ordergate.checkout.service import tracking_url
 from ordergate.errors import Conflict, NotFound
 from ordergate.notifications.sealing import SealBroken, unseal
 from ordergate.notifications.service import link_context
 from ordergate.orders.models import Order
-from ordergate.orders.service import mask_email, mask_phone
+from ordergate.orders.status import OrderStatus
+from ordergate.orders.views import mask_email, mask_phone, tracking_url
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 
@@ -201,7 +201,7 @@ async def attach_orders(session: AsyncSession, account: Account, store: Store) -
     )
     for order in orders:
         order.account_id = account.id
-        if order.status == "completed":  # claimed later: its points are earned now
+        if order.status == OrderStatus.COMPLETED:  # claimed later: its points are earned now
             await credit_order(session, order, store)
     await session.flush()
     return len(orders)

@@ -37,15 +37,7 @@ from ordergate.checkout.service import checkout_ttl, checkout_view, open_checkou
 from ordergate.errors import DomainError, NotAvailable, NotFound, field_path
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import track
-from ordergate.orders.state import (
-    AWAITING_PAYMENT,
-    CANCELLED,
-    COMPLETED,
-    EXPIRED,
-    FUNDED,
-    MILESTONES,
-    SHIPPED,
-)
+from ordergate.orders.status import MILESTONES, OrderStatus
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import (
@@ -77,25 +69,29 @@ contact and delivery details on the checkout page."""
 
 # What each status proves, in the buyer's words; keyed by the state machine's own names.
 MEANINGS: dict[str, str] = {
-    AWAITING_PAYMENT: (
+    OrderStatus.AWAITING_PAYMENT: (
         "The buyer placed the order on the checkout page: contact, delivery and the store's policies were "
         "accepted, the stock is reserved for this order and a payment instruction (amount, destination, "
         "deadline) was issued. Nothing has been paid yet."
     ),
-    FUNDED: (
+    OrderStatus.FUNDED: (
         "Payments with the required confirmations cover the full amount: the store has the money and the "
         "stock is taken off the shelf for this order. The store can ship it now."
     ),
-    SHIPPED: (
+    OrderStatus.SHIPPED: (
         "The store recorded a shipment with a carrier and tracking number (and its evidence, such as a "
         "depot scan), shown on the tracking page."
     ),
-    COMPLETED: "The store marked the order complete: delivered, nothing more is expected from the buyer.",
-    EXPIRED: (
+    OrderStatus.COMPLETED: (
+        "The store marked the order complete: delivered, nothing more is expected from the buyer."
+    ),
+    OrderStatus.EXPIRED: (
         "The payment deadline passed before the amount was covered, so the reserved stock went back. The "
         "buyer can ask for a new payment instruction from the tracking page."
     ),
-    CANCELLED: "The store cancelled the order; any reserved or paid-for stock went back to the shelf.",
+    OrderStatus.CANCELLED: (
+        "The store cancelled the order; any reserved or paid-for stock went back to the shelf."
+    ),
 }
 
 StoreSlug = Annotated[
@@ -310,7 +306,10 @@ class AgentTools:
                 for n, (name, who, text) in enumerate(steps, start=1)
             ],
             milestones=[MilestoneMeaning(status=s, proves=MEANINGS[s]) for s in MILESTONES],
-            other_outcomes=[MilestoneMeaning(status=s, proves=MEANINGS[s]) for s in (EXPIRED, CANCELLED)],
+            other_outcomes=[
+                MilestoneMeaning(status=s, proves=MEANINGS[s])
+                for s in (OrderStatus.EXPIRED, OrderStatus.CANCELLED)
+            ],
             payment_options=options,
             checkout_expires_after=f"{ttl} after its last change",
             assistant_limits=LIMITS,

@@ -22,6 +22,7 @@ from ordergate.analytics.schemas import ChannelFunnelOut, FunnelReportOut, StepO
 from ordergate.checkout.models import Checkout
 from ordergate.errors import Unprocessable
 from ordergate.orders.models import Order, OrderEvent
+from ordergate.orders.status import OrderStatus
 from ordergate.stores.models import Store
 
 CHANNELS = ("guest", "account")
@@ -114,13 +115,13 @@ async def funnel_report(
                 Order.created_at >= since,
                 Order.created_at < until,
                 OrderEvent.type == "status",
-                OrderEvent.to_status.in_(("funded", "completed")),
+                OrderEvent.to_status.in_((OrderStatus.FUNDED, OrderStatus.COMPLETED)),
             )
             .group_by(OrderEvent.to_status, Order.source)
         )
         for status, source, count in reached:
             t = tallies[channel_of_source[source]]
-            if status == "funded":
+            if status == OrderStatus.FUNDED:
                 t.funded = int(count)
             else:
                 t.completed = int(count)

@@ -1,22 +1,37 @@
-"""Guest checkout sessions (guest routes: no credentials are read)."""
+"""Guest checkout sessions and placing their orders (guest routes: no credentials are read)."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path, Response
 
 from ordergate.checkout import service
+from ordergate.checkout.complete import complete_checkout
 from ordergate.checkout.schemas import CheckoutIn, CheckoutOut, CheckoutPatch, QuoteOut
 from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore
-from ordergate.errors import CheckoutExpired, Conflict, NotFound, responses
+from ordergate.errors import (
+    CheckoutExpired,
+    Conflict,
+    IdempotencyConflict,
+    NotAvailable,
+    NotFound,
+    OutOfStock,
+    responses,
+)
+from ordergate.orders.schemas import OrderIn, TrackingOut
+from ordergate.orders.service import load_order
+from ordergate.orders.views import tracking_view
 
-router = APIRouter(prefix="/api/v1/stores/{store}/checkouts", tags=["guest: checkout"])
+# Tags per route: placing an order is documented with the orders it makes.
+router = APIRouter(prefix="/api/v1/stores/{store}/checkouts")
+TAGS: list[str | Enum] = ["guest: checkout"]
 CheckoutId = Annotated[str, Path(max_length=128)]
 
 
-@router.post("", status_code=201, response_model=CheckoutOut, responses=responses(NotFound))
+@router.post("", status_code=201, response_model=CheckoutOut, tags=TAGS, responses=responses(NotFound))
 async def open_checkout(
     session: Session, store: CurrentStore, settings: AppSettings, body: CheckoutIn
 ) -> CheckoutOut:
@@ -24,7 +39,9 @@ async def open_checkout(
     return await service.checkout_view(session, store, checkout_id, checkout, settings=settings)
 
 
-@router.get("/{checkout_id}", response_model=CheckoutOut, responses=responses(NotFound, CheckoutExpired))
+@router.get(
+    "/{checkout_id}", response_model=CheckoutOut, tags=TAGS, responses=responses(NotFound, CheckoutExpired)
+)
 async def get_checkout(
     session: Session, store: CurrentStore, settings: AppSettings, checkout_id: CheckoutId
 ) -> CheckoutOut:
@@ -33,7 +50,10 @@ async def get_checkout(
 
 
 @router.patch(
-    "/{checkout_id}", response_model=CheckoutOut, responses=responses(NotFound, CheckoutExpired, Conflict)
+    "/{checkout_id}",
+    response_model=CheckoutOut,
+    tags=TAGS,
+    responses=responses(NotFound, CheckoutExpired, Conflict),
 )
 async def update_checkout(
     session: Session, store: CurrentStore, settings: AppSettings, checkout_id: CheckoutId, body: CheckoutPatch
@@ -42,8 +62,38 @@ async def update_checkout(
     return await service.checkout_view(session, store, checkout_id, checkout, settings=settings)
 
 
-@router.post("/{checkout_id}/quote", response_model=QuoteOut, responses=responses(NotFound, CheckoutExpired))
+@router.post(
+    "/{checkout_id}/quote", response_model=QuoteOut, tags=TAGS, responses=responses(NotFound, CheckoutExpired)
+)
 async def quote(
     session: Session, store: CurrentStore, settings: AppSettings, checkout_id: CheckoutId
 ) -> QuoteOut:
     return await service.quote(session, store, checkout_id, settings=settings)
+
+
+@router.post(
+    "/{checkout_id}/orders",
+    status_code=201,
+    response_model=TrackingOut,
+    tags=["guest: orders"],
+    responses={
+        200: {"description": "The order this checkout (or this Idempotency-Key) already made"},
+        **responses(NotFound, CheckoutExpired, OutOfStock, NotAvailable, IdempotencyConflict),
+    },
+)
+async def place_order(
+    session: Session,
+    store: CurrentStore,
+    settings: AppSettings,
+    checkout_id: CheckoutId,
+    body: OrderIn,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> TrackingOut:
+    order, token, created = await complete_checkout(
+        session, store, checkout_id, body, idempotency_key=idempotency_key, settings=settings
+    )
+    if not created:
+        response.status_code = 200
+        order = await load_order(session, store, order_id=order.id)
+    return tracking_view(order, store, token=token, settings=settings)

@@ -1,14 +1,15 @@
-"""Guest checkout shapes: cart, contact, delivery in; checkout and quote out."""
+"""Guest checkout shapes: cart, contact, delivery in; checkout and quote out. The contact is
+ordergate.contact's, the totals are the order's (orders.schemas)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-import phonenumbers
-import pycountry
-from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from ordergate.contact import ContactIn, valid_country
+from ordergate.orders.schemas import TotalsOut
 
 MAX_QUANTITY = 1_000_000
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -21,52 +22,6 @@ class _In(BaseModel):
 class ItemIn(_In):
     sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     quantity: int = Field(strict=True, ge=1, le=MAX_QUANTITY)
-
-
-def valid_country(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    code = value.strip().upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError("must be an ISO 3166-1 alpha-2 country code, such as GB or DE")
-    return code
-
-
-class ContactIn(_In):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
-    phone_region: str | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(f"not a valid email address: {exc}") from None
-
-    @field_validator("phone_region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        return valid_country(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if not value:
-            return None
-        region = info.data.get("phone_region")
-        try:
-            parsed = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
-            raise ValueError(
-                "not a phone number; give it with its country code, or set phone_region"
-            ) from None
-        if not phonenumbers.is_valid_number(parsed):
-            raise ValueError("not a valid phone number for its country") from None
-        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 class DeliveryIn(_In):
@@ -109,13 +64,6 @@ class CheckoutLineOut(BaseModel):
     unit_price: str
     line_total: str
     available: bool
-
-
-class TotalsOut(BaseModel):
-    subtotal: str
-    shipping: str
-    total: str
-    currency: str
 
 
 class CheckoutOut(BaseModel):

@@ -18,17 +18,18 @@ from ordergate.checkout.schemas import (
     CheckoutLineOut,
     CheckoutOut,
     CheckoutPatch,
-    ContactIn,
     ContactOut,
     DeliveryIn,
     ItemIn,
     PaymentOptionOut,
     QuoteLineOut,
     QuoteOut,
-    TotalsOut,
 )
+from ordergate.contact import ContactIn
 from ordergate.errors import CheckoutExpired, Conflict, FieldError, NotFound, Unprocessable
 from ordergate.orders.models import Order
+from ordergate.orders.schemas import TotalsOut
+from ordergate.orders.views import tracking_url
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
@@ -89,10 +90,6 @@ def checkout_ttl(store: Store, settings: Settings) -> timedelta:
 
 def resume_url(settings: Settings, store: Store, checkout_id: str) -> str:
     return f"{settings.base_url.rstrip('/')}/s/{store.slug}/checkout/{checkout_id}"
-
-
-def tracking_url(settings: Settings, store: Store, token: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/s/{store.slug}/orders/{token}"
 
 
 def missing_fields(store: Store, checkout: Checkout) -> list[str]:

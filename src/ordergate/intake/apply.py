@@ -22,20 +22,14 @@ from ordergate.errors import OutOfStock
 from ordergate.intake.models import ACCEPTED, IntakePayload, IntakeSource, SkuMapping
 from ordergate.intake.rules import TARGET_STATUS, Contact, Finding, ResolvedLine, line_total, path_to
 from ordergate.intake.schemas import CanonicalOrder
-from ordergate.orders.models import Order, OrderEvent, OrderLine, Shipment
-from ordergate.orders.state import (
-    ALLOWED_MOVES,
-    AWAITING_PAYMENT,
-    CANCELLED,
-    EXPIRED,
-    SHIPPED,
-    move,
-    record_event,
-)
+from ordergate.orders.models import Order, OrderLine, Shipment
+from ordergate.orders.place import open_order, record_status
+from ordergate.orders.state import ALLOWED_MOVES, move, record_event
+from ordergate.orders.status import OrderStatus
 from ordergate.stores.models import Store
 
 # A channel's order never gets a new payment instruction from us: the refresh move is not for it.
-INTAKE_MOVES = [m for m in ALLOWED_MOVES if m != (EXPIRED, AWAITING_PAYMENT)]
+INTAKE_MOVES = [m for m in ALLOWED_MOVES if m != (OrderStatus.EXPIRED, OrderStatus.AWAITING_PAYMENT)]
 
 
 def actor(source: IntakeSource) -> str:
@@ -92,7 +86,7 @@ async def mappings_for(session: AsyncSession, source: IntakeSource, keys: set[st
 
 @dataclass(frozen=True)
 class Moves:
-    applied: list[str]
+    applied: list[OrderStatus]
     finding: Finding | None = None
 
 
@@ -106,9 +100,9 @@ async def walk(
 ) -> Moves:
     """Move `order` to the state the channel reports, one legal move at a time."""
     target = TARGET_STATUS[canonical.status]
-    path = path_to(order.status, target, INTAKE_MOVES)
+    path = path_to(OrderStatus(order.status), target, INTAKE_MOVES)
     if path is None:
-        allowed = sorted(b for a, b in INTAKE_MOVES if a == order.status) or ["nothing"]
+        allowed = sorted(str(b) for a, b in INTAKE_MOVES if a == order.status) or ["nothing"]
         return Moves(
             [],
             Finding(
@@ -122,7 +116,7 @@ async def walk(
         await move(
             session, order, step, actor=actor(source), data={**data, "channel_status": canonical.status}
         )
-        if step == SHIPPED:
+        if step == OrderStatus.SHIPPED:
             shipment = Shipment(
                 order_id=order.id,
                 carrier=(canonical.shipment.carrier if canonical.shipment else None) or source.kind,
@@ -152,7 +146,7 @@ async def create_order(
     when the catalog cannot hold the lines and `hold_stock` (the rule blocks)."""
     currency = canonical.currency or store.currency
     # Cancelled before it reached us: recorded as such, holding and returning nothing.
-    cancelled = TARGET_STATUS[canonical.status] == CANCELLED
+    cancelled = TARGET_STATUS[canonical.status] == OrderStatus.CANCELLED
     lines: list[OrderLine] = []
     short: list[Finding] = []
     for n, (line, target) in enumerate(zip(canonical.lines, resolved, strict=True)):
@@ -185,16 +179,14 @@ async def create_order(
     if short and hold_stock:
         return None, short
     attention = attention + [f.rule for f in short]
-    now = clock.now()
     subtotal = sum((ln.line_total for ln in lines), Decimal(0)) - canonical.discount
-    order = Order(
+    order = await open_order(
+        session,
         store_id=store.id,
-        number=security.new_order_number(),
-        # Channel orders have no tracking link of ours: a random token nobody holds fills the column.
-        token_hash=security.hash_token(security.new_token()),
         source=source.key,
         external_id=canonical.external_id,
-        status=CANCELLED if cancelled else AWAITING_PAYMENT,
+        # Channel orders have no tracking link of ours: a random token nobody holds fills the column.
+        token_hash=security.hash_token(security.new_token()),
         currency=currency,
         subtotal=money.quantize(subtotal, currency),
         shipping=money.quantize(canonical.shipping + canonical.fees, currency),
@@ -204,42 +196,27 @@ async def create_order(
         delivery={k: v for k, v in canonical.delivery.model_dump().items() if v}
         if canonical.delivery
         else None,
-        accepted_policies=[],
         payment_method=(canonical.payment_method or "external")[:64],
-        needs_attention=bool(attention),
         attention_reason=("intake: " + ", ".join(sorted(set(attention))))[:200] if attention else None,
-        created_at=now,
-        updated_at=now,
         lines=lines,
-        events=[],
-        shipments=[],
-        instructions=[],
-    )
-    session.add(order)
-    await session.flush()
-    event = OrderEvent(
-        order_id=order.id,
-        type="status",
-        to_status=AWAITING_PAYMENT,
+        first_status=OrderStatus.AWAITING_PAYMENT,
         actor=actor(source),
-        data={**data, "name": canonical.name, "tax": str(canonical.tax), "channel_status": canonical.status},
-        created_at=now,
+        event_data={
+            **data,
+            "name": canonical.name,
+            "tax": str(canonical.tax),
+            "channel_status": canonical.status,
+        },
     )
-    session.add(event)
-    order.events.append(event)
     if cancelled:
-        # The same two events a cancel would write, without move(): no stock was held to release.
-        record = OrderEvent(
-            order_id=order.id,
-            type="status",
-            from_status=AWAITING_PAYMENT,
-            to_status=CANCELLED,
+        # Cancelled before it reached us: recorded as such, without move(): no stock was held.
+        record_status(
+            session,
+            order,
+            OrderStatus.CANCELLED,
             actor=actor(source),
             data={**data, "channel_status": canonical.status},
-            created_at=now,
         )
-        session.add(record)
-        order.events.append(record)
         return order, short
     moves = await walk(session, order, canonical, source=source, data=data)
     assert moves.finding is None  # every state is reachable from awaiting_payment

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from typing import Literal, TypeVar
 
 from ordergate import money
+from ordergate.contact import normal_email, normal_phone
 from ordergate.intake.schemas import CanonicalOrder
+from ordergate.orders.status import OrderStatus
 
 Severity = Literal["block", "warn", "hold"]
 
@@ -244,17 +243,14 @@ def check_contact(order: CanonicalOrder) -> tuple[Contact, list[Finding]]:
     given = order.contact
     if given and given.email:
         try:
-            email = validate_email(given.email, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            found.append(Finding("contact.email", "contact.email", f"not a valid email address: {exc}"))
+            email = normal_email(given.email)
+        except ValueError as exc:
+            found.append(Finding("contact.email", "contact.email", str(exc)))
     if given and given.phone:
         region = order.delivery.country if order.delivery and order.delivery.country else None
         try:
-            parsed = phonenumbers.parse(given.phone, region)
-            if not phonenumbers.is_valid_number(parsed):
-                raise ValueError
-            phone = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-        except (phonenumbers.NumberParseException, ValueError):
+            phone = normal_phone(given.phone, region)
+        except ValueError:
             found.append(
                 Finding("contact.phone", "contact.phone", f"{given.phone!r} is not a valid phone number")
             )
@@ -306,25 +302,28 @@ def check_money(order: CanonicalOrder) -> list[Finding]:
 
 # The channel's status -> the state the order should be in.
 TARGET_STATUS = {
-    "pending": "awaiting_payment",
-    "paid": "funded",
-    "fulfilled": "shipped",
-    "completed": "completed",
-    "cancelled": "cancelled",
+    "pending": OrderStatus.AWAITING_PAYMENT,
+    "paid": OrderStatus.FUNDED,
+    "fulfilled": OrderStatus.SHIPPED,
+    "completed": OrderStatus.COMPLETED,
+    "cancelled": OrderStatus.CANCELLED,
 }
 
 
-def path_to(current: str, target: str, moves: Iterable[tuple[str, str]]) -> list[str] | None:
+S = TypeVar("S", bound=str)  # an order status, or a plain string in tests
+
+
+def path_to(current: S, target: S, moves: Iterable[tuple[S, S]]) -> list[S] | None:
     """The shortest chain of legal moves from `current` to `target` ([] when already there), or None.
 
     A channel reports states, not moves: "fulfilled" for an order we hold as awaiting payment is
     two legal moves (funded, shipped), each recorded as its own event."""
     if current == target:
         return []
-    edges: dict[str, list[str]] = {}
+    edges: dict[S, list[S]] = {}
     for a, b in moves:
         edges.setdefault(a, []).append(b)
-    frontier: list[list[str]] = [[current]]
+    frontier: list[list[S]] = [[current]]
     seen = {current}
     while frontier:
         path = frontier.pop(0)

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ordergate import money
-from ordergate.checkout.service import tracking_url
 from ordergate.errors import NotFound
 from ordergate.notifications.errors import NothingToSend
 from ordergate.notifications.models import SMS, OutboxMessage
@@ -33,6 +32,7 @@ from ordergate.notifications.service import (
 )
 from ordergate.orders.models import Order
 from ordergate.orders.service import load_order
+from ordergate.orders.views import tracking_url
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.service import active_instruction
 from ordergate.security import hash_token, same_secret

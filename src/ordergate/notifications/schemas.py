@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ordergate.checkout.schemas import ContactIn
+from ordergate.contact import ContactIn
 
 
 class OrderLinksIn(ContactIn):

@@ -1,19 +1,18 @@
-"""Order routes: creation and tracking (guest), operator actions (store key), sandbox payments."""
+"""Order routes: tracking (guest), operator actions (store key), sandbox payments. Placing an order
+is completing a checkout: checkout/api.py."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query
 
 from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore, StoreOperator
 from ordergate.errors import (
-    CheckoutExpired,
     Conflict,
     Forbidden,
-    IdempotencyConflict,
     IllegalTransition,
     NotAvailable,
     NotFound,
@@ -21,12 +20,11 @@ from ordergate.errors import (
     Unauthorized,
     responses,
 )
+from ordergate.orders import operator as manage
 from ordergate.orders import service
-from ordergate.orders.create import create_order
 from ordergate.orders.schemas import (
     CancelIn,
     OperatorOrderOut,
-    OrderIn,
     OrderListOut,
     PaymentEvidenceIn,
     RefundNoteIn,
@@ -42,33 +40,6 @@ sandbox = APIRouter(prefix="/api/v1/sandbox/stores/{store}", tags=["sandbox"])
 Token = Annotated[str, Path(max_length=128)]
 Number = Annotated[str, Path(max_length=32)]
 OPERATOR_ERRORS = (Unauthorized, Forbidden, NotFound)
-
-
-@guest.post(
-    "/checkouts/{checkout_id}/orders",
-    status_code=201,
-    response_model=TrackingOut,
-    responses={
-        200: {"description": "The order this checkout (or this Idempotency-Key) already made"},
-        **responses(NotFound, CheckoutExpired, OutOfStock, NotAvailable, IdempotencyConflict),
-    },
-)
-async def place_order(
-    session: Session,
-    store: CurrentStore,
-    settings: AppSettings,
-    checkout_id: Annotated[str, Path(max_length=128)],
-    body: OrderIn,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> TrackingOut:
-    order, token, created = await create_order(
-        session, store, checkout_id, body, idempotency_key=idempotency_key, settings=settings
-    )
-    if not created:
-        response.status_code = 200
-        order = await service.load_order(session, store, order_id=order.id)
-    return service.tracking_view(order, store, token=token, settings=settings)
 
 
 @guest.get("/orders/{token}", response_model=TrackingOut, responses=responses(NotFound))
@@ -114,7 +85,7 @@ async def list_orders(
         str | None, Query(max_length=100, description="An order number, or part of an email or phone")
     ] = None,
 ) -> OrderListOut:
-    return await service.list_orders(
+    return await manage.list_orders(
         session,
         store,
         status=status,
@@ -131,7 +102,7 @@ async def list_orders(
 async def get_order(
     session: Session, store: CurrentStore, _operator: StoreOperator, number: Number
 ) -> OperatorOrderOut:
-    return await service.operator_order(session, store, number)
+    return await manage.operator_order(session, store, number)
 
 
 @operator.post(
@@ -142,7 +113,7 @@ async def get_order(
 async def record_payment(
     session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: PaymentEvidenceIn
 ) -> OperatorOrderOut:
-    return await service.record_payment_evidence(session, store, number, body)
+    return await manage.record_payment_evidence(session, store, number, body)
 
 
 @operator.post(
@@ -153,7 +124,7 @@ async def record_payment(
 async def record_shipment(
     session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: ShipmentIn
 ) -> OperatorOrderOut:
-    return await service.record_shipment(session, store, number, body)
+    return await manage.record_shipment(session, store, number, body)
 
 
 @operator.post(
@@ -164,7 +135,7 @@ async def record_shipment(
 async def complete(
     session: Session, store: CurrentStore, _operator: StoreOperator, number: Number
 ) -> OperatorOrderOut:
-    return await service.complete(session, store, number)
+    return await manage.complete(session, store, number)
 
 
 @operator.post(
@@ -179,7 +150,7 @@ async def cancel(
     number: Number,
     body: CancelIn | None = None,
 ) -> OperatorOrderOut:
-    return await service.cancel(session, store, number, body or CancelIn())
+    return await manage.cancel(session, store, number, body or CancelIn())
 
 
 @operator.post(
@@ -192,4 +163,4 @@ async def note_refund(
 ) -> OperatorOrderOut:
     """Note a refund made outside ordergate (amount, reference, note) as an order event; the
     order's status does not change. At most what the order received can be noted."""
-    return await service.note_refund(session, store, number, body)
+    return await manage.note_refund(session, store, number, body)

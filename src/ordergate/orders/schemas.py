@@ -8,12 +8,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ordergate.checkout.schemas import TotalsOut
-
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AssetCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3,8}$")
 ]
+
+
+class TotalsOut(BaseModel):
+    subtotal: str
+    shipping: str
+    total: str
+    currency: str
 
 
 class _In(BaseModel):

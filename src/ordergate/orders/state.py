@@ -9,26 +9,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ordergate import clock
-from ordergate.accounts.moves import follow_order_move
 from ordergate.catalog.service import commit_stock, release_stock, reserve_stock, return_stock
 from ordergate.errors import IllegalTransition
 from ordergate.notifications.service import notify_status_change
+from ordergate.orders.followers import announce_move
 from ordergate.orders.models import Order, OrderEvent
-
-AWAITING_PAYMENT, FUNDED, SHIPPED, COMPLETED = "awaiting_payment", "funded", "shipped", "completed"
-EXPIRED, CANCELLED = "expired", "cancelled"
-STATUSES = (AWAITING_PAYMENT, FUNDED, SHIPPED, COMPLETED, EXPIRED, CANCELLED)
-MILESTONES = (AWAITING_PAYMENT, FUNDED, SHIPPED, COMPLETED)
+from ordergate.orders.status import OrderStatus
 
 # (from, to) -> what happens to the order's stock on that move
-ALLOWED_MOVES: dict[tuple[str, str], str | None] = {
-    (AWAITING_PAYMENT, FUNDED): "commit",
-    (AWAITING_PAYMENT, EXPIRED): "release",
-    (AWAITING_PAYMENT, CANCELLED): "release",
-    (EXPIRED, AWAITING_PAYMENT): "reserve",  # refresh only
-    (FUNDED, SHIPPED): None,
-    (FUNDED, CANCELLED): "return",
-    (SHIPPED, COMPLETED): None,
+ALLOWED_MOVES: dict[tuple[OrderStatus, OrderStatus], str | None] = {
+    (OrderStatus.AWAITING_PAYMENT, OrderStatus.FUNDED): "commit",
+    (OrderStatus.AWAITING_PAYMENT, OrderStatus.EXPIRED): "release",
+    (OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELLED): "release",
+    (OrderStatus.EXPIRED, OrderStatus.AWAITING_PAYMENT): "reserve",  # refresh only
+    (OrderStatus.FUNDED, OrderStatus.SHIPPED): None,
+    (OrderStatus.FUNDED, OrderStatus.CANCELLED): "return",
+    (OrderStatus.SHIPPED, OrderStatus.COMPLETED): None,
 }
 
 
@@ -51,10 +47,15 @@ def record_event(
 
 
 async def move(
-    session: AsyncSession, order: Order, to: str, *, actor: str = "system", data: dict[str, Any] | None = None
+    session: AsyncSession,
+    order: Order,
+    to: OrderStatus,
+    *,
+    actor: str = "system",
+    data: dict[str, Any] | None = None,
 ) -> None:
     """Move `order` to `to`, or raise IllegalTransition (409). Needs `order.lines` loaded."""
-    current = order.status
+    current = OrderStatus(order.status)
     if not can_move(current, to):
         raise IllegalTransition(f"An order that is {current} cannot become {to}", field="status")
     now = clock.now()
@@ -94,7 +95,7 @@ async def move(
     session.add(event)
     order.events.append(event)
     await notify_status_change(session, order, event)  # the buyer's message, in this same transaction
-    await follow_order_move(session, order, event)  # loyalty points, automatic accounts (accounts/)
+    await announce_move(session, order, event)  # loyalty points, automatic accounts (accounts/)
 
 
 def milestones(events: list[OrderEvent]) -> list[tuple[str, Any]]:

@@ -18,7 +18,7 @@ from ordergate import clock
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import load_order, track
-from ordergate.orders.state import AWAITING_PAYMENT
+from ordergate.orders.status import OrderStatus
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.protocol import PendingInstruction, ProviderUnavailable
 from ordergate.payments.providers import remote_provider
@@ -53,7 +53,7 @@ async def prepare_instruction(
         if row.checked_at is not None and row.checked_at > now - CLAIM_FOR:
             return "busy"
         order = await session.get(Order, row.order_id)
-        if order is None or order.status != AWAITING_PAYMENT:
+        if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
             return "not_needed"
         slug = await session.scalar(select(Store.slug).where(Store.id == order.store_id))
         config = await session.scalar(
@@ -143,7 +143,7 @@ async def prepare_pending(
                     PaymentInstruction.expires_at > now,
                     (PaymentInstruction.checked_at.is_(None))
                     | (PaymentInstruction.checked_at <= now - CLAIM_FOR),
-                    Order.status == AWAITING_PAYMENT,
+                    Order.status == OrderStatus.AWAITING_PAYMENT,
                 )
                 .order_by(PaymentInstruction.id)
                 .limit(limit)

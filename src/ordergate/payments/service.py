@@ -12,25 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ordergate import clock, money, security
-from ordergate.errors import Conflict, NotAvailable
+from ordergate.errors import Conflict
 from ordergate.orders.models import Order
-from ordergate.orders.state import (
-    AWAITING_PAYMENT,
-    CANCELLED,
-    COMPLETED,
-    EXPIRED,
-    FUNDED,
-    SHIPPED,
-    move,
-    record_event,
-)
+from ordergate.orders.state import move, record_event
+from ordergate.orders.status import PAID_STATUSES, OrderStatus
 from ordergate.payments.models import OnchainWallet, PaymentInstruction, PaymentTransaction
 from ordergate.payments.providers import OrderToPay, provider_for
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod, Store
-from ordergate.stores.service import method_readiness, payment_window
+from ordergate.stores.service import payment_window
 
-PAID_STATUSES = (FUNDED, SHIPPED, COMPLETED)
 # Kinds whose evidence reaches us with a delay (polling, callbacks): their window closes only once
 # we have had the chance to hear of a payment made just before it closed.
 WATCHED_KINDS = ("onchain",)
@@ -60,12 +51,8 @@ async def issue_instruction(
     """A fresh instruction for `order` (new destination, amount quoted now, new expiry).
 
     Remote providers (BTCPay, Stripe) get a pending instruction here; its invoice or payment intent
-    is opened after the transaction commits (payments.remote), never while it is open."""
-    readiness = method_readiness(method, settings=settings)
-    if not readiness.ready:
-        raise NotAvailable(
-            f"Payment method {method.key} is not ready ({readiness.reason})", field="payment_method"
-        )
+    is opened after the transaction commits (payments.remote), never while it is open. The caller
+    has checked that `method` is ready (stores.service.require_ready), once."""
     now = clock.now()
     draft = await provider_for(method).instruction(
         session,
@@ -139,7 +126,7 @@ def standing(
     confirmations = min((t.confirmations for t in counted), default=0)
     if confirmed >= instruction.amount or order_status in PAID_STATUSES:
         state = "confirmed"
-    elif order_status != AWAITING_PAYMENT or window_closed(instruction, now or clock.now()):
+    elif order_status != OrderStatus.AWAITING_PAYMENT or window_closed(instruction, now or clock.now()):
         state = "expired"  # expired, refreshed or cancelled unpaid: no longer payable
     elif Decimal(0) < paid < instruction.amount:
         state = "partial"
@@ -149,7 +136,7 @@ def standing(
 
 
 def _payable(order: Order, instruction: PaymentInstruction, now: datetime, in_time: bool | None) -> bool:
-    if order.status != AWAITING_PAYMENT or instruction.superseded_at is not None:
+    if order.status != OrderStatus.AWAITING_PAYMENT or instruction.superseded_at is not None:
         return False
     if in_time is not None:
         return in_time and instruction.provider_status not in CLOSED_STATUSES
@@ -234,11 +221,11 @@ async def settle(
         instruction.covered_at = None  # a payment that covered it vanished
     after = standing(instruction, order_status=order.status, now=now)
     if (
-        order.status == AWAITING_PAYMENT
+        order.status == OrderStatus.AWAITING_PAYMENT
         and instruction.superseded_at is None
         and after.confirmed >= instruction.amount
     ):
-        await move(session, order, FUNDED, actor=actor, data={"confirmed": str(after.confirmed)})
+        await move(session, order, OrderStatus.FUNDED, actor=actor, data={"confirmed": str(after.confirmed)})
         excess = paid - instruction.amount
         if excess > 0:
             refund_due(session, order, instruction, excess, reason="overpaid")
@@ -253,11 +240,11 @@ def _flag_late(
         reason = f"payment of {amount} to an address replaced when the order was refreshed"
     elif order.status in PAID_STATUSES:
         reason = f"extra payment of {amount} after the order was paid: refund it"
-    elif order.status == CANCELLED:
+    elif order.status == OrderStatus.CANCELLED:
         reason = f"payment of {amount} to a cancelled order: refund it"
-    elif order.status == EXPIRED:
+    elif order.status == OrderStatus.EXPIRED:
         reason = f"late payment of {amount} arrived while the order was expired: not funded at the old rate"
-    elif order.status == AWAITING_PAYMENT:
+    elif order.status == OrderStatus.AWAITING_PAYMENT:
         reason = f"late payment of {amount} after the payment window: not funded at the old rate"
     else:
         reason = f"payment of {amount} arrived while the order was {order.status}"
@@ -362,7 +349,7 @@ async def instructions_due(session: AsyncSession, *, now: datetime, limit: int) 
         select(PaymentInstruction.order_id)
         .join(Order, Order.id == PaymentInstruction.order_id)
         .where(
-            Order.status == AWAITING_PAYMENT,
+            Order.status == OrderStatus.AWAITING_PAYMENT,
             PaymentInstruction.superseded_at.is_(None),
             PaymentInstruction.covered_at.is_(None),
             _closed_clause(now),

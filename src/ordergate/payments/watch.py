@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
 from ordergate.orders.models import Order
-from ordergate.orders.state import AWAITING_PAYMENT, record_event
+from ordergate.orders.state import record_event
+from ordergate.orders.status import OrderStatus
 from ordergate.payments.config import OnchainSettings
 from ordergate.payments.esplora import Esplora, EsploraError, SeenOutput, outputs_to
 from ordergate.payments.inbox import retry_failed
@@ -42,7 +43,7 @@ class WatchTarget:
 async def watch_targets(session: AsyncSession, *, now: datetime, limit: int) -> list[WatchTarget]:
     pi = PaymentInstruction
     active = and_(
-        Order.status == AWAITING_PAYMENT,
+        Order.status == OrderStatus.AWAITING_PAYMENT,
         pi.superseded_at.is_(None),
         or_(pi.expires_at > now - LATE_GRACE, pi.covered_at.is_not(None)),
     )

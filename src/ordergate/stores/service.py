@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ordergate import clock, security
 from ordergate.catalog.models import Product
-from ordergate.errors import Forbidden, NotFound, Unauthorized
+from ordergate.errors import Forbidden, NotAvailable, NotFound, Unauthorized
 from ordergate.payments.providers import PROVIDERS, Readiness
 from ordergate.settings import Settings
 from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
@@ -45,6 +45,15 @@ def method_readiness(method: PaymentMethod, *, settings: Settings) -> Readiness:
     if provider is None:
         return Readiness(False, "unknown_kind")
     return provider.readiness(method, settings)
+
+
+def require_ready(method: PaymentMethod, *, settings: Settings) -> None:
+    """409 unless `method` can take a payment now (enabled, configured, its provider reachable)."""
+    readiness = method_readiness(method, settings=settings)
+    if not readiness.ready:
+        raise NotAvailable(
+            f"Payment method {method.key} is not ready ({readiness.reason})", field="payment_method"
+        )
 
 
 def payment_window(store: Store, method: PaymentMethod, settings: Settings) -> int:

@@ -1,4 +1,4 @@
-"""Turning a guest checkout into an order: checks, stock reservation, instruction, in one transaction."""
+"""Completing a checkout: its checks, stock reservation, the order and its instruction, in one transaction."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate import clock, security
+from ordergate import security
 from ordergate.catalog.service import products_by_sku, reserve_stock
 from ordergate.checkout.service import find_checkout, missing_fields, price_lines
 from ordergate.errors import Conflict, FieldError, IdempotencyConflict, NotAvailable, Unprocessable
 from ordergate.notifications.service import notify_order_created, seal_order_link
-from ordergate.orders.models import Order, OrderEvent, OrderLine
+from ordergate.orders.models import Order, OrderLine
+from ordergate.orders.place import open_order
 from ordergate.orders.schemas import OrderIn
-from ordergate.orders.state import AWAITING_PAYMENT
+from ordergate.orders.status import OrderStatus
 from ordergate.payments.service import find_method, issue_instruction
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
-from ordergate.stores.service import guest_checkout, method_readiness
+from ordergate.stores.service import guest_checkout, require_ready
 
 
 def request_fingerprint(checkout_id: str, data: OrderIn) -> str:
@@ -49,7 +50,7 @@ def _policy_errors(store: Store, accepted: list[str]) -> list[FieldError]:
     return errors
 
 
-async def create_order(
+async def complete_checkout(
     session: AsyncSession,
     store: Store,
     checkout_id: str,
@@ -105,11 +106,7 @@ async def create_order(
         raise Unprocessable(
             f"No payment method {data.payment_method!r} in this store", field="payment_method"
         )
-    readiness = method_readiness(method, settings=settings)
-    if not readiness.ready:
-        raise NotAvailable(
-            f"Payment method {method.key} is not ready ({readiness.reason})", field="payment_method"
-        )
+    require_ready(method, settings=settings)  # the one readiness check of this placement
 
     errors = [FieldError(m, "required before placing the order") for m in missing_fields(store, checkout)]
     errors += _policy_errors(store, data.accepted_policies)
@@ -124,66 +121,49 @@ async def create_order(
     for line in lines:
         await reserve_stock(session, product_id=line.product.id, sku=line.sku, quantity=line.quantity)
 
-    now = clock.now()
-    order = Order(
-        store_id=store.id,
-        number=security.new_order_number(),
-        token_hash=security.hash_token(token),
-        link_seal=seal_order_link(settings, token),
-        checkout_hash=checkout_hash,
-        idempotency_key=idempotency_key,
-        request_hash=fingerprint,
-        source="web-guest" if account_id is None else "web-account",
-        account_id=account_id,
-        status=AWAITING_PAYMENT,
-        currency=store.currency,
-        subtotal=totals.subtotal,
-        shipping=totals.shipping,
-        total=totals.total,
-        email=checkout.email,
-        phone=checkout.phone,
-        delivery=checkout.delivery,
-        accepted_policies=sorted(set(data.accepted_policies)),
-        payment_method=method.key,
-        needs_attention=False,
-        created_at=now,
-        updated_at=now,
-        lines=[
-            OrderLine(
-                product_id=line.product.id,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                line_total=line.line_total,
-            )
-            for line in lines
-        ],
-        events=[],
-        shipments=[],
-        instructions=[],
-    )
-    session.add(order)
     try:
-        await session.flush()
+        order = await open_order(
+            session,
+            store_id=store.id,
+            source="web-guest" if account_id is None else "web-account",
+            token_hash=security.hash_token(token),
+            link_seal=seal_order_link(settings, token),
+            checkout_hash=checkout_hash,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            account_id=account_id,
+            currency=store.currency,
+            subtotal=totals.subtotal,
+            shipping=totals.shipping,
+            total=totals.total,
+            email=checkout.email,
+            phone=checkout.phone,
+            delivery=checkout.delivery,
+            accepted_policies=sorted(set(data.accepted_policies)),
+            payment_method=method.key,
+            lines=[
+                OrderLine(
+                    product_id=line.product.id,
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    line_total=line.line_total,
+                )
+                for line in lines
+            ],
+            first_status=OrderStatus.AWAITING_PAYMENT,
+            actor="buyer",
+            event_data={"payment_method": method.key},
+        )
     except IntegrityError as exc:
         if "idempotency_key" in str(exc.orig):
             raise IdempotencyConflict(field="Idempotency-Key") from None
         raise
     order.instructions.append(await issue_instruction(session, store, order, method, settings=settings))
-    event = OrderEvent(
-        order_id=order.id,
-        type="status",
-        to_status=AWAITING_PAYMENT,
-        actor="buyer",
-        data={"payment_method": method.key},
-        created_at=now,
-    )
-    session.add(event)
-    order.events.append(event)
     checkout.status = "completed"
     checkout.order_id = order.id
-    checkout.updated_at = now
+    checkout.updated_at = order.created_at
     await session.flush()
     await notify_order_created(session, order)  # the confirmation, in this same transaction
     return order, token, True

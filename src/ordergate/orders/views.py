@@ -1,0 +1,149 @@
+"""What an order looks like to its buyer (tracking) and to the store's operator, built from a loaded order."""
+
+from __future__ import annotations
+
+from ordergate import money
+from ordergate.orders.models import Order
+from ordergate.orders.schemas import (
+    ContactOut,
+    EventOut,
+    MilestoneOut,
+    OperatorOrderOut,
+    OrderLineOut,
+    PaymentOut,
+    PaymentRecordOut,
+    ShipmentOut,
+    TotalsOut,
+    TrackingOut,
+)
+from ordergate.orders.state import milestones
+from ordergate.orders.status import OrderStatus
+from ordergate.payments.service import active_instruction, standing
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+
+
+def tracking_url(settings: Settings, store: Store, token: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/s/{store.slug}/orders/{token}"
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    name, _, tld = domain.rpartition(".")
+    return f"{local[:1]}•••@{name[:1]}•••.{tld}"
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "•" * max(len(phone) - 6, 0) + phone[-3:]
+
+
+def _payment(order: Order) -> PaymentOut | None:
+    instruction = active_instruction(order)
+    if instruction is None:
+        return None
+    s = standing(instruction, order_status=order.status)
+    # format(..., "f"): str() writes an 8-decimal zero as "0E-8", not a decimal string.
+    return PaymentOut(
+        method=instruction.method,
+        kind=instruction.kind,
+        asset=instruction.asset,
+        amount=money.text(instruction.amount, instruction.asset),
+        destination=instruction.destination,
+        uri=instruction.uri,
+        required_confirmations=instruction.required_confirmations,
+        confirmations=s.confirmations,
+        received_amount=money.text(s.received, instruction.asset),
+        remaining_amount=money.text(s.remaining, instruction.asset),
+        expires_at=instruction.expires_at,
+        state=s.state,
+        details=instruction.details,
+    )
+
+
+def _tracking_fields(order: Order, store: Store) -> dict[str, object]:
+    return {
+        "number": order.number,
+        "store": store.slug,
+        "status": order.status,
+        "created_at": order.created_at,
+        "milestones": [MilestoneOut(status=s, reached_at=t) for s, t in milestones(order.events)],
+        "items": [
+            OrderLineOut(
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=money.text(line.unit_price, order.currency),
+                line_total=money.text(line.line_total, order.currency),
+            )
+            for line in order.lines
+        ],
+        "totals": TotalsOut(
+            subtotal=money.text(order.subtotal, order.currency),
+            shipping=money.text(order.shipping, order.currency),
+            total=money.text(order.total, order.currency),
+            currency=order.currency,
+        ),
+        "payment": _payment(order),
+        "shipments": [
+            ShipmentOut(
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
+                evidence=s.evidence,
+                shipped_at=s.shipped_at,
+            )
+            for s in order.shipments
+        ],
+        "can_refresh": order.status == OrderStatus.EXPIRED,
+    }
+
+
+def tracking_view(order: Order, store: Store, *, token: str, settings: Settings) -> TrackingOut:
+    """What the token holder sees: no delivery address, no full email or phone."""
+    hint = mask_email(order.email) if order.email else (mask_phone(order.phone) if order.phone else None)
+    return TrackingOut(
+        token=token,
+        tracking_url=tracking_url(settings, store, token),
+        contact_hint=hint,
+        ship_to_country=(order.delivery or {}).get("country"),
+        **_tracking_fields(order, store),
+    )
+
+
+def operator_view(order: Order, store: Store) -> OperatorOrderOut:
+    return OperatorOrderOut(
+        token=None,
+        contact=ContactOut(email=order.email, phone=order.phone),
+        delivery=order.delivery,
+        ship_to_country=(order.delivery or {}).get("country"),
+        events=[
+            EventOut(
+                type=e.type,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                actor=e.actor,
+                data=e.data,
+                created_at=e.created_at,
+            )
+            for e in order.events
+        ],
+        source=order.source,
+        external_id=order.external_id,
+        accepted_policies=order.accepted_policies,
+        needs_attention=order.needs_attention,
+        attention_reason=order.attention_reason,
+        payments=[
+            PaymentRecordOut(
+                method=i.method,
+                asset=i.asset,
+                reference=t.reference,
+                amount=money.text(t.amount, i.asset),
+                confirmations=t.confirmations,
+                late=t.late,
+                dropped=t.dropped_at is not None,
+                received_at=t.received_at,
+            )
+            for i in order.instructions
+            for t in i.transactions
+        ],
+        **_tracking_fields(order, store),
+    )

@@ -1,0 +1,12 @@
+"""Cross-package reactions, wired once per process (make_sessionmaker calls install): the packages
+that follow an order's moves register with Orders here, so Orders imports none of them."""
+
+from __future__ import annotations
+
+from ordergate.accounts.moves import follow_order_move
+from ordergate.orders.followers import follow_moves
+
+
+def install() -> None:
+    """Idempotent: every process calls it before its first session."""
+    follow_moves(follow_order_move)
