@@ -16,39 +16,27 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, money
-from ordergate.errors import NotAvailable
-from ordergate.payments.config import BtcpaySettings, parsed_settings, secret_value
+from ordergate.payments.config import BtcpaySettings, secret_value
 from ordergate.payments.protocol import (
     Evidence,
-    InstructionDraft,
-    OrderToPay,
     PendingInstruction,
     PreparedInstruction,
     ProviderEvent,
     ProviderUnavailable,
-    Readiness,
 )
-from ordergate.payments.readiness import remote_readiness
-from ordergate.settings import Settings
+from ordergate.payments.remote_base import RemoteProviderBase
 from ordergate.signing import hmac_hex, same
-from ordergate.stores.models import PaymentMethod
 
 SIGNATURE_HEADER = "btcpay-sig"
 ONCHAIN_METHODS = ("BTC", "BTC-CHAIN", "BTC-OnChain")
 SETTLED_PAYMENT = ("Settled", "Confirmed", "Complete")
-
-
-def btcpay_settings(config: Mapping[str, Any]) -> BtcpaySettings | str:
-    parsed = parsed_settings("btcpay", config)
-    return parsed if isinstance(parsed, BtcpaySettings) else str(parsed)
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -61,77 +49,24 @@ def _decimal(value: Any, what: str) -> Decimal:
     return number
 
 
-class BtcpayProvider:
+class BtcpayProvider(RemoteProviderBase[BtcpaySettings]):
     kind = "btcpay"
-    remote = True
+    name = "BTCPay"
+    settings_type = BtcpaySettings
+    secrets = ("api_key", "webhook_secret")
+    probe_refusals = {404: "btcpay_store_not_found"}
 
-    def _headers(self, cfg: BtcpaySettings) -> dict[str, str]:
-        key = secret_value(cfg.api_key)
-        if not key:
-            raise ProviderUnavailable("The BTCPay API key is not set", field="payment_method")
+    def auth_headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"token {key}", "Accept": "application/json"}
 
-    def asset(self, method: PaymentMethod, currency: str) -> str:
-        return currency  # the invoice is priced in the store's currency; BTCPay quotes the bitcoin
-
-    def readiness(self, method: PaymentMethod, settings: Settings) -> Readiness:
-        return remote_readiness(
-            self, method, btcpay_settings(method.config), BtcpaySettings, ("api_key", "webhook_secret")
-        )
-
-    def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal:
-        return money.quantize(total, currency)
-
-    async def instruction(
-        self,
-        session: AsyncSession,
-        method: PaymentMethod,
-        order: OrderToPay,
-        *,
-        settings: Settings,
-        now: datetime,
-        window: int,
-    ) -> InstructionDraft:
-        if not isinstance(btcpay_settings(method.config), BtcpaySettings):
-            raise NotAvailable(f"Payment method {method.key} is misconfigured", field="payment_method")
-        # Pending: the invoice is opened once this transaction has committed (payments.remote).
-        return InstructionDraft(
-            asset=order.currency,
-            amount=money.quantize(order.total, order.currency),
-            destination="",
-            uri=None,
-            required_confirmations=1,
-            expires_at=now + timedelta(seconds=window),
-            details={"preparing": True},
-        )
-
-    async def probe(self, config: Mapping[str, Any], http: httpx.AsyncClient) -> Readiness:
-        cfg = btcpay_settings(config)
-        if not isinstance(cfg, BtcpaySettings):
-            return Readiness(False, f"invalid_setting:{cfg}")
-        try:
-            # Listing invoices needs the same permission the payment methods lookup does.
-            response = await http.get(
-                f"{cfg.url}/api/v1/stores/{cfg.store_id}/invoices",
-                params={"take": 1},
-                headers=self._headers(cfg),
-            )
-        except (httpx.HTTPError, ProviderUnavailable):
-            return Readiness(False, "btcpay_unreachable")
-        if response.status_code in (401, 403):
-            return Readiness(False, "btcpay_unauthorized")
-        if response.status_code == 404:
-            return Readiness(False, "btcpay_store_not_found")
-        if response.status_code != 200:
-            return Readiness(False, "btcpay_unreachable")
-        return Readiness(True)
+    def probe_url(self, cfg: BtcpaySettings) -> tuple[str, dict[str, Any]]:
+        # Listing invoices needs the same permission the payment methods lookup does.
+        return f"{cfg.url}/api/v1/stores/{cfg.store_id}/invoices", {"take": 1}
 
     async def prepare(
         self, config: Mapping[str, Any], pending: PendingInstruction, http: httpx.AsyncClient
     ) -> PreparedInstruction:
-        cfg = btcpay_settings(config)
-        if not isinstance(cfg, BtcpaySettings):
-            raise ProviderUnavailable("The BTCPay settings are not valid", field="payment_method")
+        cfg = self._valid(config)
         minutes = max(1, math.ceil((pending.expires_at - clock.now()).total_seconds() / 60))
         body: dict[str, Any] = {
             "amount": str(money.quantize(pending.total, pending.currency)),
@@ -147,14 +82,12 @@ class BtcpayProvider:
         if pending.return_url:
             body["checkout"]["redirectURL"] = pending.return_url
         base = f"{cfg.url}/api/v1/stores/{cfg.store_id}/invoices"
-        invoice = await self._call(
-            http.post(base, json=body, headers=self._headers(cfg)), "create the invoice"
-        )
+        invoice = await self.call(http.post(base, json=body, headers=self.headers(cfg)), "create the invoice")
         invoice_id = str(invoice.get("id") or "")
         if not invoice_id:
             raise ProviderUnavailable("BTCPay's invoice has no id", field="payment_method")
-        methods = await self._call(
-            http.get(f"{base}/{invoice_id}/payment-methods", headers=self._headers(cfg)), "read the invoice"
+        methods = await self.call(
+            http.get(f"{base}/{invoice_id}/payment-methods", headers=self.headers(cfg)), "read the invoice"
         )
         chosen = _onchain_method(methods, cfg.payment_method)
         try:
@@ -184,28 +117,10 @@ class BtcpayProvider:
             details={"invoice_id": invoice_id, "checkout_link": invoice.get("checkoutLink")},
         )
 
-    async def _call(self, request: Any, what: str) -> Any:
-        try:
-            response: httpx.Response = await request
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"BTCPay could not be reached to {what} ({type(exc).__name__})", field="payment_method"
-            ) from None
-        if response.status_code not in (200, 201):
-            raise ProviderUnavailable(
-                f"BTCPay answered {response.status_code} when asked to {what}", field="payment_method"
-            )
-        try:
-            return response.json()
-        except ValueError:
-            raise ProviderUnavailable(
-                f"BTCPay's answer to {what} is not JSON", field="payment_method"
-            ) from None
-
     def verify_callback(
         self, config: Mapping[str, Any], headers: Mapping[str, str], body: bytes, now: datetime
     ) -> bool:
-        cfg = btcpay_settings(config)
+        cfg = self.settings(config)
         secret = secret_value(cfg.webhook_secret) if isinstance(cfg, BtcpaySettings) else None
         given = headers.get(SIGNATURE_HEADER, "")
         if not secret or not given.startswith("sha256="):

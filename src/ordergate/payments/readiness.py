@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
 from ordergate.payments.background import BackgroundValues
-from ordergate.payments.config import secret_value
 from ordergate.payments.protocol import PaymentProvider, Readiness
 from ordergate.stores.models import PaymentMethod
 
@@ -39,23 +38,6 @@ def probe_key(kind: str, config: Mapping[str, Any]) -> str:
 
 def _unreachable(kind: str) -> Readiness:
     return Readiness(False, f"{kind}_unreachable")
-
-
-def remote_readiness(
-    provider: PaymentProvider,
-    method: PaymentMethod,
-    cfg: object,
-    settings_type: type,
-    secrets: tuple[str, ...],
-) -> Readiness:
-    """A method that calls an outside service: its settings parse (`cfg` is the parsed settings, or
-    the error text), its secrets are set, and the last probe of the service was good."""
-    if not isinstance(cfg, settings_type):
-        return Readiness(False, f"invalid_setting:{cfg}")
-    for name in secrets:
-        if not secret_value(getattr(cfg, name)):
-            return Readiness(False, f"missing_secret:{name}")
-    return probed(provider, method)
 
 
 def probed(provider: PaymentProvider, method: PaymentMethod) -> Readiness:

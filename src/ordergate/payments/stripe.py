@@ -5,30 +5,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import money
-from ordergate.errors import NotAvailable
-from ordergate.payments.config import StripeSettings, parsed_settings, secret_value
+from ordergate.payments.config import StripeSettings, secret_value
 from ordergate.payments.protocol import (
     Evidence,
-    InstructionDraft,
-    OrderToPay,
     PendingInstruction,
     PreparedInstruction,
     ProviderEvent,
     ProviderUnavailable,
-    Readiness,
 )
-from ordergate.payments.readiness import remote_readiness
-from ordergate.settings import Settings
+from ordergate.payments.remote_base import RemoteProviderBase
 from ordergate.signing import check_timestamped
-from ordergate.stores.models import PaymentMethod
 
 SIGNATURE_HEADER = "stripe-signature"
 # PaymentIntent statuses that close the instruction early.
@@ -41,82 +34,26 @@ STATUS_BY_EVENT = {
 }
 
 
-def stripe_settings(config: Mapping[str, Any]) -> StripeSettings | str:
-    parsed = parsed_settings("stripe", config)
-    return parsed if isinstance(parsed, StripeSettings) else str(parsed)
-
-
 def minor_units(amount: Decimal, currency: str) -> int:
     return int(money.quantize(amount, currency).scaleb(money.exponent(currency)))
 
 
-class StripeProvider:
+class StripeProvider(RemoteProviderBase[StripeSettings]):
     kind = "stripe"
-    remote = True
+    name = "Stripe"
+    settings_type = StripeSettings
+    secrets = ("secret_key", "webhook_secret")
 
-    def _headers(self, cfg: StripeSettings) -> dict[str, str]:
-        key = secret_value(cfg.secret_key)
-        if not key:
-            raise ProviderUnavailable("The Stripe secret key is not set", field="payment_method")
+    def auth_headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
 
-    def asset(self, method: PaymentMethod, currency: str) -> str:
-        return currency
-
-    def readiness(self, method: PaymentMethod, settings: Settings) -> Readiness:
-        return remote_readiness(
-            self, method, stripe_settings(method.config), StripeSettings, ("secret_key", "webhook_secret")
-        )
-
-    def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal:
-        return money.quantize(total, currency)
-
-    async def instruction(
-        self,
-        session: AsyncSession,
-        method: PaymentMethod,
-        order: OrderToPay,
-        *,
-        settings: Settings,
-        now: datetime,
-        window: int,
-    ) -> InstructionDraft:
-        cfg = stripe_settings(method.config)
-        if not isinstance(cfg, StripeSettings):
-            raise NotAvailable(f"Payment method {method.key} is misconfigured", field="payment_method")
-        # Pending: the PaymentIntent is created once this transaction has committed (payments.remote).
-        return InstructionDraft(
-            asset=order.currency,
-            amount=money.quantize(order.total, order.currency),
-            destination="",
-            uri=None,
-            required_confirmations=1,
-            expires_at=now + timedelta(seconds=window),
-            details={"preparing": True},
-        )
-
-    async def probe(self, config: Mapping[str, Any], http: httpx.AsyncClient) -> Readiness:
-        cfg = stripe_settings(config)
-        if not isinstance(cfg, StripeSettings):
-            return Readiness(False, f"invalid_setting:{cfg}")
-        try:
-            response = await http.get(
-                f"{cfg.api_url}/v1/payment_intents", params={"limit": 1}, headers=self._headers(cfg)
-            )
-        except (httpx.HTTPError, ProviderUnavailable):
-            return Readiness(False, "stripe_unreachable")
-        if response.status_code in (401, 403):
-            return Readiness(False, "stripe_unauthorized")
-        if response.status_code != 200:
-            return Readiness(False, "stripe_unreachable")
-        return Readiness(True)
+    def probe_url(self, cfg: StripeSettings) -> tuple[str, dict[str, Any]]:
+        return f"{cfg.api_url}/v1/payment_intents", {"limit": 1}
 
     async def prepare(
         self, config: Mapping[str, Any], pending: PendingInstruction, http: httpx.AsyncClient
     ) -> PreparedInstruction:
-        cfg = stripe_settings(config)
-        if not isinstance(cfg, StripeSettings):
-            raise ProviderUnavailable("The Stripe settings are not valid", field="payment_method")
+        cfg = self._valid(config)
         form = {
             "amount": str(minor_units(pending.total, pending.currency)),
             "currency": pending.currency.lower(),
@@ -127,24 +64,20 @@ class StripeProvider:
             "metadata[ordergate_instruction]": str(pending.instruction_id),
         }
         headers = {
-            **self._headers(cfg),
+            **self.headers(cfg),
             # A retry after a lost answer gets the same PaymentIntent back, never a second one.
             "Idempotency-Key": "-".join(
                 ("ordergate", pending.store_slug, pending.order_number, str(pending.instruction_id))
             ),
         }
+        intent = await self.call(
+            http.post(f"{cfg.api_url}/v1/payment_intents", data=form, headers=headers),
+            "create the PaymentIntent",
+            ok=(200,),
+        )
         try:
-            response = await http.post(f"{cfg.api_url}/v1/payment_intents", data=form, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"Stripe could not be reached ({type(exc).__name__})", field="payment_method"
-            ) from None
-        if response.status_code != 200:
-            raise ProviderUnavailable(f"Stripe answered {response.status_code}", field="payment_method")
-        try:
-            intent = response.json()
             intent_id, client_secret = str(intent["id"]), str(intent["client_secret"])
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             raise ProviderUnavailable(
                 "Stripe's PaymentIntent is incomplete", field="payment_method"
             ) from None
@@ -164,7 +97,7 @@ class StripeProvider:
     def verify_callback(
         self, config: Mapping[str, Any], headers: Mapping[str, str], body: bytes, now: datetime
     ) -> bool:
-        cfg = stripe_settings(config)
+        cfg = self.settings(config)
         secret = secret_value(cfg.webhook_secret) if isinstance(cfg, StripeSettings) else None
         header = headers.get(SIGNATURE_HEADER, "")
         if not secret or not header:
