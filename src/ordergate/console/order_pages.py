@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.console.frame import ADMIN_PATH, ConsoleOperator, clean, form_ok, page, stale_form
+from ordergate.console.order_forms import FIELDS, cancel_form, payment_form, place, refund_form, shipment_form
 from ordergate.console.service import Operator, order_messages
 from ordergate.console.wording import EVENT_TITLES, MESSAGE_KINDS, event_details
 from ordergate.db import Session
@@ -31,17 +31,16 @@ from ordergate.orders.operator import (
     record_payment_evidence,
     record_shipment,
 )
-from ordergate.orders.schemas import CancelIn, OperatorOrderOut, PaymentEvidenceIn, RefundNoteIn, ShipmentIn
+from ordergate.orders.schemas import OperatorOrderOut
 from ordergate.orders.state import can_move
 from ordergate.orders.status import PAID_STATUSES, STATUSES, OrderStatus
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import see_other
-from ordergate.web.forms import FormErrors, validate_part
+from ordergate.web.forms import FormErrors
 from ordergate.web.wording import PAYMENT_STATES, STATUS_LABELS
 
 router = APIRouter(prefix=f"{ADMIN_PATH}/orders", include_in_schema=False)
-M = TypeVar("M", bound=BaseModel)
 
 LIMIT, MORE = 100, 500
 FILTER_FIELDS = ("status", "source", "created_from", "created_to", "q")
@@ -53,16 +52,6 @@ DONE = {
     "refund": "Refund noted on the order.",
     "retry": "The message will be sent again.",
 }
-# What an empty required field says, by form field.
-REQUIRED = {
-    "shipment.carrier": "Enter the carrier",
-    "shipment.tracking_number": "Enter the tracking number",
-    "payment.amount": "Enter the amount received",
-    "payment.reference": "Enter the payment's reference (bank reference or transaction id)",
-    "refund.amount": "Enter the amount refunded",
-    "refund.reference": "Enter the refund's reference (bank reference or transaction id)",
-}
-AMOUNT_HINT = "Enter the amount as a number, like 12.50"
 
 
 def _day(value: str, field: str, errors: FormErrors) -> date | None:
@@ -107,7 +96,7 @@ async def orders_page(
             )
             items = listing.items
         except DomainError as exc:
-            _place(exc, errors, prefix="", known=FILTER_FIELDS)
+            place(exc, errors, prefix="", known=FILTER_FIELDS)
             status = exc.status
     filtered = any(filters.values())
     more_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "more"])
@@ -129,16 +118,6 @@ async def orders_page(
         limit=limit,
         more_url=f"{ADMIN_PATH}/orders?{more_query}{'&' if more_query else ''}more=1",
     )
-
-
-def _place(exc: DomainError, errors: FormErrors, *, prefix: str, known: tuple[str, ...] | set[str]) -> None:
-    """A service's error beside the form field it names (`refund.amount`), else at the top."""
-    if not exc.errors:
-        errors.add("", exc.detail)
-        return
-    for err in exc.errors:
-        key = f"{prefix}.{err.field}" if prefix else err.field
-        errors.add(key if key in known else "", err.message)
 
 
 def _refundable(view: OperatorOrderOut) -> bool:
@@ -222,70 +201,6 @@ async def order_page(
     return await _order_page(request, session, settings, found, number)
 
 
-def _required(values: Mapping[str, str], form: str, names: tuple[str, ...], errors: FormErrors) -> None:
-    for name in names:
-        key = f"{form}.{name}"
-        if key in REQUIRED and not values.get(name, "").strip():
-            errors.add(key, REQUIRED[key])
-
-
-def _parse(model: type[M], values: Mapping[str, object], form: str, errors: FormErrors) -> M | None:
-    before = set(errors.fields)
-    parsed = validate_part(model, values, form, errors)
-    amount = f"{form}.amount"
-    if amount in errors.fields and amount not in before:
-        errors.fields[amount] = AMOUNT_HINT
-    return parsed
-
-
-def _shipment(values: Mapping[str, str], errors: FormErrors) -> ShipmentIn | None:
-    _required(values, "shipment", ("carrier", "tracking_number"), errors)
-    wanted = {k: values.get(k, "") for k in ("carrier", "tracking_number", "evidence")}
-    return None if errors else _parse(ShipmentIn, wanted, "shipment", errors)
-
-
-def _cancel(values: Mapping[str, str], errors: FormErrors) -> CancelIn | None:
-    return _parse(CancelIn, {"reason": values.get("reason", "")}, "cancel", errors)
-
-
-def _payment(values: Mapping[str, str], errors: FormErrors) -> PaymentEvidenceIn | None:
-    _required(values, "payment", ("amount", "reference"), errors)
-    raw = values.get("confirmations", "").strip() or "1"
-    if not raw.isdigit():
-        errors.add("payment.confirmations", "Enter the number of confirmations as a whole number, like 1")
-    if errors:
-        return None
-    wanted: dict[str, object] = {
-        "amount": values.get("amount", "").strip(),
-        "reference": values.get("reference", ""),
-        "confirmations": int(raw),
-    }
-    return _parse(PaymentEvidenceIn, wanted, "payment", errors)
-
-
-def _refund(values: Mapping[str, str], errors: FormErrors) -> RefundNoteIn | None:
-    _required(values, "refund", ("amount", "reference"), errors)
-    if errors:
-        return None
-    wanted: dict[str, object] = {
-        "amount": values.get("amount", "").strip(),
-        "reference": values.get("reference", ""),
-        "note": values.get("note", ""),
-    }
-    if values.get("asset", "").strip():
-        wanted["asset"] = values["asset"]
-    return _parse(RefundNoteIn, wanted, "refund", errors)
-
-
-FIELDS = {
-    "shipment": {"shipment.carrier", "shipment.tracking_number", "shipment.evidence"},
-    "cancel": {"cancel.reason"},
-    "payment": {"payment.amount", "payment.reference", "payment.confirmations"},
-    "refund": {"refund.amount", "refund.asset", "refund.reference", "refund.note"},
-    "complete": set(),
-}
-
-
 async def _act(
     request: Request,
     session: AsyncSession,
@@ -318,7 +233,7 @@ async def _act(
     except NotFound:
         return _not_found(request, settings, found)
     except DomainError as exc:
-        _place(exc, errors, prefix=form, known=FIELDS[form])
+        place(exc, errors, prefix=form, known=FIELDS[form])
         return await _order_page(
             request,
             session,
@@ -338,7 +253,14 @@ async def shipment_submit(
     request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
 ) -> Response:
     return await _act(
-        request, session, settings, number, found=found, form="shipment", parse=_shipment, act=record_shipment
+        request,
+        session,
+        settings,
+        number,
+        found=found,
+        form="shipment",
+        parse=shipment_form,
+        act=record_shipment,
     )
 
 
@@ -357,7 +279,7 @@ async def cancel_submit(
     request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
 ) -> Response:
     return await _act(
-        request, session, settings, number, found=found, form="cancel", parse=_cancel, act=cancel
+        request, session, settings, number, found=found, form="cancel", parse=cancel_form, act=cancel
     )
 
 
@@ -372,7 +294,7 @@ async def payment_submit(
         number,
         found=found,
         form="payment",
-        parse=_payment,
+        parse=payment_form,
         act=record_payment_evidence,
     )
 
@@ -382,7 +304,7 @@ async def refund_submit(
     request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
 ) -> Response:
     return await _act(
-        request, session, settings, number, found=found, form="refund", parse=_refund, act=note_refund
+        request, session, settings, number, found=found, form="refund", parse=refund_form, act=note_refund
     )
 
 
