@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ordergate.intake import flow
+from ordergate.intake import flow, receive
 from ordergate.intake.adapters.base import Envelope
 from ordergate.intake.adapters.csv import read_groups
 from ordergate.intake.sources import find_source
@@ -16,7 +16,7 @@ async def import_groups(maker: async_sessionmaker[AsyncSession], data: bytes) ->
     for group in read_groups(data):
         async with maker() as session, session.begin():
             source, store = await find_source(session, "csv-demo")
-            results[group.external_id] = await flow.take(
+            results[group.external_id] = await receive.take(
                 session,
                 source,
                 store,

@@ -21,7 +21,7 @@ from ordergate.errors import (
     domain_problem,
     responses,
 )
-from ordergate.intake import flow, quarantine
+from ordergate.intake import flow, mappings, quarantine, receive
 from ordergate.intake.models import HELD, QUARANTINED
 from ordergate.intake.schemas import (
     BulkReplayIn,
@@ -81,7 +81,7 @@ def _actor(key: OperatorKey) -> str:
     response_model=IntakeResultOut,
     responses={
         200: {"model": PingOut, "description": "WooCommerce's unsigned ping when a webhook is saved"},
-        **responses(NotFound, flow.SignatureRefused, PayloadTooLarge),
+        **responses(NotFound, receive.SignatureRefused, PayloadTooLarge),
     },
     openapi_extra=BODY_DOC,
 )
@@ -98,7 +98,7 @@ async def receive_delivery(
     too_large = PayloadTooLarge(f"Deliveries are limited to {limit} bytes", field="body")
     if declared is not None and declared > limit:
         channel, _ = await find_source(session, source, http=True)
-        await flow.refuse_delivery(session, channel, headers, reason="too_large", size=declared)
+        await receive.refuse_delivery(session, channel, headers, reason="too_large", size=declared)
         return domain_problem(too_large)
     # The body is read before the first query: a slow sender holds no connection (nor, on SQLite,
     # the write lock) while it uploads.
@@ -113,9 +113,9 @@ async def receive_delivery(
     async with _writer_turn(request, settings):
         channel, store = await find_source(session, source, http=True)
         if cut_off:
-            await flow.refuse_delivery(session, channel, headers, reason="body_cut_off", size=received)
+            await receive.refuse_delivery(session, channel, headers, reason="body_cut_off", size=received)
             return domain_problem(too_large)
-        outcome = await flow.deliver(
+        outcome = await receive.deliver(
             session,
             channel,
             store,
@@ -124,9 +124,9 @@ async def receive_delivery(
             content_type=content_type,
             settings=settings,
         )
-    if outcome == flow.PING:
+    if outcome == receive.PING:
         return JSONResponse(PingOut().model_dump(), status_code=200)
-    if isinstance(outcome, flow.Refusal):
+    if isinstance(outcome, receive.Refusal):
         return domain_problem(outcome.error)
     assert isinstance(outcome, flow.Result)
     return JSONResponse(quarantine.result_out(outcome).model_dump(mode="json"), status_code=202)
@@ -217,7 +217,7 @@ async def intake_stats(session: Session, store: CurrentStore, _operator: StoreOp
 async def list_mappings(
     session: Session, store: CurrentStore, _operator: StoreOperator, source: SourceKey
 ) -> SkuMappingListOut:
-    return await quarantine.list_mappings(session, store, source)
+    return await mappings.list_mappings(session, store, source)
 
 
 @operator.put(
@@ -226,7 +226,7 @@ async def list_mappings(
 async def put_mapping(
     session: Session, store: CurrentStore, _operator: StoreOperator, source: SourceKey, body: SkuMappingIn
 ) -> SkuMappingOut:
-    return await quarantine.put_mapping(session, store, source, body)
+    return await mappings.put_mapping(session, store, source, body)
 
 
 @operator.delete("/sources/{source}/sku-mappings", status_code=204, responses=responses(*OPERATOR_ERRORS))
@@ -237,5 +237,5 @@ async def delete_mapping(
     source: SourceKey,
     external_sku: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> Response:
-    await quarantine.delete_mapping(session, store, source, external_sku)
+    await mappings.delete_mapping(session, store, source, external_sku)
     return Response(status_code=204)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate.db import DatabaseNotReady, check_migrated, make_engine, make_sessionmaker
 from ordergate.errors import DomainError
-from ordergate.intake import flow, quarantine
+from ordergate.intake import flow, mappings, quarantine, receive
 from ordergate.intake.adapters.base import Envelope
 from ordergate.intake.adapters.csv import CsvFileError, Group, read_groups
 from ordergate.intake.models import HELD, QUARANTINED
@@ -125,7 +125,7 @@ def import_file(
                     headers={"file": file.name[:200], "rows": f"{group.rows[0]}-{group.rows[-1]}"},
                 )
                 async with maker() as session, session.begin():
-                    result = await flow.take(
+                    result = await receive.take(
                         session,
                         channel,
                         store,
@@ -278,7 +278,7 @@ def map_sku(
     async def work(maker: async_sessionmaker[AsyncSession]) -> None:
         async with maker() as session, session.begin():
             shop = await get_store(session, store)
-            await quarantine.put_mapping(
+            await mappings.put_mapping(
                 session, shop, source, SkuMappingIn(external_sku=external_sku, sku=sku)
             )
 

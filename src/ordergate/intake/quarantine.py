@@ -1,5 +1,5 @@
-"""The operator's side of intake: the quarantine, corrections and replay, dismissal, SKU mappings,
-and per-source and per-rule counts."""
+"""The operator's side of intake: the quarantine, corrections and replay, dismissal, and per-source
+and per-rule counts (SKU mappings: intake.mappings)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import base64
 import json
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
-from ordergate import clock
-from ordergate.catalog.service import products_by_sku
 from ordergate.errors import Conflict, NotFound, Unprocessable
 from ordergate.intake.flow import Result, Verdict, record_outcome, run
 from ordergate.intake.models import (
@@ -28,7 +26,6 @@ from ordergate.intake.models import (
     IntakeIssue,
     IntakePayload,
     IntakeSource,
-    SkuMapping,
 )
 from ordergate.intake.rules import RULES, Issue
 from ordergate.intake.schemas import (
@@ -45,14 +42,10 @@ from ordergate.intake.schemas import (
     ReplayIn,
     ReplayOut,
     RuleCountsOut,
-    SkuMappingIn,
-    SkuMappingListOut,
-    SkuMappingOut,
     SourceCountsOut,
 )
 from ordergate.intake.sources import GUEST_SOURCE, store_source
 from ordergate.orders.models import Order
-from ordergate.sql import rowcount
 from ordergate.stores.models import Store
 
 OPEN = (QUARANTINED, HELD)
@@ -355,49 +348,3 @@ async def stats(session: AsyncSession, store: Store) -> IntakeStatsOut:
             for rule, owner, severity, open_, total in rules
         ],
     )
-
-
-# --- SKU mappings -----------------------------------------------------------------------------
-
-
-def _mapping_out(m: SkuMapping) -> SkuMappingOut:
-    return SkuMappingOut(external_sku=m.external_sku, sku=m.sku, origin=m.origin, updated_at=m.updated_at)
-
-
-async def list_mappings(session: AsyncSession, store: Store, source_key: str) -> SkuMappingListOut:
-    source = await store_source(session, store, source_key)
-    rows = (
-        await session.scalars(
-            select(SkuMapping).where(SkuMapping.source_id == source.id).order_by(SkuMapping.external_sku)
-        )
-    ).all()
-    return SkuMappingListOut(source=source.key, items=[_mapping_out(m) for m in rows])
-
-
-async def put_mapping(
-    session: AsyncSession, store: Store, source_key: str, data: SkuMappingIn
-) -> SkuMappingOut:
-    """Say what an external SKU means here; replay the quarantined payloads afterwards."""
-    source = await store_source(session, store, source_key)
-    if data.sku not in await products_by_sku(session, store, [data.sku]):
-        raise Unprocessable(f"no product {data.sku!r} in this store", field="sku")
-    row = await session.scalar(
-        select(SkuMapping).where(
-            SkuMapping.source_id == source.id, SkuMapping.external_sku == data.external_sku
-        )
-    )
-    if row is None:
-        row = SkuMapping(source_id=source.id, external_sku=data.external_sku)
-        session.add(row)
-    row.sku, row.origin, row.updated_at = data.sku, "operator", clock.now()
-    await session.flush()
-    return _mapping_out(row)
-
-
-async def delete_mapping(session: AsyncSession, store: Store, source_key: str, external_sku: str) -> None:
-    source = await store_source(session, store, source_key)
-    result = await session.execute(
-        delete(SkuMapping).where(SkuMapping.source_id == source.id, SkuMapping.external_sku == external_sku)
-    )
-    if not rowcount(result):
-        raise NotFound(f"No mapping for {external_sku!r}", field="external_sku")
