@@ -4,24 +4,21 @@ by pressing "Place order" on the checkout page."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar, cast
+from typing import TypeVar
 
 import structlog
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.context import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import __version__, money
+from ordergate.agent.protocol import AgentServer, domain_message, invalid_arguments, strict
 from ordergate.agent.schemas import (
     CheckoutGuide,
     CheckoutStep,
@@ -31,10 +28,22 @@ from ordergate.agent.schemas import (
     ProductMatches,
     StoreDescription,
 )
+from ordergate.agent.wording import (
+    INSTRUCTIONS,
+    LIMITS,
+    MEANINGS,
+    PREPARED_BY,
+    TRACKING_LINK,
+    CartItems,
+    Limit,
+    OrderToken,
+    SearchQuery,
+    StoreSlug,
+)
 from ordergate.catalog import service as catalog
-from ordergate.checkout.schemas import CheckoutIn, ItemIn
+from ordergate.checkout.schemas import CheckoutIn
 from ordergate.checkout.service import checkout_ttl, checkout_view, open_checkout
-from ordergate.errors import DomainError, NotAvailable, NotFound, field_path
+from ordergate.errors import DomainError, NotAvailable, NotFound
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import track
 from ordergate.orders.status import MILESTONES, OrderStatus
@@ -51,124 +60,6 @@ from ordergate.stores.service import (
 log = structlog.get_logger("ordergate.agent")
 T = TypeVar("T")
 SessionSource = Callable[[], async_sessionmaker[AsyncSession]]
-
-PREPARED_BY = "assistant"
-LIMITS = (
-    "Assistants may explain the store and the checkout and prepare a cart. No tool can place an order, "
-    "record or make a payment, or change an order: the buyer places the order themselves by opening the "
-    'checkout link and pressing "Place order".'
-)
-INSTRUCTIONS = f"""ordergate: guest checkout for online stores.
-
-{LIMITS}
-
-Typical use: describe_store and list_products to answer questions, explain_checkout to say what happens
-next, prepare_checkout to put the chosen items in a cart and give the buyer its link, track_order with the
-token (or whole tracking link) the buyer gives you to say where their order is. The buyer enters their own
-contact and delivery details on the checkout page."""
-
-# What each status proves, in the buyer's words; keyed by the state machine's own names.
-MEANINGS: dict[str, str] = {
-    OrderStatus.AWAITING_PAYMENT: (
-        "The buyer placed the order on the checkout page: contact, delivery and the store's policies were "
-        "accepted, the stock is reserved for this order and a payment instruction (amount, destination, "
-        "deadline) was issued. Nothing has been paid yet."
-    ),
-    OrderStatus.FUNDED: (
-        "Payments with the required confirmations cover the full amount: the store has the money and the "
-        "stock is taken off the shelf for this order. The store can ship it now."
-    ),
-    OrderStatus.SHIPPED: (
-        "The store recorded a shipment with a carrier and tracking number (and its evidence, such as a "
-        "depot scan), shown on the tracking page."
-    ),
-    OrderStatus.COMPLETED: (
-        "The store marked the order complete: delivered, nothing more is expected from the buyer."
-    ),
-    OrderStatus.EXPIRED: (
-        "The payment deadline passed before the amount was covered, so the reserved stock went back. The "
-        "buyer can ask for a new payment instruction from the tracking page."
-    ),
-    OrderStatus.CANCELLED: (
-        "The store cancelled the order; any reserved or paid-for stock went back to the shelf."
-    ),
-}
-
-StoreSlug = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    Field(description="The store's short name as it appears in its links, for example 'demo'"),
-]
-SearchQuery = Annotated[
-    str | None,
-    StringConstraints(strip_whitespace=True, max_length=200),
-    Field(description="Words to look for in the product's SKU, name or description; omit to list all"),
-]
-Limit = Annotated[int, Field(ge=1, le=200, description="At most this many products")]
-CartItems = Annotated[
-    list[ItemIn],
-    Field(min_length=1, description="Products (by SKU, from list_products) and how many of each"),
-]
-OrderToken = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=512),
-    Field(description="The order token the buyer gives you, or their whole tracking link"),
-]
-TRACKING_LINK = re.compile(r"/s/(?P<store>[^/?#]+)/orders/(?P<token>[^/?#]+)")
-
-
-class AgentServer(MCPServer[Any]):
-    """MCPServer whose tool errors read as plain sentences (field: problem), without pydantic's noise."""
-
-    async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
-    ) -> CallToolResult | InputRequiredResult:
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(f"Error executing tool {name}: {_invalid(exc.__cause__)}") from exc.__cause__
-            raise
-
-
-def _invalid(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        where = field_path(error.get("loc", ())) or "arguments"
-        if error.get("type") == "extra_forbidden":
-            problems.append(f"{where}: this tool takes no such argument")
-        else:
-            problems.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
-    unknown = any(e.get("type") == "extra_forbidden" for e in exc.errors())
-    return "invalid arguments: " + "; ".join(problems) + (f". {LIMITS}" if unknown else "")
-
-
-def _domain_message(exc: DomainError) -> str:
-    if not exc.errors:
-        return exc.detail
-    return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
-
-
-def _strict(tool: Tool) -> Tool:
-    """Refuse unknown arguments instead of dropping them silently (and say so in the input schema)."""
-    loose = tool.fn_metadata.arg_model
-    strict = cast(
-        type[ArgModelBase],
-        type(
-            loose.__name__,
-            (loose,),
-            {
-                "model_config": ConfigDict(extra="forbid", arbitrary_types_allowed=True),
-                "__module__": __name__,
-            },
-        ),
-    )
-    return tool.model_copy(
-        update={
-            "fn_metadata": tool.fn_metadata.model_copy(update={"arg_model": strict}),
-            "parameters": strict.model_json_schema(by_alias=True),
-        }
-    )
 
 
 def _duration(seconds: int) -> str:
@@ -211,9 +102,9 @@ class AgentTools:
             async with self._transaction() as session:
                 return await work(session)
         except DomainError as exc:
-            raise ToolError(_domain_message(exc)) from exc
+            raise ToolError(domain_message(exc)) from exc
         except ValidationError as exc:
-            raise ToolError(_invalid(exc)) from exc
+            raise ToolError(invalid_arguments(exc)) from exc
         except (SQLAlchemyError, OSError) as exc:
             # The driver's text can hold statement parameters (token hashes): log the type only.
             log.error("agent_database_error", tool=tool, error=type(exc).__name__)
@@ -419,7 +310,7 @@ def build_server(settings: Settings, sessions: SessionSource) -> AgentServer:
         version=__version__,
         log_level="WARNING",
         tools=[
-            _strict(Tool.from_function(fn, name=name, title=title, description=text, annotations=notes))
+            strict(Tool.from_function(fn, name=name, title=title, description=text, annotations=notes))
             for fn, name, title, text, notes in specs
         ],
     )
