@@ -10,14 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from ordergate.accounts import claims, passkeys, service, sessions
-from ordergate.accounts.auth import clear_session_cookie
+from ordergate.accounts.auth import clear_session_cookie, client_address
 from ordergate.accounts.errors import RateLimited
 from ordergate.accounts.models import Account
 from ordergate.accounts.page_common import (
     AccountPage,
     SignedInAccount,
     account_csrf_ok,
-    client_of,
     contact_error,
     contact_from_form,
     page,
@@ -147,7 +146,7 @@ async def add_contact(
                 shop,
                 current.account,
                 contact.email or contact.phone or "",
-                client=client_of(request),
+                client=client_address(request),
                 settings=settings,
             )
             return see_other(f"/account/{shop.slug}/verify/{sent.challenge}")

@@ -12,8 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate.accounts.auth import SESSION_COOKIE, SignedIn
-from ordergate.accounts.sessions import resume_session
+from ordergate.accounts.auth import SignedIn, signed_in_or_none
 from ordergate.contact import ContactIn
 from ordergate.db import Session
 from ordergate.deps import AppSettings
@@ -67,6 +66,17 @@ async def store_or_none(session: AsyncSession, slug: str) -> Store | None:
     return await find_store(session, slug)
 
 
+async def _account_store(request: Request, session: Session, settings: AppSettings, store: str) -> Store:
+    """The store of an account page's address; else PageExit with "Store not found"."""
+    found = await store_or_none(session, store)
+    if found is None:
+        raise await exit_page(session, no_store(request, settings))
+    return found
+
+
+AccountStore = Annotated[Store, Depends(_account_store)]
+
+
 @dataclass(frozen=True)
 class AccountPage:
     store: Store
@@ -74,31 +84,16 @@ class AccountPage:
 
 
 async def _signed_in_account(
-    request: Request, session: Session, settings: AppSettings, store: str
+    request: Request, session: Session, settings: AppSettings, found: AccountStore
 ) -> AccountPage:
     """The store and its signed-in buyer; else PageExit (no such store; sign in again)."""
-    found = await store_or_none(session, store)
-    if found is None:
-        raise await exit_page(session, no_store(request, settings))
-    current = await signed_in(request, session, settings)
+    current = await signed_in_or_none(request, session, settings)
     if current is None:
         raise await exit_page(session, see_other(f"/account/{found.slug}/sign-in?signed_out=ended"))
     return AccountPage(found, current)
 
 
 SignedInAccount = Annotated[AccountPage, Depends(_signed_in_account)]
-
-
-async def signed_in(request: Request, session: AsyncSession, settings: Settings) -> SignedIn | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    found = await resume_session(session, token, settings=settings)
-    if found is None or token is None:
-        return None
-    return SignedIn(found[0], found[1], token)
-
-
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def contact_from_form(raw: str, request: Request) -> ContactIn:

@@ -14,21 +14,20 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from ordergate.accounts import claims, sessions
-from ordergate.accounts.auth import set_session_cookie
+from ordergate.accounts.auth import client_address, set_session_cookie, signed_in_or_none
 from ordergate.accounts.checkout_pages import router as checkout_router
 from ordergate.accounts.errors import InvalidCode, RateLimited
 from ordergate.accounts.home_pages import home_page
 from ordergate.accounts.home_pages import router as home_router
 from ordergate.accounts.models import EMAIL, VerificationCode
 from ordergate.accounts.page_common import (
+    AccountStore,
     account_csrf_ok,
-    client_of,
     contact_error,
     contact_from_form,
     message,
     no_store,
     page,
-    signed_in,
     store_or_none,
 )
 from ordergate.accounts.service import mask
@@ -58,11 +57,10 @@ STALE = "This page had been open a long time, so nothing was done. Please try ag
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
-    found = await store_or_none(session, store)
-    if found is None:
-        return no_store(request, settings)
-    if await signed_in(request, session, settings):
+async def sign_in_page(
+    request: Request, session: Session, settings: AppSettings, found: AccountStore
+) -> Response:
+    if await signed_in_or_none(request, session, settings):
         return see_other(f"/account/{found.slug}")
     notice = SIGNED_OUT.get(request.query_params.get("signed_out", ""))
     return page(
@@ -71,11 +69,10 @@ async def sign_in_page(request: Request, session: Session, settings: AppSettings
 
 
 @router.post("/sign-in")
-async def request_code(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
+async def request_code(
+    request: Request, session: Session, settings: AppSettings, found: AccountStore
+) -> Response:
     """ "Email or text me a code": the same answer whether or not there is anything to sign in to."""
-    found = await store_or_none(session, store)
-    if found is None:
-        return no_store(request, settings)
     form = await request.form()
     raw = form_str(form.get("contact"), 320).strip()
     errors = FormErrors()
@@ -92,7 +89,7 @@ async def request_code(request: Request, session: Session, settings: AppSettings
                 session,
                 found,
                 contact.email or contact.phone or "",
-                client=client_of(request),
+                client=client_address(request),
                 settings=settings,
             )
             return see_other(f"/account/{found.slug}/verify/{sent.challenge}")
@@ -171,7 +168,7 @@ async def start_claim(
     shop, order = found
     try:
         sent = await claims.start_claim(
-            session, shop, token, channel=None, client=client_of(request), settings=settings
+            session, shop, token, channel=None, client=client_address(request), settings=settings
         )
     except (RateLimited, DomainError) as exc:
         errors = FormErrors()
@@ -221,12 +218,9 @@ def _verify_page(
 
 @router.get("/verify/{challenge}")
 async def verify_page(
-    request: Request, session: Session, settings: AppSettings, store: str, challenge: str
+    request: Request, session: Session, settings: AppSettings, found: AccountStore, challenge: str
 ) -> Response:
     """Shows the code form; spends nothing (a scanner opening the link changes nothing)."""
-    found = await store_or_none(session, store)
-    if found is None:
-        return no_store(request, settings)
     try:
         row = await claims.pending_code(session, found, challenge[:64])
     except NotFound:
@@ -244,11 +238,8 @@ async def verify_page(
 
 @router.post("/verify/{challenge}")
 async def verify_code(
-    request: Request, session: Session, settings: AppSettings, store: str, challenge: str
+    request: Request, session: Session, settings: AppSettings, found: AccountStore, challenge: str
 ) -> Response:
-    found = await store_or_none(session, store)
-    if found is None:
-        return no_store(request, settings)
     try:
         row = await claims.pending_code(session, found, challenge[:64])
     except NotFound:
@@ -258,7 +249,7 @@ async def verify_code(
     if not account_csrf_ok(request, form.get("acsrf")):
         errors.add("", STALE)
         return _verify_page(request, settings, found, row, errors=errors, status=403)
-    current = await signed_in(request, session, settings)
+    current = await signed_in_or_none(request, session, settings)
     try:
         account, _attached, purpose = await claims.finish_code(
             session,
@@ -266,7 +257,7 @@ async def verify_code(
             row.public_id,
             form_str(form.get("code"), 32),
             account=current.account if current else None,
-            client=client_of(request),
+            client=client_address(request),
             settings=settings,
         )
     except (InvalidCode, RateLimited, DomainError) as exc:
@@ -283,11 +274,10 @@ async def verify_code(
 
 
 @router.get("")
-async def account_home(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
-    found = await store_or_none(session, store)
-    if found is None:
-        return no_store(request, settings)
-    current = await signed_in(request, session, settings)
+async def account_home(
+    request: Request, session: Session, settings: AppSettings, found: AccountStore
+) -> Response:
+    current = await signed_in_or_none(request, session, settings)
     if current is None:
         return see_other(f"/account/{found.slug}/sign-in")
     return await home_page(request, session, settings, found, current.account, errors=FormErrors(), values={})

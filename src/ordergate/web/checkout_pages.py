@@ -33,10 +33,9 @@ from ordergate.stores.models import Store
 from ordergate.stores.service import delivery_field_names, store_view
 from ordergate.web.common import (
     MAX_SECRET,
+    BuyerStore,
     exit_page,
-    find_store,
     message_page,
-    no_store_page,
     page,
     see_other,
 )
@@ -146,13 +145,10 @@ async def _page(
 
 
 async def _open(
-    request: Request, session: Session, settings: AppSettings, store: str, checkout_id: str
+    request: Request, session: Session, settings: AppSettings, found: BuyerStore, checkout_id: str
 ) -> tuple[Store, Checkout]:
     """The store and the open checkout at this link; else PageExit (not found, expired, or already
     an order: then to its tracking page)."""
-    found = await find_store(session, store)
-    if found is None:
-        raise await exit_page(session, no_store_page(request, settings))
     try:
         if len(checkout_id) > MAX_SECRET:
             raise NotFound()

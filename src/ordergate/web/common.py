@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ordergate.db import Session
+from ordergate.deps import AppSettings
 from ordergate.errors import NotFound
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
@@ -50,6 +52,17 @@ async def find_store(session: AsyncSession, slug: str) -> Store | None:
         return await get_store(session, slug)
     except NotFound:
         return None
+
+
+async def buyer_store(request: Request, session: Session, settings: AppSettings, store: str) -> Store:
+    """The store of a buyer page's address; else PageExit with "Store not found"."""
+    found = await find_store(session, store)
+    if found is None:
+        raise await exit_page(session, no_store_page(request, settings))
+    return found
+
+
+BuyerStore = Annotated[Store, Depends(buyer_store)]
 
 
 def frame(request: Request, store: Store | None, **context: Any) -> dict[str, Any]:

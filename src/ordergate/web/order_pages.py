@@ -29,10 +29,9 @@ from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import (
     MAX_SECRET,
+    buyer_store,
     exit_page,
-    find_store,
     message_page,
-    no_store_page,
     page,
     see_other,
 )
@@ -148,9 +147,7 @@ async def _view(
     request: Request, session: AsyncSession, settings: Settings, slug: str, token: str
 ) -> tuple[Store, TrackingOut]:
     """The store and the order at this tracking link, or PageExit with the not-found page."""
-    store = await find_store(session, slug)
-    if store is None:
-        raise await exit_page(session, no_store_page(request, settings))
+    store = await buyer_store(request, session, settings, slug)
     if len(token) > MAX_SECRET:
         raise await exit_page(session, _not_found(request, settings, store))
     try:

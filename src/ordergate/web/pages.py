@@ -19,7 +19,7 @@ from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import guest_checkout
 from ordergate.web import checkout_pages, order_pages
-from ordergate.web.common import find_store, install_page_exit, message_page, no_store_page, page, see_other
+from ordergate.web.common import BuyerStore, install_page_exit, message_page, page, see_other
 from ordergate.web.forms import FormErrors, cart_from, form_str
 from ordergate.web.render import STATIC, csrf_ok
 from ordergate.web.wording import guest_checkout_reason
@@ -75,10 +75,9 @@ async def _storefront(
 
 
 @router.get("")
-async def storefront(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
-    found = await find_store(session, store)
-    if found is None:
-        return no_store_page(request, settings)
+async def storefront(
+    request: Request, session: Session, settings: AppSettings, found: BuyerStore
+) -> Response:
     query = request.query_params
     cart = cart_from(query.getlist("sku"), query.getlist("qty"))
     added = query.get("added")
@@ -90,11 +89,10 @@ async def storefront(request: Request, session: Session, settings: AppSettings, 
 
 
 @router.post("/cart")
-async def update_cart(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
+async def update_cart(
+    request: Request, session: Session, settings: AppSettings, found: BuyerStore
+) -> Response:
     """Add one item (a product's button) or change quantities (the cart's form); the cart lives in the URL."""
-    found = await find_store(session, store)
-    if found is None:
-        return no_store_page(request, settings)
     form = await request.form()
     if "cart" in form:
         parsed = parse_qs(form_str(form.get("cart"), 8000))
@@ -117,11 +115,10 @@ async def update_cart(request: Request, session: Session, settings: AppSettings,
 
 
 @router.post("/checkout")
-async def start_checkout(request: Request, session: Session, settings: AppSettings, store: str) -> Response:
+async def start_checkout(
+    request: Request, session: Session, settings: AppSettings, found: BuyerStore
+) -> Response:
     """The cart becomes a guest checkout; the buyer lands on its page (which is also its resume link)."""
-    found = await find_store(session, store)
-    if found is None:
-        return no_store_page(request, settings)
     form = await request.form()
     cart = cart_from([form_str(v) for v in form.getlist("sku")], [form_str(v) for v in form.getlist("qty")])
     errors = FormErrors()
@@ -150,11 +147,8 @@ async def start_checkout(request: Request, session: Session, settings: AppSettin
 
 @router.get("/policies/{policy_id}")
 async def policy(
-    request: Request, session: Session, settings: AppSettings, store: str, policy_id: str
+    request: Request, session: Session, settings: AppSettings, found: BuyerStore, policy_id: str
 ) -> Response:
-    found = await find_store(session, store)
-    if found is None:
-        return no_store_page(request, settings)
     match = next((p for p in found.policies if p.key == policy_id), None)
     if match is None:
         return message_page(
