@@ -5,6 +5,7 @@ Shared by notifications (codes sent to a contact), accounts (claim attempts) and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Integer, String, delete
@@ -44,6 +45,24 @@ async def allow(session: AsyncSession, bucket: str, *, limit: int, period: int) 
     )
     hits = (await session.execute(upsert)).scalar_one()
     return int(hits) <= limit
+
+
+@dataclass(frozen=True)
+class Limit:
+    """`per_minute` hits a minute, and at most `per_block` in `block_seconds` (then a block)."""
+
+    per_minute: int
+    per_block: int
+    block_seconds: int = 900
+
+
+async def wait_for(session: AsyncSession, bucket: str, limit: Limit) -> int | None:
+    """Count a hit on both of `limit`'s windows; None when allowed, else the seconds until it would be."""
+    minute_ok = await allow(session, f"{bucket}:m", limit=limit.per_minute, period=60)
+    block_ok = await allow(session, f"{bucket}:b", limit=limit.per_block, period=limit.block_seconds)
+    if block_ok and minute_ok:
+        return None
+    return retry_after(limit.block_seconds if not block_ok else 60)
 
 
 def retry_after(period: int) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -34,7 +33,7 @@ from ordergate.errors import Conflict, NotFound, Unprocessable
 from ordergate.notifications.service import enqueue_verification_code
 from ordergate.orders.models import Order
 from ordergate.orders.service import load_order
-from ordergate.ratelimit import allow
+from ordergate.ratelimit import Limit, wait_for
 from ordergate.settings import Settings
 from ordergate.sql import rowcount
 from ordergate.stores.models import Store
@@ -43,15 +42,6 @@ CLAIM, SIGN_IN, CONTACT = "claim", "sign_in", "contact"
 CODE_DIGITS = 6
 CODE_MINUTES = 15
 MAX_WRONG_PER_CODE = 5
-
-
-@dataclass(frozen=True)
-class Limit:
-    """`per_minute` hits a minute, and at most `per_block` in `block_seconds` (then a block)."""
-
-    per_minute: int
-    per_block: int
-    block_seconds: int = 900
 
 
 SEND_PER_TARGET = Limit(per_minute=2, per_block=5)
@@ -64,24 +54,12 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-async def _within(session: AsyncSession, name: str, key: str, limit: Limit) -> int | None:
-    """Count a hit; None when allowed, else the seconds until it would be."""
-    bucket = f"acct:{name}:{_digest(key)}"
-    minute_ok = await allow(session, f"{bucket}:m", limit=limit.per_minute, period=60)
-    block_ok = await allow(session, f"{bucket}:b", limit=limit.per_block, period=limit.block_seconds)
-    if block_ok and minute_ok:
-        return None
-    now = int(clock.now().timestamp())
-    period = limit.block_seconds if not block_ok else 60
-    return period - now % period
-
-
 async def check_rate(
     session: AsyncSession, *, action: str, target: str, client: str, target_limit: Limit, client_limit: Limit
 ) -> None:
     waits = [
-        await _within(session, f"{action}:t", target, target_limit),
-        await _within(session, f"{action}:a", client, client_limit),
+        await wait_for(session, f"acct:{action}:t:{_digest(target)}", target_limit),
+        await wait_for(session, f"acct:{action}:a:{_digest(client)}", client_limit),
     ]
     blocked = [w for w in waits if w is not None]
     if blocked:
