@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock
 from ordergate.accounts.models import LoyaltyEntry
 from ordergate.orders.models import Order
 from ordergate.orders.status import OrderStatus
+from ordergate.sql import insert
 from ordergate.stores.models import Store
 
 EARNED, REVERSED = "earned", "reversed"
@@ -36,10 +36,8 @@ def points_for(total: Decimal, rule: Decimal) -> int:
 
 
 async def _append(session: AsyncSession, values: dict[str, object]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(LoyaltyEntry)
+        insert(session, LoyaltyEntry)
         .values(created_at=clock.now(), **values)
         .on_conflict_do_nothing(index_elements=[LoyaltyEntry.order_id, LoyaltyEntry.kind])
     )

@@ -32,6 +32,7 @@ from ordergate.orders.schemas import TotalsOut
 from ordergate.orders.views import tracking_url
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
+from ordergate.sql import execute_counted
 from ordergate.stores.models import Store
 from ordergate.stores.service import ready_methods, required_delivery_fields
 
@@ -322,10 +323,9 @@ async def quote(
 
 async def sweep_expired_checkouts(session: AsyncSession, *, now: datetime | None = None) -> int:
     """Expire open checkouts past their time and drop the personal data they held."""
-    result = await session.execute(
+    return await execute_counted(
+        session,
         update(Checkout)
         .where(Checkout.status == "open", Checkout.expires_at <= (now or clock.now()))
-        .values(status="expired", email=None, phone=None, delivery=None)
-        .execution_options(synchronize_session=False)
+        .values(status="expired", email=None, phone=None, delivery=None),
     )
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -15,6 +15,7 @@ from ordergate.notifications.service import notify_status_change
 from ordergate.orders.followers import announce_move
 from ordergate.orders.models import Order, OrderEvent
 from ordergate.orders.status import OrderStatus
+from ordergate.sql import execute_counted
 
 # (from, to) -> what happens to the order's stock on that move
 ALLOWED_MOVES: dict[tuple[OrderStatus, OrderStatus], str | None] = {
@@ -60,14 +61,11 @@ async def move(
         raise IllegalTransition(f"An order that is {current} cannot become {to}", field="status")
     now = clock.now()
     # Compare-and-set: if another request moved the order first, this one loses cleanly.
-    result = await session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == current)
-        .values(status=to, updated_at=now)
-        .execution_options(synchronize_session=False)
+    matched = await execute_counted(
+        session,
+        update(Order).where(Order.id == order.id, Order.status == current).values(status=to, updated_at=now),
     )
-    assert isinstance(result, CursorResult)
-    if result.rowcount != 1:
+    if matched != 1:
         raise IllegalTransition("The order changed while this request ran; reload it", field="status")
     set_committed_value(order, "status", to)
     set_committed_value(order, "updated_at", now)
