@@ -32,6 +32,7 @@ from ordergate.notifications.service import (
 )
 from ordergate.orders.models import Order
 from ordergate.orders.service import load_order
+from ordergate.orders.status import OrderStatus
 from ordergate.orders.views import tracking_url
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.service import active_instruction
@@ -44,13 +45,13 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 SPACE = re.compile(r"\s+")
 BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
 MAX_LINKS = 20
-STATUS_LABELS = {
-    "awaiting_payment": "awaiting payment",
-    "funded": "paid",
-    "shipped": "shipped",
-    "completed": "completed",
-    "expired": "payment window closed",
-    "cancelled": "cancelled",
+STATUS_LABELS: dict[str, str] = {
+    OrderStatus.AWAITING_PAYMENT: "awaiting payment",
+    OrderStatus.FUNDED: "paid",
+    OrderStatus.SHIPPED: "shipped",
+    OrderStatus.COMPLETED: "completed",
+    OrderStatus.EXPIRED: "payment window closed",
+    OrderStatus.CANCELLED: "cancelled",
 }
 
 
@@ -257,10 +258,14 @@ async def render(session: AsyncSession, message: OutboxMessage, settings: Settin
         context.update(_order_context(store, order))
         if message.kind == PAYMENT_EXPIRING:
             instruction = next((i for i in order.instructions if i.id == payload.get("instruction_id")), None)
-            if order.status != "awaiting_payment" or instruction is None or instruction.superseded_at:
+            if (
+                order.status != OrderStatus.AWAITING_PAYMENT
+                or instruction is None
+                or instruction.superseded_at
+            ):
                 raise NothingToSend("paid, expired or renewed before the reminder went out")
             context["payment"] = _payment(store, order, instruction)
-        if message.kind == PAYMENT_EXPIRED and order.status != "expired":
+        if message.kind == PAYMENT_EXPIRED and order.status != OrderStatus.EXPIRED:
             raise NothingToSend("the buyer already asked for a new payment instruction")
         token = order_token(settings, order)
         url = tracking_url(settings, store, token) if token else None
@@ -270,7 +275,7 @@ async def render(session: AsyncSession, message: OutboxMessage, settings: Settin
             tracking_url=url,
             refresh_url=f"{url}#refresh" if url else None,
             reason=payload.get("reason"),
-            was_paid=payload.get("from_status") in ("funded", "shipped"),
+            was_paid=payload.get("from_status") in (OrderStatus.FUNDED, OrderStatus.SHIPPED),
         )
     subject, text, html = render_templates(message.kind, message.channel, context)
     return Rendered(subject, text, html, store.name, tuple(secrets))

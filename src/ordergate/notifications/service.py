@@ -28,6 +28,7 @@ from ordergate.notifications.models import (
 from ordergate.notifications.schemas import OutboxListOut, OutboxMessageOut
 from ordergate.notifications.sealing import seal
 from ordergate.orders.models import Order, OrderEvent
+from ordergate.orders.status import OrderStatus
 from ordergate.payments.models import PaymentInstruction
 from ordergate.ratelimit import allow
 from ordergate.settings import Settings
@@ -58,12 +59,12 @@ KINDS = (
 )
 # Order status reached -> the message the buyer gets. A refresh (expired -> awaiting_payment)
 # happens on the buyer's own screen and sends nothing.
-STATUS_MESSAGES = {
-    "funded": PAYMENT_RECEIVED,
-    "shipped": SHIPPED,
-    "completed": COMPLETED,
-    "expired": PAYMENT_EXPIRED,
-    "cancelled": CANCELLED,
+STATUS_MESSAGES: dict[str, str] = {
+    OrderStatus.FUNDED: PAYMENT_RECEIVED,
+    OrderStatus.SHIPPED: SHIPPED,
+    OrderStatus.COMPLETED: COMPLETED,
+    OrderStatus.EXPIRED: PAYMENT_EXPIRED,
+    OrderStatus.CANCELLED: CANCELLED,
 }
 HOUR = 3600
 
@@ -255,7 +256,7 @@ async def queue_payment_reminders(
             select(PaymentInstruction.id, PaymentInstruction.created_at, PaymentInstruction.expires_at, Order)
             .join(Order, Order.id == PaymentInstruction.order_id)
             .where(
-                Order.status == "awaiting_payment",
+                Order.status == OrderStatus.AWAITING_PAYMENT,
                 PaymentInstruction.superseded_at.is_(None),
                 PaymentInstruction.expires_at > now,
                 PaymentInstruction.expires_at <= now + lead,
