@@ -35,15 +35,15 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-import structlog  # noqa: E402
-import uvloop  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import URL, make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+import httpx
+import structlog
+import uvloop
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench import driver  # noqa: E402
-from bench.bare_app import PATH as BARE_PATH  # noqa: E402
+from bench import driver
+from bench.bare_app import PATH as BARE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

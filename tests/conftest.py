@@ -51,7 +51,7 @@ def _postgres_reachable() -> bool:
             async with engine.connect() as conn:
                 await conn.execute(text("select 1"))
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - any connection error means "no PostgreSQL here"
             return False
         finally:
             await engine.dispose()

@@ -30,19 +30,28 @@ async def test_funnel_report(client: httpx.AsyncClient, admin: dict[str, str]) -
     assert r.status_code == 200, r.text
     guest = next(c for c in r.json()["channels"] if c["channel"] == "guest")
     assert guest["checkouts_opened"] == 5
-    assert guest["contact_given"] == 4 and guest["quote_shown"] == 1
-    assert guest["orders_created"] == 2 and guest["orders_funded"] == 1 and guest["orders_completed"] == 0
-    assert guest["completion_rate"] == 0.4 and guest["funded_rate"] == 0.5 and guest["conversion"] == 0.2
-    assert guest["average_order_value"] == "26.65" and guest["revenue_created"] == "53.30"
+    assert guest["contact_given"] == 4
+    assert guest["quote_shown"] == 1
+    assert guest["orders_created"] == 2
+    assert guest["orders_funded"] == 1
+    assert guest["orders_completed"] == 0
+    assert guest["completion_rate"] == 0.4
+    assert guest["funded_rate"] == 0.5
+    assert guest["conversion"] == 0.2
+    assert guest["average_order_value"] == "26.65"
+    assert guest["revenue_created"] == "53.30"
     assert [s["step"] for s in guest["steps"]][:4] == [
         "checkout_opened",
         "contact_given",
         "quote_shown",
         "order_created",
     ]
-    assert guest["steps"][1]["lost"] == 1 and guest["steps"][1]["drop_off"] == 0.2
-    assert guest["median_seconds_to_order"] is not None and guest["median_seconds_to_order"] >= 0
-    assert unpaid["token"] not in r.text and "example.com" not in r.text
+    assert guest["steps"][1]["lost"] == 1
+    assert guest["steps"][1]["drop_off"] == 0.2
+    assert guest["median_seconds_to_order"] is not None
+    assert guest["median_seconds_to_order"] >= 0
+    assert unpaid["token"] not in r.text
+    assert "example.com" not in r.text
 
     csv = await client.get("/api/v1/stores/demo/admin/report?since=1d&format=csv", headers=admin)
     assert csv.headers["content-type"].startswith("text/csv")
@@ -51,7 +60,8 @@ async def test_funnel_report(client: httpx.AsyncClient, admin: dict[str, str]) -
     assert ",guest,5,4,1,2,1,0,0.4,0.5,0.2,26.65,53.30," in guest_row
 
     bad = await client.get("/api/v1/stores/demo/admin/report?since=yesterday-ish", headers=admin)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "since"
     assert (await client.get("/api/v1/stores/demo/admin/report")).status_code == 401
 
 
@@ -64,7 +74,8 @@ async def test_period_excludes_older_checkouts(
     report = (await client.get("/api/v1/stores/demo/admin/report?since=2d", headers=admin)).json()
     guest = report["channels"][0]
     assert (guest["checkouts_opened"], guest["orders_created"]) == (1, 0)
-    assert guest["completion_rate"] == 0.0 and guest["average_order_value"] is None
+    assert guest["completion_rate"] == 0.0
+    assert guest["average_order_value"] is None
 
 
 def test_parse_since() -> None:

@@ -43,25 +43,29 @@ async def serving(app: ASGIApp) -> AsyncIterator[int]:
 async def test_phases_over_asgi(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
     http = driver.HttpxClient(client)
     shop = await driver.discover(http)
-    assert shop.skus and shop.policies
+    assert shop.skus
+    assert shop.policies
 
     checkouts = await driver.checkout_phase(http, shop, buyers=2, count=4, duration=120)
     assert checkouts.recorder.failed == 0, checkouts.recorder.first_failure
-    assert checkouts.completed == 4 and len(checkouts.tokens) == 4
+    assert checkouts.completed == 4
+    assert len(checkouts.tokens) == 4
     assert len(checkouts.recorder.checkouts) == 4
     assert {route: len(v) for route, v in checkouts.recorder.latencies.items()} == dict.fromkeys(
         driver.CHECKOUT_ROUTES, 4
     )
 
     prepared, ready = await driver.prepare_phase(http, shop, buyers=2, count=3, duration=120)
-    assert prepared.completed == 3 and len(ready) == 3
+    assert prepared.completed == 3
+    assert len(ready) == 3
     placed = await driver.order_phase(http, shop, ready, buyers=2, duration=120)
     assert placed.recorder.failed == 0, placed.recorder.first_failure
     assert placed.completed == 3
 
     tokens = checkouts.tokens + placed.tokens
     reads = await driver.tracking_phase(http, shop, tokens, readers=2, count=5, duration=120)
-    assert reads.completed == 5 and reads.recorder.failed == 0
+    assert reads.completed == 5
+    assert reads.recorder.failed == 0
 
     # Each checkout in the bench became exactly one order the operator can see.
     orders = (await client.get("/api/v1/stores/demo/admin/orders", headers=admin)).json()
@@ -82,7 +86,8 @@ async def test_statements_per_route(app: FastAPI) -> None:
     assert set(statements) == set(driver.CHECKOUT_ROUTES)
     assert all(statements[route] for route in driver.CHECKOUT_ROUTES)
     order_sql = " ".join(statements[driver.ORDER]).upper()
-    assert "INSERT INTO ORDERS" in order_sql and "UPDATE PRODUCTS" in order_sql
+    assert "INSERT INTO ORDERS" in order_sql
+    assert "UPDATE PRODUCTS" in order_sql
     assert not any(s.upper().startswith(("BEGIN", "COMMIT")) for sql in statements.values() for s in sql)
 
 
@@ -110,7 +115,8 @@ async def test_bare_route_with_both_clients() -> None:
                 result = await driver.route_phase(
                     http, BARE_PATH, connections=2, count=20, duration=120, name="bare"
                 )
-                assert result.completed == 20 and result.recorder.failed == 0
+                assert result.completed == 20
+                assert result.recorder.failed == 0
                 assert (await http.request("GET", BARE_PATH)).json() == {
                     "status": "ok",
                     "service": "bare starlette",

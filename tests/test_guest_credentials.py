@@ -24,7 +24,8 @@ async def test_credentials_change_nothing(
         order = await buyer.order()
         r = await client.get(f"/api/v1/stores/demo/orders/{order['token']}", headers=headers)
         assert r.status_code == 200
-        assert "contact" not in r.json() and "events" not in r.json()
+        assert "contact" not in r.json()
+        assert "events" not in r.json()
     async with sessionmaker() as session:
         owners = (await session.scalars(select(Order.account_id))).all()
     assert owners == [None, None, None]

@@ -61,13 +61,15 @@ async def place(client: httpx.AsyncClient, **overrides: str) -> str:
 async def test_storefront_lists_products_in_the_buyers_locale(client: httpx.AsyncClient) -> None:
     r = await client.get("/s/demo")
     assert r.status_code == 200
-    assert "Fieldnotes Supply Co." in r.text and "A5 dotted notebook" in r.text
+    assert "Fieldnotes Supply Co." in r.text
+    assert "A5 dotted notebook" in r.text
     assert "€14.50" in r.text  # the store's locale (en_IE) without an Accept-Language
     assert "In stock" in r.text
     german = await client.get("/s/demo", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
     assert "14,50\xa0€" in german.text
     assert r.headers["content-security-policy"].startswith("default-src 'none'; script-src 'self'")
-    assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["cache-control"] == "no-store"
     # No inline script or style: every <script> has a src, no style or on* attributes.
     assert not re.search(r"<script(?![^>]*\bsrc=)", r.text)
     assert not re.search(r"\sstyle=|\son[a-z]+=", r.text)
@@ -80,7 +82,8 @@ async def test_add_to_cart_keeps_the_cart_in_the_address(client: httpx.AsyncClie
     assert r.status_code == 303
     assert r.headers["location"] == f"/s/demo?sku={SKU}&qty=1&added={SKU}#cart"
     page = await client.get(r.headers["location"].split("#")[0])
-    assert "Added A5 dotted notebook to your cart." in page.text and "Checkout as guest" in page.text
+    assert "Added A5 dotted notebook to your cart." in page.text
+    assert "Checkout as guest" in page.text
     # Garbage quantities are dropped, never a 500.
     r = await client.post(
         "/s/demo/cart", data={"csrf": csrf_of(page.text), "sku": [SKU, "NOPE"], "qty": ["abc", "2"]}
@@ -92,7 +95,8 @@ async def test_add_to_cart_keeps_the_cart_in_the_address(client: httpx.AsyncClie
 async def test_forms_without_the_csrf_token_change_nothing(client: httpx.AsyncClient) -> None:
     await client.get("/s/demo")
     r = await client.post("/s/demo/checkout", data={"csrf": "forged-" + "x" * 40, "sku": SKU, "qty": "1"})
-    assert r.status_code == 403 and "Please try again" in r.text
+    assert r.status_code == 403
+    assert "Please try again" in r.text
     fresh = httpx.AsyncClient(transport=client._transport, base_url="http://test")  # no cookie at all
     async with fresh:
         r = await fresh.post("/s/demo/checkout", data={"csrf": "x" * 43, "sku": SKU, "qty": "1"})
@@ -104,9 +108,11 @@ async def test_checkout_page_asks_policies_first_and_few_fields(client: httpx.As
     r = await client.get(path)
     assert r.status_code == 200
     html = r.text
-    assert r.headers["x-robots-tag"] == "noindex, nofollow" and '<meta name="robots"' in html
+    assert r.headers["x-robots-tag"] == "noindex, nofollow"
+    assert '<meta name="robots"' in html
     policies = html.index("Terms of sale")
-    assert "version 2026-01" in html and "/s/demo/policies/terms" in html
+    assert "version 2026-01" in html
+    assert "/s/demo/policies/terms" in html
     first_field = html.index('id="contact-email"')
     assert policies < first_field
     order = [
@@ -121,13 +127,15 @@ async def test_checkout_page_asks_policies_first_and_few_fields(client: httpx.As
     ]
     assert order == sorted(order)
     # Only the store's required delivery fields, and at most 8 things to fill in.
-    assert 'id="delivery-address-line2"' not in html and 'id="delivery-region"' not in html
+    assert 'id="delivery-address-line2"' not in html
+    assert 'id="delivery-region"' not in html
     must_fill = 1 + len(
         set(re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"[^>]*\brequired', html))
     )
     assert must_fill <= 8, must_fill
     assert "€57.90" in html  # 2 x 14.50 + 24.00 + 4.90 shipping
-    assert "<svg" in html and 'aria-label="QR code of the link to continue this checkout"' in html
+    assert "<svg" in html
+    assert 'aria-label="QR code of the link to continue this checkout"' in html
 
 
 async def test_validation_errors_sit_beside_their_fields_and_keep_what_was_typed(
@@ -147,12 +155,15 @@ async def test_validation_errors_sit_beside_their_fields_and_keep_what_was_typed
     assert re.search(r'id="delivery-city-error">.*Enter your town or city', html)
     assert re.search(r'id="delivery-country-error">.*ISO 3166-1', html)
     assert re.search(r'id="accept-policies-error">.*Tick the box', html)
-    assert 'value="ada@"' in html and f'value="{DELIVERY["name"]}"' in html
-    assert 'role="alert"' in html and "<title>Error: Checkout" in html
+    assert 'value="ada@"' in html
+    assert f'value="{DELIVERY["name"]}"' in html
+    assert 'role="alert"' in html
+    assert "<title>Error: Checkout" in html
     # Valid fields were saved even though others were wrong: the resume link carries them.
     checkout_id = path.rsplit("/", 1)[1]
     saved = (await client.get(f"/api/v1/stores/demo/checkouts/{checkout_id}")).json()
-    assert saved["delivery"]["name"] == DELIVERY["name"] and saved["contact"] is None
+    assert saved["delivery"]["name"] == DELIVERY["name"]
+    assert saved["contact"] is None
 
 
 async def test_save_for_later_then_resume_elsewhere(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -164,11 +175,13 @@ async def test_save_for_later_then_resume_elsewhere(client: httpx.AsyncClient, a
         **{"contact.email": "", "contact.phone": "030 901820", "contact.phone_region": "DE"},
     )
     r = await client.post(path, data=form)
-    assert r.status_code == 303 and r.headers["location"] == f"{path}?saved=1"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"{path}?saved=1"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as other:
         resumed = await other.get(path)
     assert resumed.status_code == 200
-    assert 'value="+4930901820"' in resumed.text and f'value="{DELIVERY["postal_code"]}"' in resumed.text
+    assert 'value="+4930901820"' in resumed.text
+    assert f'value="{DELIVERY["postal_code"]}"' in resumed.text
 
 
 async def test_place_order_and_track_it(client: httpx.AsyncClient) -> None:
@@ -176,7 +189,8 @@ async def test_place_order_and_track_it(client: httpx.AsyncClient) -> None:
     assert re.fullmatch(r"/s/demo/orders/[A-Za-z0-9_-]{32,}", tracking)
     r = await client.get(tracking)
     assert r.status_code == 200
-    assert r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["x-robots-tag"] == "noindex, nofollow"
     token = tracking.rsplit("/", 1)[1]
     api = (await client.get(f"/api/v1/stores/demo/orders/{token}")).json()
@@ -189,8 +203,12 @@ async def test_place_order_and_track_it(client: httpx.AsyncClient) -> None:
         "0 of 2 required",
     ):
         assert text in html
-    assert 'aria-label="QR code to pay' in html and "Save this link" in html and "Create account" in html
-    assert "Awaiting payment" in html and "Order placed" in html and "does not mean you have paid" in html
+    assert 'aria-label="QR code to pay' in html
+    assert "Save this link" in html
+    assert "Create account" in html
+    assert "Awaiting payment" in html
+    assert "Order placed" in html
+    assert "does not mean you have paid" in html
 
 
 async def test_placing_twice_gives_the_same_order(client: httpx.AsyncClient) -> None:
@@ -202,7 +220,8 @@ async def test_placing_twice_gives_the_same_order(client: httpx.AsyncClient) -> 
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
     again = await client.get(path)
-    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    assert again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
 
 
 async def test_expired_payment_offers_a_new_instruction_never_the_old_address(
@@ -213,17 +232,23 @@ async def test_expired_payment_offers_a_new_instruction_never_the_old_address(
     old = (await client.get(f"/api/v1/stores/demo/orders/{token}")).json()["payment"]["destination"]
     clock.advance(timedelta(hours=1))
     r = await client.get(tracking)
-    assert "Get a new payment instruction" in r.text and "Do not send a payment to the old details" in r.text
-    assert old not in r.text and "QR code to pay" not in r.text
+    assert "Get a new payment instruction" in r.text
+    assert "Do not send a payment to the old details" in r.text
+    assert old not in r.text
+    assert "QR code to pay" not in r.text
     r = await client.post(f"{tracking}/refresh", data={"csrf": csrf_of(r.text)})
-    assert r.status_code == 303 and r.headers["location"] == f"{tracking}?refreshed=1"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"{tracking}?refreshed=1"
     page = await client.get(r.headers["location"])
     new = (await client.get(f"/api/v1/stores/demo/orders/{token}")).json()["payment"]["destination"]
-    assert new != old and new in page.text and old not in page.text
+    assert new != old
+    assert new in page.text
+    assert old not in page.text
     assert "Here is your new payment instruction" in page.text
     # Refreshing an order that is not expired just shows it again.
     r = await client.post(f"{tracking}/refresh", data={"csrf": csrf_of(page.text)})
-    assert r.status_code == 303 and r.headers["location"] == tracking
+    assert r.status_code == 303
+    assert r.headers["location"] == tracking
 
 
 async def test_storefront_says_why_guest_checkout_is_off(
@@ -233,7 +258,8 @@ async def test_storefront_says_why_guest_checkout_is_off(
         await make_store(session, slug="members", name="Members Only", account_required=True)
     r = await client.get(f"/s/members?sku={SKU}&qty=1")
     assert r.status_code == 200
-    assert "asks buyers to order from an account" in r.text and "Checkout as guest" not in r.text
+    assert "asks buyers to order from an account" in r.text
+    assert "Checkout as guest" not in r.text
     r = await client.post("/s/members/checkout", data={"csrf": csrf_of(r.text), "sku": SKU, "qty": "1"})
     assert r.status_code == 409
 
@@ -247,19 +273,22 @@ async def test_unknown_and_expired_links_get_plain_pages(client: httpx.AsyncClie
         ("/s/demo/policies/nope", 404, "Policy not found"),
     ):
         r = await client.get(url)
-        assert (
-            r.status_code == status and text in r.text and r.headers["content-type"].startswith("text/html")
-        ), url
+        assert r.status_code == status, url
+        assert text in r.text, url
+        assert r.headers["content-type"].startswith("text/html"), url
     path = await open_checkout(client, (SKU, 1))
     clock.advance(timedelta(days=2))
     r = await client.get(path)
-    assert r.status_code == 410 and "This checkout has expired" in r.text
+    assert r.status_code == 410
+    assert "This checkout has expired" in r.text
 
 
 async def test_policy_page(client: httpx.AsyncClient) -> None:
     r = await client.get("/s/demo/policies/returns")
     assert r.status_code == 200
-    assert "Returns policy" in r.text and "Version 2025-11" in r.text and "within 30 days" in r.text
+    assert "Returns policy" in r.text
+    assert "Version 2025-11" in r.text
+    assert "within 30 days" in r.text
 
 
 async def test_guest_pages_ignore_ambient_credentials(client: httpx.AsyncClient) -> None:
@@ -276,7 +305,8 @@ async def test_send_link_and_create_account_answer_honestly(client: httpx.AsyncC
     tracking = await place(client)
     page = await client.get(tracking)
     r = await client.post(f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": ""})
-    assert r.status_code == 422 and "Enter your email address or phone number" in r.text
+    assert r.status_code == 422
+    assert "Enter your email address or phone number" in r.text
     r = await client.post(
         f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": "ada@example.com"}
     )
@@ -285,7 +315,8 @@ async def test_send_link_and_create_account_answer_honestly(client: httpx.AsyncC
     shown = await client.get(r.headers["location"])
     assert "Sent." in shown.text
     r = await client.post(f"{tracking}/account", data={"csrf": csrf_of(page.text)})
-    assert r.status_code == 303 and r.headers["location"] == f"{tracking}?account=code-sent"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"{tracking}?account=code-sent"
 
 
 async def test_assistant_prepared_cart_asks_the_buyer_to_review(
@@ -318,4 +349,5 @@ async def test_fields_some_countries_need_are_offered(
     r = await client.get(f"/s/us-too?sku={SKU}&qty=1")
     r = await client.post("/s/us-too/checkout", data={"csrf": csrf_of(r.text), "sku": SKU, "qty": "1"})
     page = await client.get(r.headers["location"])
-    assert 'name="delivery.region"' in page.text and "(only for US)" in page.text
+    assert 'name="delivery.region"' in page.text
+    assert "(only for US)" in page.text

@@ -22,7 +22,8 @@ async def test_disabled_guest_checkout(
     assert store["guest_checkout"] == {"available": False, "reason": "disabled"}
     chk = await Buyer(client, store="closed").ready()
     r = await Buyer(client, store="closed").place(chk["id"])
-    assert r.status_code == 409 and "disabled" in r.json()["detail"]
+    assert r.status_code == 409
+    assert "disabled" in r.json()["detail"]
 
 
 async def test_account_required(
@@ -80,7 +81,8 @@ async def test_sandbox_off_hides_the_method_and_its_route(no_sandbox_client: htt
     buyer = Buyer(client)
     chk = await buyer.ready()
     r = await buyer.place(chk["id"], method="sandbox")
-    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "payment_method"
+    assert r.status_code == 409
+    assert r.json()["errors"][0]["field"] == "payment_method"
     order = await buyer.order(method="manual")
     r = await client.post(
         f"/api/v1/sandbox/stores/demo/orders/{order['token']}/payments", json={"confirmations": 1}
@@ -94,10 +96,13 @@ async def test_operator_reads_settings_with_secrets_masked(
     r = await client.get("/api/v1/stores/demo/admin/settings", headers=admin)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["checkout_ttl_seconds"] == 86400 and body["payment_window_seconds"] == 900
+    assert body["checkout_ttl_seconds"] == 86400
+    assert body["payment_window_seconds"] == 900
     manual = next(m for m in body["payment_methods"] if m["id"] == "manual")
-    assert manual["payment_window_seconds"] == 259200 and manual["settings"]["iban"].startswith("DE89")
-    assert body["notification_channels"] == ["email", "sms"] and body["automatic_accounts"] is False
+    assert manual["payment_window_seconds"] == 259200
+    assert manual["settings"]["iban"].startswith("DE89")
+    assert body["notification_channels"] == ["email", "sms"]
+    assert body["automatic_accounts"] is False
     assert (await client.get("/api/v1/stores/demo/admin/settings")).status_code == 401
 
     methods = [m.model_dump() for m in demo_config().payment_methods]
@@ -107,10 +112,8 @@ async def test_operator_reads_settings_with_secrets_masked(
     r = await client.get(
         "/api/v1/stores/masked/admin/settings", headers={"Authorization": "Bearer og_maskedkey1_" + "m" * 32}
     )
-    assert (
-        "sk_live_dont_show_me" not in r.text
-        and r.json()["payment_methods"][0]["settings"]["api_key"] == "•••"
-    )
+    assert "sk_live_dont_show_me" not in r.text
+    assert r.json()["payment_methods"][0]["settings"]["api_key"] == "•••"
 
 
 async def test_delivery_fields_per_country(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,12 +18,14 @@ async def test_token_is_stored_only_hashed(
 ) -> None:
     order = await Buyer(client).order()
     token = order["token"]
-    assert len(token) >= 22 and token not in order["number"]
+    assert len(token) >= 22
+    assert token not in order["number"]
     async with sessionmaker() as session:
         row = await session.scalar(select(Order))
         assert row is not None
         stored = " ".join(str(getattr(row, c.key)) for c in Order.__table__.columns)
-    assert token not in stored and row.token_hash == hash_token(token)
+    assert token not in stored
+    assert row.token_hash == hash_token(token)
 
 
 async def test_wrong_store_or_token_is_404(
@@ -32,11 +36,12 @@ async def test_wrong_store_or_token_is_404(
     order = await Buyer(client).order()
     assert (await client.get(f"/api/v1/stores/other/orders/{order['token']}")).status_code == 404
     r = await client.get(f"/api/v1/stores/demo/orders/{order['token'][:-1]}x")
-    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
 
 
 async def test_numbers_are_not_sequential(client: httpx.AsyncClient) -> None:
     numbers = [(await Buyer(client).order())["number"] for _ in range(6)]
     assert len(set(numbers)) == 6
     # Consecutive orders share no long prefix: nothing to count up from.
-    assert all(a[:4] != b[:4] for a, b in zip(numbers, numbers[1:], strict=False))
+    assert all(a[:4] != b[:4] for a, b in itertools.pairwise(numbers))

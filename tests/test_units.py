@@ -67,8 +67,10 @@ def test_tokens_carry_enough_randomness() -> None:
     tokens = {security.new_token() for _ in range(1000)}
     assert len(tokens) == 1000
     sample = next(iter(tokens))
-    assert len(sample) >= 32 and math.log2(64) * len(sample) >= 128
-    assert security.hash_token(sample) != sample and len(security.hash_token(sample)) == 64
+    assert len(sample) >= 32
+    assert math.log2(64) * len(sample) >= 128
+    assert security.hash_token(sample) != sample
+    assert len(security.hash_token(sample)) == 64
 
 
 def test_order_tokens_derive_from_the_checkout_only() -> None:
@@ -88,7 +90,8 @@ def test_order_numbers_are_short_and_random() -> None:
 def test_operator_keys_hash_and_verify() -> None:
     key = security.new_operator_key()
     stored = security.hash_operator_key(key)
-    assert key not in stored and stored.startswith("$argon2id$")
+    assert key not in stored
+    assert stored.startswith("$argon2id$")
     assert security.verify_operator_key(stored, key)
     assert not security.verify_operator_key(stored, key + "x")
     assert security.operator_key_id(key) == key.split("_")[1]

@@ -77,7 +77,7 @@ def migrate_cmd() -> None:
         migrate(settings.database_url)
     except ArgumentError as exc:
         raise _fail(f"ORDERGATE_DATABASE_URL is not a database URL: {exc}") from None
-    except Exception as exc:  # alembic wraps driver errors in many types; the first line says what failed
+    except Exception as exc:  # noqa: BLE001 - alembic wraps driver errors in many types; the first line says what failed
         raise _fail(
             f"migration failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None

@@ -85,6 +85,32 @@ def _nul_marker(path: str, headers: list[tuple[bytes, bytes]]) -> bytes | None:
     return None
 
 
+def _without_credentials(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers without Authorization, and Cookie without anything but the CSRF cookie."""
+    cleaned = []
+    for name, value in headers:
+        if name == b"authorization":
+            continue
+        if name == b"cookie":
+            value = _only_csrf_cookie(value)
+            if not value:
+                continue
+        cleaned.append((name, value))
+    return cleaned
+
+
+def _with_response_headers(message: Message, request_id: str, path: str) -> Message:
+    extra = [
+        (b"x-request-id", request_id.encode()),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    present = {k.lower() for k, _ in message.get("headers", [])}
+    if b"cache-control" not in present and (path.startswith(("/api/", "/s/", "/mcp"))):
+        extra.append((b"cache-control", b"no-store"))
+    return {**message, "headers": [*message.get("headers", []), *extra]}
+
+
 class RequestGuard:
     """Everything a request must pass before a handler sees it."""
 
@@ -102,16 +128,7 @@ class RequestGuard:
 
         if is_guest_path(path):
             # Guest routes read no credentials: drop them before anything can look.
-            cleaned = []
-            for name, value in headers:
-                if name == b"authorization":
-                    continue
-                if name == b"cookie":
-                    value = _only_csrf_cookie(value)
-                    if not value:
-                        continue
-                cleaned.append((name, value))
-            headers = cleaned
+            headers = _without_credentials(headers)
             scope = {**scope, "headers": headers}
 
         status_holder = {"status": 500}
@@ -125,15 +142,7 @@ class RequestGuard:
                 return  # the app's answer to a body we cut off is replaced by our 413
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                extra = [
-                    (b"x-request-id", request_id.encode()),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-content-type-options", b"nosniff"),
-                ]
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                if b"cache-control" not in present and (path.startswith(("/api/", "/s/", "/mcp"))):
-                    extra.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                message = _with_response_headers(message, request_id, path)
             await send(message)
 
         problem = self._precheck(scope, headers, path)

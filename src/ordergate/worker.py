@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import structlog
@@ -61,9 +62,7 @@ async def run_forever(
             result = await run_once(maker, settings)
             if any(result.__dict__.values()):
                 log.info("worker_pass", **result.__dict__)
-        except Exception as exc:  # a failed pass is retried on the next tick; the worker stays up
+        except Exception as exc:  # noqa: BLE001 - a failed pass is retried on the next tick; the worker stays up
             log.error("worker_pass_failed", error=type(exc).__name__, detail=str(exc)[:200])
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass

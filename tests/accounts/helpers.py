@@ -27,7 +27,8 @@ async def last_code(maker: async_sessionmaker[AsyncSession], settings: Settings,
             .order_by(OutboxMessage.id.desc())
             .limit(1)
         )
-    assert message is not None and message.sealed, f"no code was sent to {recipient}"
+    assert message is not None, f"no code was sent to {recipient}"
+    assert message.sealed, f"no code was sent to {recipient}"
     return unseal(settings, message.sealed, context=secret_context(message.dedupe_key))
 
 

@@ -166,13 +166,15 @@ def test_account_with_a_passkey_in_chromium(server: Server, browser: Browser) ->
         expect(page.get_by_text("You are signed in.")).to_be_visible()
         expect(page.locator("[data-order]")).to_have_count(1)
         cookie = next(c for c in context.cookies() if c["name"] == "og_account")
-        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        assert cookie["httpOnly"]
+        assert cookie["sameSite"] == "Lax"
 
         # A passkey, made by Chromium's virtual authenticator through the page's own script.
         page.get_by_role("button", name="Add a passkey").click()
         expect(page.get_by_text("Passkey added.")).to_be_visible()
         credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": added["authenticatorId"]})
-        assert len(credentials["credentials"]) == 1 and credentials["credentials"][0]["isResidentCredential"]
+        assert len(credentials["credentials"]) == 1
+        assert credentials["credentials"][0]["isResidentCredential"]
         screenshot(page, "account-home")
         assert AXE.exists()
         found = serious_violations(page, AXE.read_text())

@@ -77,7 +77,8 @@ async def test_points_accrue_on_completion_and_late_for_claimed_orders(
 
     loyalty = (await client.get("/api/v1/account/stores/demo/loyalty")).json()
     assert loyalty["balance"] == int(total * 2) + int(Decimal(later["totals"]["total"]) * 2)
-    assert loyalty["points_per_unit"] == "2" and len(loyalty["entries"]) == 2
+    assert loyalty["points_per_unit"] == "2"
+    assert len(loyalty["entries"]) == 2
     page = await client.get("/account/demo")
     assert f">{loyalty['balance']}<" in page.text
 
@@ -105,7 +106,8 @@ async def test_reversal_is_appended_once(
     async with sessionmaker() as session, session.begin():
         row = await session.scalar(select(Order).where(Order.number == order["number"]))
         store = await session.scalar(select(Store).where(Store.slug == "demo"))
-        assert row is not None and store is not None
+        assert row is not None
+        assert store is not None
         await credit_order(session, row, store)  # a repeated event changes nothing
         await reverse_order(session, row)
         await reverse_order(session, row)
@@ -134,7 +136,8 @@ async def test_automatic_accounts_wait_for_verification(
         r = await client.post(
             f"/api/v1/sandbox/stores/demo/orders/{o['token']}/payments", json={"confirmations": 6}
         )
-        assert r.status_code == 201 and r.json()["status"] == "funded"
+        assert r.status_code == 201
+        assert r.json()["status"] == "funded"
     async with sessionmaker() as session:
         accounts = (await session.scalars(select(Account))).all()
         contacts = (await session.scalars(select(AccountContact))).all()
@@ -145,5 +148,6 @@ async def test_automatic_accounts_wait_for_verification(
 
     r = await claim(client, sessionmaker, settings, first["token"], ada)
     assert r.status_code == 201
-    assert r.json()["id"] == accounts[0].id and r.json()["status"] == "active"
+    assert r.json()["id"] == accounts[0].id
+    assert r.json()["status"] == "active"
     assert {o["number"] for o in r.json()["orders"]} == {first["number"], second["number"]}

@@ -32,13 +32,16 @@ async def sign_in_from_order(
     tracking = await client.get(f"/s/demo/orders/{order['token']}")
     assert f'action="/account/demo/claim/{order["token"]}"' in tracking.text
     r = await client.post(f"/account/demo/claim/{order['token']}")
-    assert r.status_code == 303 and r.headers["location"].startswith("/account/demo/verify/")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/account/demo/verify/")
     verify = r.headers["location"]
     page = await client.get(verify)
-    assert page.status_code == 200 and "Enter your code" in page.text
+    assert page.status_code == 200
+    assert "Enter your code" in page.text
     code = await last_code(maker, settings, address)
     r = await client.post(verify, data={"acsrf": acsrf(page.text), "code": code})
-    assert r.status_code == 303 and r.headers["location"] == "/account/demo?welcome=1", r.text
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/account/demo?welcome=1", r.text
     assert "og_account=" in r.headers["set-cookie"]
     return order
 
@@ -51,15 +54,14 @@ async def test_create_account_from_the_tracking_page(
     order = await sign_in_from_order(client, sessionmaker, settings, ada)
     home = await client.get("/account/demo?welcome=1")
     assert home.status_code == 200
-    assert (
-        "You are signed in" in home.text and order["number"] in home.text and earlier["number"] in home.text
-    )
+    assert "You are signed in" in home.text
+    assert order["number"] in home.text
+    assert earlier["number"] in home.text
     assert f"/s/demo/orders/{order['token']}" in home.text  # the tracking link
-    assert "Reorder" in home.text and "Sign out everywhere" in home.text
-    assert (
-        home.headers["cache-control"] == "no-store"
-        and "script-src 'self'" in home.headers["content-security-policy"]
-    )
+    assert "Reorder" in home.text
+    assert "Sign out everywhere" in home.text
+    assert home.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in home.headers["content-security-policy"]
     # The account pages never overwrite the storefront's CSRF cookie (scoped to /s/).
     assert "og_csrf=" not in home.headers.get("set-cookie", "")
 
@@ -72,19 +74,22 @@ async def test_opening_the_verify_link_spends_nothing(
     r = await client.post(f"/api/v1/stores/demo/orders/{order['token']}/account")
     verify = r.json()["verify_url"].removeprefix("http://test")
     code = await last_code(sessionmaker, settings, ada)
-    scanner = httpx.AsyncClient(transport=client._transport, base_url="http://test")  # noqa: SLF001
+    scanner = httpx.AsyncClient(transport=client._transport, base_url="http://test")
     async with scanner:
         for _ in range(3):
             assert (await scanner.get(verify)).status_code == 200
             assert (await scanner.get(f"{verify}?code={code}")).status_code == 200
         # A POST without the page's own token does nothing either.
         r = await scanner.post(verify, data={"code": code})
-        assert r.status_code == 403 and "og_account" not in r.headers.get("set-cookie", "")
+        assert r.status_code == 403
+        assert "og_account" not in r.headers.get("set-cookie", "")
     page = await client.get(verify)
     r = await client.post(verify, data={"acsrf": acsrf(page.text), "code": wrong(code)})
-    assert r.status_code == 422 and "That code is not right" in r.text
+    assert r.status_code == 422
+    assert "That code is not right" in r.text
     r = await client.post(verify, data={"acsrf": acsrf(page.text), "code": code})
-    assert r.status_code == 303 and r.headers["location"] == "/account/demo?welcome=1"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/account/demo?welcome=1"
 
 
 async def test_sign_in_with_a_code_reorder_and_sign_out(
@@ -108,9 +113,12 @@ async def test_sign_in_with_a_code_reorder_and_sign_out(
 
     # Reorder: a checkout of the account with the same items and address, then one press.
     r = await client.post(f"/account/demo/orders/{first['number']}/reorder", data={"acsrf": acsrf(home.text)})
-    assert r.status_code == 303 and r.headers["location"].startswith("/account/demo/checkout/")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/account/demo/checkout/")
     checkout = await client.get(r.headers["location"])
-    assert checkout.status_code == 200 and "Account checkout" in checkout.text and "× 2" in checkout.text
+    assert checkout.status_code == 200
+    assert "Account checkout" in checkout.text
+    assert "× 2" in checkout.text
     form = {
         "acsrf": acsrf(checkout.text),
         "contact": ada,
@@ -122,19 +130,24 @@ async def test_sign_in_with_a_code_reorder_and_sign_out(
         "payment_method": "sandbox",
     }
     r = await client.post(r.headers["location"], data=form)
-    assert r.status_code == 422 and "Accept the store" in r.text
+    assert r.status_code == 422
+    assert "Accept the store" in r.text
     r = await client.post(
         str(checkout.url).removeprefix("http://test"), data={**form, "accept_policies": "yes"}
     )
-    assert r.status_code == 303 and r.headers["location"].startswith("/s/demo/orders/"), r.text
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith("/s/demo/orders/"), r.text
     async with sessionmaker() as session:
         placed = (await session.scalars(select(Order).order_by(Order.id.desc()))).first()
-    assert placed is not None and placed.source == "web-account" and placed.account_id is not None
+    assert placed is not None
+    assert placed.source == "web-account"
+    assert placed.account_id is not None
     home = await client.get("/account/demo")
     assert placed.number in home.text
 
     r = await client.post("/account/demo/sign-out-everywhere", data={"acsrf": acsrf(home.text)})
-    assert r.status_code == 303 and r.headers["location"] == "/account/demo/sign-in?signed_out=all"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/account/demo/sign-in?signed_out=all"
     assert (await client.get("/account/demo")).status_code == 303
     assert (await client.get("/api/v1/account")).status_code == 401
 
@@ -145,7 +158,8 @@ async def test_pages_refuse_forms_from_elsewhere(
     ada = email()
     await sign_in_from_order(client, sessionmaker, settings, ada)
     r = await client.post("/account/demo/sign-out-everywhere", data={"acsrf": "x" * 43})
-    assert r.status_code == 403 and "nothing was done" in r.text
+    assert r.status_code == 403
+    assert "nothing was done" in r.text
     assert (await client.get("/api/v1/account")).status_code == 200
     assert (await client.get("/account/nowhere")).status_code == 404
     assert (await client.get("/account/demo/claim/not-a-token")).status_code == 404
@@ -167,23 +181,28 @@ async def test_the_tracking_page_journey_logs_no_token_and_no_code(
     with capture_logs() as events:
         page = await client.get(tracking)
         r = await client.post(f"{tracking}/account", data={"csrf": csrf_of(page.text)})
-        assert r.status_code == 303 and r.headers["location"] == f"{tracking}?account=code-sent"
+        assert r.status_code == 303
+        assert r.headers["location"] == f"{tracking}?account=code-sent"
         page = await client.get(r.headers["location"])
         assert 'name="code"' in page.text
         code = await last_code(sessionmaker, settings, ada)
         r = await client.post(
             f"{tracking}/account/verify", data={"csrf": csrf_of(page.text), "code": wrong(code)}
         )
-        assert r.status_code == 422 and 'id="code-error"><span' in r.text
+        assert r.status_code == 422
+        assert 'id="code-error"><span' in r.text
         r = await client.post(f"{tracking}/account/verify", data={"csrf": csrf_of(page.text), "code": code})
-        assert r.status_code == 303 and r.headers["location"] == f"{tracking}?account=created"
+        assert r.status_code == 303
+        assert r.headers["location"] == f"{tracking}?account=created"
         assert "Your account is ready" in (await client.get(r.headers["location"])).text
         r = await client.post(
             f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": "not-a-phone"}
         )
-        assert r.status_code == 422 and 'id="contact-error"><span' in r.text
+        assert r.status_code == 422
+        assert 'id="contact-error"><span' in r.text
         r = await client.post(f"{tracking}/send-link", data={"csrf": csrf_of(page.text), "contact": ada})
-        assert r.status_code == 303 and r.headers["location"] == f"{tracking}?link=sent"
+        assert r.status_code == 303
+        assert r.headers["location"] == f"{tracking}?link=sent"
     async with sessionmaker() as session:
         claimed = await session.scalar(select(Order.account_id).where(Order.number == order["number"]))
     assert claimed is not None
@@ -193,4 +212,6 @@ async def test_the_tracking_page_journey_logs_no_token_and_no_code(
     logged += [repr(event) for event in events]
     assert logged, "the journey logged nothing at all: the capture is not working"
     for line in logged:
-        assert token not in line and code not in line and wrong(code) not in line, line
+        assert token not in line, line
+        assert code not in line, line
+        assert wrong(code) not in line, line

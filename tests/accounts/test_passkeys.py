@@ -61,13 +61,16 @@ async def test_register_then_sign_in_with_no_code(
         json={"challenge": start["challenge"], "credential": device.get(start["publicKey"])},  # type: ignore[arg-type]
     )
     assert r.status_code == 200, r.text
-    assert r.json()["id"] == account["id"] and r.json()["orders"][0]["number"] == order["number"]
+    assert r.json()["id"] == account["id"]
+    assert r.json()["orders"][0]["number"] == order["number"]
     assert "og_account=" in r.headers["set-cookie"]
     me = await client.get("/api/v1/account")
-    assert me.status_code == 200 and me.json()["passkeys"][0]["last_used_at"] is not None
+    assert me.status_code == 200
+    assert me.json()["passkeys"][0]["last_used_at"] is not None
     async with sessionmaker() as session:
         stored = await session.scalar(select(Passkey))
-    assert stored is not None and stored.sign_count == 1
+    assert stored is not None
+    assert stored.sign_count == 1
 
 
 async def test_forged_and_replayed_answers_fail(
@@ -88,7 +91,8 @@ async def test_forged_and_replayed_answers_fail(
     # Another site's origin (phishing): refused.
     start = await sign_in_options(client)
     r = await attempt(device.get(start["publicKey"], origin="https://evil.example"), start["challenge"])  # type: ignore[arg-type]
-    assert r.status_code == 400 and r.json()["type"] == "passkey-rejected"
+    assert r.status_code == 400
+    assert r.json()["type"] == "passkey-rejected"
     assert r.json()["errors"][0]["field"] == "credential"
 
     # A signature that does not match: refused.
@@ -120,11 +124,13 @@ async def test_forged_and_replayed_answers_fail(
     stranger = SoftwareAuthenticator(origin=ORIGIN)
     stranger.create({"rp": {"id": "test"}, "user": {"id": b64url(b"x" * 16)}, "challenge": "AA"})
     r = await attempt(stranger.get(start["publicKey"]), start["challenge"])  # type: ignore[arg-type]
-    assert r.status_code == 400 and "not registered" in r.json()["detail"]
+    assert r.status_code == 400
+    assert "not registered" in r.json()["detail"]
     r = await attempt({"id": 5}, start["challenge"])  # type: ignore[arg-type]
     assert r.status_code == 400
     r = await client.post("/api/v1/account/passkeys/sign-in", json={"challenge": "x"})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "credential"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "credential"
 
 
 async def test_a_removed_passkey_no_longer_signs_in(

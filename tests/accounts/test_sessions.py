@@ -32,7 +32,7 @@ async def signed_in(
 async def test_tokens_are_hashed_at_rest_and_lifetimes_hold(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
-    account, token = await signed_in(client, sessionmaker, settings, email())
+    _account, token = await signed_in(client, sessionmaker, settings, email())
     assert len(token) >= 22  # 192 random bits, base64url
     async with sessionmaker() as session:
         rows = (await session.scalars(select(AccountSession))).all()
@@ -48,7 +48,8 @@ async def test_tokens_are_hashed_at_rest_and_lifetimes_hold(
         assert (await client.get("/api/v1/account")).status_code == 200
     clock.advance(step)
     r = await client.get("/api/v1/account")
-    assert r.status_code == 401 and r.json()["type"] == "not-signed-in"
+    assert r.status_code == 401
+    assert r.json()["type"] == "not-signed-in"
 
 
 async def test_an_idle_session_ends(
@@ -70,17 +71,20 @@ async def test_sign_out_everywhere(
     r = await client.post("/api/v1/account/stores/demo/sign-in", json={"email": ada})
     assert r.status_code == 202
     code = await last_code(sessionmaker, settings, ada)
-    laptop = httpx.AsyncClient(transport=client._transport, base_url="http://test")  # noqa: SLF001
+    laptop = httpx.AsyncClient(transport=client._transport, base_url="http://test")
     async with laptop:
         r = await laptop.post(
             "/api/v1/account/stores/demo/codes/verify",
             json={"challenge": r.json()["challenge"], "code": code},
         )
-        assert r.status_code == 201 and r.json()["id"] == account["id"]
+        assert r.status_code == 201
+        assert r.json()["id"] == account["id"]
         assert (await laptop.get("/api/v1/account")).status_code == 200
         r = await client.post("/api/v1/account/sign-out-everywhere")
-        assert r.status_code == 200 and r.json() == {"sessions_ended": 2}
-        assert "og_account=" in r.headers["set-cookie"] and "Max-Age=0" in r.headers["set-cookie"]
+        assert r.status_code == 200
+        assert r.json() == {"sessions_ended": 2}
+        assert "og_account=" in r.headers["set-cookie"]
+        assert "Max-Age=0" in r.headers["set-cookie"]
         assert (await laptop.get("/api/v1/account")).status_code == 401
     client.cookies.set("og_account", phone_token)
     assert (await client.get("/api/v1/account")).status_code == 401
@@ -99,7 +103,9 @@ async def test_the_cookie_is_secure_outside_the_demo(database_url: str) -> None:
             r = await claim(c, app.state.sessionmaker, settings, order["token"], ada)
             assert r.status_code == 201
             cookie = r.headers["set-cookie"]
-            assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+            assert "; Secure" in cookie
+            assert "HttpOnly" in cookie
+            assert "SameSite=lax" in cookie
             assert "Max-Age=2592000" in cookie
 
 
@@ -114,7 +120,9 @@ async def test_guest_routes_ignore_the_session_cookie(
     order = await buyer.order()
     async with sessionmaker() as session:
         placed = await session.scalar(select(Order).where(Order.number == order["number"]))
-    assert placed is not None and placed.account_id is None and placed.source == "web-guest"
+    assert placed is not None
+    assert placed.account_id is None
+    assert placed.source == "web-guest"
 
     # An account checkout: linked to the account, source web-account; guest routes cannot see it.
     r = await client.post(
@@ -123,9 +131,8 @@ async def test_guest_routes_ignore_the_session_cookie(
     )
     assert r.status_code == 201, r.text
     checkout = r.json()
-    assert checkout["contact"]["email"] == ada and checkout["resume_url"].startswith(
-        "http://test/account/demo/"
-    )
+    assert checkout["contact"]["email"] == ada
+    assert checkout["resume_url"].startswith("http://test/account/demo/")
     assert (await client.get(f"/api/v1/stores/demo/checkouts/{checkout['id']}")).status_code == 404
     policies = await buyer.policies()
     body = {"payment_method": "sandbox", "accepted_policies": policies}
@@ -142,10 +149,13 @@ async def test_guest_routes_ignore_the_session_cookie(
         json=body,
         headers={"Idempotency-Key": "k1"},
     )
-    assert again.status_code == 200 and again.json()["number"] == r.json()["number"]
+    assert again.status_code == 200
+    assert again.json()["number"] == r.json()["number"]
     async with sessionmaker() as session:
         mine = await session.scalar(select(Order).where(Order.number == r.json()["number"]))
-    assert mine is not None and mine.account_id == account["id"] and mine.source == "web-account"
+    assert mine is not None
+    assert mine.account_id == account["id"]
+    assert mine.source == "web-account"
 
     # Another account cannot touch it, and a guest checkout is not an account's.
     guest_checkout = await Buyer(client).ready()
@@ -153,17 +163,20 @@ async def test_guest_routes_ignore_the_session_cookie(
     assert r.status_code == 404
     client.cookies.clear()
     r = await client.get(f"/api/v1/account/stores/demo/checkouts/{checkout['id']}")
-    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
 
     # The guest claim route reads no session either: the account comes from the proven contact.
     bob = email()
     other = await order_for(client, bob)
     client.cookies.set("og_account", token)
     r = await claim(client, sessionmaker, settings, other["token"], bob)
-    assert r.status_code == 201 and r.json()["id"] != account["id"]
+    assert r.status_code == 201
+    assert r.json()["id"] != account["id"]
 
 
 @pytest.mark.parametrize("path", ["/api/v1/account", "/api/v1/account/orders", "/api/v1/account/passkeys"])
 async def test_account_routes_need_a_session(client: httpx.AsyncClient, path: str) -> None:
     r = await client.get(path, headers={"Cookie": "og_account=" + "x" * 32})
-    assert r.status_code == 401 and r.json()["errors"] == []
+    assert r.status_code == 401
+    assert r.json()["errors"] == []

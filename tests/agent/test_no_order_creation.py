@@ -88,7 +88,8 @@ async def test_every_attempt_is_refused_and_nothing_changes(
     # One real order awaiting payment, so a move or a payment would show in the ledger.
     await Buyer(client).order()
     before = await ledger(sessionmaker)
-    assert before["orders"] == 1 and before["reserved"] == 1
+    assert before["orders"] == 1
+    assert before["reserved"] == 1
     async with assistant(app, settings) as mcp:
         for tool, arguments, says in ATTEMPTS:
             message = refused(await mcp.call_tool(tool, arguments))
@@ -115,7 +116,8 @@ async def test_a_token_from_another_store_reads_nothing_and_moves_nothing(
         # Read under its own store, any number of times: still waiting for payment, nothing recorded.
         for _ in range(3):
             view = ok(await mcp.call_tool("track_order", {"store": "other", "token": theirs["token"]}))
-            assert view["status"] == "awaiting_payment" and Decimal(view["payment"]["received_amount"]) == 0
+            assert view["status"] == "awaiting_payment"
+            assert Decimal(view["payment"]["received_amount"]) == 0
     assert await ledger(sessionmaker) == before
 
 

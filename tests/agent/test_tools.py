@@ -19,11 +19,13 @@ from tests.factories import DELIVERY, SKU, Buyer, make_store
 
 async def test_tools_are_listed_and_say_they_cannot_order(app: FastAPI, settings: Settings) -> None:
     async with assistant(app, settings) as mcp:
-        assert mcp.instructions is not None and "No tool can place an order" in mcp.instructions
+        assert mcp.instructions is not None
+        assert "No tool can place an order" in mcp.instructions
         tools = {t.name: t for t in (await mcp.list_tools()).tools}
     assert set(tools) == TOOLS
     for tool in tools.values():
-        assert tool.description and "No tool can place an order" in tool.description, tool.name
+        assert tool.description, tool.name
+        assert "No tool can place an order" in tool.description, tool.name
         assert '"Place order"' in tool.description
         assert tool.input_schema["additionalProperties"] is False, tool.name
         assert tool.output_schema is not None
@@ -80,11 +82,14 @@ async def test_list_and_search_products(app: FastAPI, settings: Settings, client
         notebook = ok(await mcp.call_tool("list_products", {"store": "demo", "query": "dotted notebook"}))
         nothing = ok(await mcp.call_tool("list_products", {"store": "demo", "query": "umbrella"}))
         first = ok(await mcp.call_tool("list_products", {"store": "demo", "query": "pen", "limit": 1}))
-    assert everything["items"] == public and everything["count"] == 4 and everything["query"] is None
+    assert everything["items"] == public
+    assert everything["count"] == 4
+    assert everything["query"] is None
     assert [p["sku"] for p in pens["items"]] == ["PEN-FINE-BLK", "CASE-CANVAS"]
     assert [p["sku"] for p in notebook["items"]] == [SKU]
     assert nothing == {"store": "demo", "query": "umbrella", "count": 0, "items": []}
-    assert first["count"] == 2 and len(first["items"]) == 1
+    assert first["count"] == 2
+    assert len(first["items"]) == 1
 
 
 async def test_explain_checkout_steps_and_milestones(app: FastAPI, settings: Settings) -> None:
@@ -101,9 +106,8 @@ async def test_explain_checkout_steps_and_milestones(app: FastAPI, settings: Set
     assert [m["status"] for m in guide["other_outcomes"]] == ["expired", "cancelled"]
     assert all(m["proves"] for m in guide["milestones"] + guide["other_outcomes"])
     options = {o["id"]: o for o in guide["payment_options"]}
-    assert (
-        options["sandbox"]["pay_within"] == "15 minutes" and options["sandbox"]["required_confirmations"] == 2
-    )
+    assert options["sandbox"]["pay_within"] == "15 minutes"
+    assert options["sandbox"]["required_confirmations"] == 2
     assert options["manual"]["pay_within"] == "3 days"
     assert guide["checkout_expires_after"] == "24 hours after its last change"
 
@@ -122,7 +126,8 @@ async def test_prepared_cart_is_placed_by_the_buyer_only(
             {"sku": SKU, "quantity": 1},
         ]
         prepared = ok(await mcp.call_tool("prepare_checkout", {"store": "demo", "items": items}))
-        assert prepared["status"] == "open" and prepared["prepared_by"] == "assistant"
+        assert prepared["status"] == "open"
+        assert prepared["prepared_by"] == "assistant"
         assert [(i["sku"], i["quantity"]) for i in prepared["items"]] == [(SKU, 2), ("STICKY-SET", 2)]
         assert prepared["totals"] == {
             "subtotal": "35.40",
@@ -132,8 +137,10 @@ async def test_prepared_cart_is_placed_by_the_buyer_only(
         }
         assert prepared["missing"] == ["contact", *[f"delivery.{f}" for f in DELIVERY]]
         assert prepared["resume_url"] == f"http://test/s/demo/checkout/{prepared['id']}"
-        assert prepared["resume_url"] in prepared["next_step"] and "Place order" in prepared["next_step"]
-        assert prepared["order_number"] is None and prepared["tracking_url"] is None
+        assert prepared["resume_url"] in prepared["next_step"]
+        assert "Place order" in prepared["next_step"]
+        assert prepared["order_number"] is None
+        assert prepared["tracking_url"] is None
 
         # Preparing made a cart and nothing else: no order, no stock held, no payment instruction.
         after = await ledger(sessionmaker)
@@ -142,17 +149,21 @@ async def test_prepared_cart_is_placed_by_the_buyer_only(
         # The buyer opens the link, sees it came from an assistant, fills in their details and places it.
         base = f"/api/v1/stores/demo/checkouts/{prepared['id']}"
         seen = (await client.get(base)).json()
-        assert seen["prepared_by"] == "assistant" and seen["items"] == prepared["items"]
+        assert seen["prepared_by"] == "assistant"
+        assert seen["items"] == prepared["items"]
         r = await client.patch(base, json={"contact": {"email": "ada@example.org"}, "delivery": DELIVERY})
-        assert r.status_code == 200 and r.json()["missing"] == []
+        assert r.status_code == 200
+        assert r.json()["missing"] == []
         # Not through the JSON API: an assistant holding the link could call that too.
         refused_by_api = await Buyer(client).place(prepared["id"])
-        assert refused_by_api.status_code == 409 and "checkout page" in refused_by_api.json()["detail"]
+        assert refused_by_api.status_code == 409
+        assert "checkout page" in refused_by_api.json()["detail"]
         assert (await ledger(sessionmaker))["orders"] == before["orders"]
         # The buyer presses "Place order" on the checkout page (a CSRF-checked form).
         page = await client.get(f"/s/demo/checkout/{prepared['id']}")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert page.status_code == 200 and csrf, page.text[:500]
+        assert page.status_code == 200, page.text[:500]
+        assert csrf, page.text[:500]
         form = {
             "csrf": csrf.group(1),
             "idempotency_key": "assistant-cart-1",
@@ -180,9 +191,11 @@ async def test_prepared_cart_is_placed_by_the_buyer_only(
         by_link = ok(await mcp.call_tool("track_order", {"store": "demo", "token": order["tracking_url"]}))
     public = (await client.get(f"/api/v1/stores/demo/orders/{order['token']}")).json()
     assert by_token == by_link == public
-    assert by_token["status"] == "awaiting_payment" and by_token["contact_hint"] == "a•••@e•••.org"
+    assert by_token["status"] == "awaiting_payment"
+    assert by_token["contact_hint"] == "a•••@e•••.org"
     text = json.dumps(by_token)
-    assert "ada@example.org" not in text and DELIVERY["address_line1"] not in text
+    assert "ada@example.org" not in text
+    assert DELIVERY["address_line1"] not in text
     assert DELIVERY["postal_code"] not in text
 
 

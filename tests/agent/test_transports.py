@@ -69,7 +69,8 @@ async def test_stdio_agent_command(
             tracked = ok(await mcp.call_tool("track_order", {"store": "demo", "token": order["token"]}))
         errlog.seek(0)
         stderr = errlog.read()
-    assert tracked["number"] == order["number"] and tracked["status"] == "awaiting_payment"
+    assert tracked["number"] == order["number"]
+    assert tracked["status"] == "awaiting_payment"
     assert order["token"] not in stderr
     # The subprocess wrote to the same database: one more cart, prepared by an assistant, and nothing else.
     assert (await client.get(f"/api/v1/stores/demo/checkouts/{prepared['id']}")).json()[
@@ -84,12 +85,13 @@ def test_stdio_agent_refuses_an_unmigrated_database(tmp_path: Path) -> None:
         "ORDERGATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/empty.db",
         "ORDERGATE_DEMO": "1",
     }
-    done = subprocess.run(  # noqa: S603 - our own entry point
+    done = subprocess.run(
         [ORDERGATE, "agent"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1
     assert done.stdout == ""  # stdout is the protocol channel: nothing else ever goes there
-    assert "ordergate migrate" in done.stderr and "Traceback" not in done.stderr
+    assert "ordergate migrate" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @asynccontextmanager
@@ -122,32 +124,27 @@ async def test_streamable_http_on_a_live_server(
 ) -> None:
     order = await Buyer(client).order()
     before = await ledger(sessionmaker)
-    async with live_server(app) as base:
-        async with Client(f"{base}/mcp", read_timeout_seconds=60) as mcp:
-            assert {t.name for t in (await mcp.list_tools()).tools} == TOOLS
-            products = ok(await mcp.call_tool("list_products", {"store": "demo", "query": "notebook"}))
-            assert [p["sku"] for p in products["items"]] == [SKU]
-            prepared = ok(
-                await mcp.call_tool(
-                    "prepare_checkout", {"store": "demo", "items": [{"sku": SKU, "quantity": 2}]}
-                )
+    async with live_server(app) as base, Client(f"{base}/mcp", read_timeout_seconds=60) as mcp:
+        assert {t.name for t in (await mcp.list_tools()).tools} == TOOLS
+        products = ok(await mcp.call_tool("list_products", {"store": "demo", "query": "notebook"}))
+        assert [p["sku"] for p in products["items"]] == [SKU]
+        prepared = ok(
+            await mcp.call_tool("prepare_checkout", {"store": "demo", "items": [{"sku": SKU, "quantity": 2}]})
+        )
+        assert prepared["prepared_by"] == "assistant"
+        message = refused(
+            await mcp.call_tool(
+                "prepare_checkout",
+                {
+                    "store": "demo",
+                    "items": [{"sku": "../orders", "quantity": 1}],
+                    "payment_method": "manual",
+                },
             )
-            assert prepared["prepared_by"] == "assistant"
-            message = refused(
-                await mcp.call_tool(
-                    "prepare_checkout",
-                    {
-                        "store": "demo",
-                        "items": [{"sku": "../orders", "quantity": 1}],
-                        "payment_method": "manual",
-                    },
-                )
-            )
-            assert "payment_method: this tool takes no such argument" in message
-            tracked = ok(
-                await mcp.call_tool("track_order", {"store": "demo", "token": order["tracking_url"]})
-            )
-            assert tracked["number"] == order["number"]
+        )
+        assert "payment_method: this tool takes no such argument" in message
+        tracked = ok(await mcp.call_tool("track_order", {"store": "demo", "token": order["tracking_url"]}))
+        assert tracked["number"] == order["number"]
     assert await ledger(sessionmaker) == {**before, "checkouts": before["checkouts"] + 1}
 
 
@@ -156,13 +153,15 @@ def rpc(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 async def test_mcp_path_reads_no_credentials(client: httpx.AsyncClient) -> None:
-    assert is_guest_path("/mcp") and not is_guest_path("/mcpx")
+    assert is_guest_path("/mcp")
+    assert not is_guest_path("/mcpx")
     call = rpc("tools/call", {"name": "describe_store", "arguments": {"store": "demo"}})
     plain = await client.post("/mcp", json=call, headers=ACCEPT)
     assert plain.status_code == 200, plain.text
     for ambient in ({"Authorization": f"Bearer {ADMIN_KEY}"}, {"Cookie": "session=abc; og_csrf=t"}):
         r = await client.post("/mcp", json=call, headers={**ACCEPT, **ambient})
-        assert r.status_code == 200 and r.json() == plain.json()
+        assert r.status_code == 200
+        assert r.json() == plain.json()
     assert plain.headers["cache-control"] == "no-store"
     assert plain.headers["referrer-policy"] == "no-referrer"
 
@@ -182,7 +181,8 @@ async def test_mcp_path_http_edges(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/mcp", content=b"[" + b"1," * 40_000 + b"1]", headers={**ACCEPT, "Content-Type": "application/json"}
     )
-    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
     # Malformed JSON is a JSON-RPC parse error, never a 500.
     r = await client.post(
         "/mcp", content=b"{not json", headers={**ACCEPT, "Content-Type": "application/json"}

@@ -111,7 +111,7 @@ def serve_app(port: int, env: dict[str, str], workdir: Path) -> Iterator[Path]:
     block ends; yields the path of its log."""
     log = workdir / "server.log"
     with log.open("wb") as out:
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        server = subprocess.Popen(
             [
                 sys.executable,
                 "-m",

@@ -34,9 +34,11 @@ async def test_same_checkout_other_key_same_order(client: httpx.AsyncClient) -> 
     chk = await buyer.ready()
     first = await buyer.place(chk["id"])
     other = await buyer.place(chk["id"])
-    assert other.status_code == 200 and other.json()["number"] == first.json()["number"]
+    assert other.status_code == 200
+    assert other.json()["number"] == first.json()["number"]
     view = (await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}")).json()
-    assert view["status"] == "completed" and view["order_number"] == first.json()["number"]
+    assert view["status"] == "completed"
+    assert view["order_number"] == first.json()["number"]
     assert view["tracking_url"] == first.json()["tracking_url"]
 
 
@@ -46,7 +48,8 @@ async def test_same_key_other_body_is_409(client: httpx.AsyncClient) -> None:
     key = uuid.uuid4().hex
     assert (await buyer.place(chk["id"], key=key)).status_code == 201
     changed = await buyer.place(chk["id"], method="manual", key=key)
-    assert changed.status_code == 409 and changed.json()["type"] == "idempotency-conflict"
+    assert changed.status_code == 409
+    assert changed.json()["type"] == "idempotency-conflict"
     assert changed.json()["errors"][0]["field"] == "Idempotency-Key"
     other_checkout = await buyer.ready()
     reused = await buyer.place(other_checkout["id"], key=key)
@@ -61,6 +64,7 @@ async def test_fifty_concurrent_requests_with_one_key_make_one_order(
     key = uuid.uuid4().hex
     results = await asyncio.gather(*(buyer.place(chk["id"], key=key) for _ in range(50)))
     statuses = sorted(r.status_code for r in results)
-    assert statuses.count(201) == 1 and statuses.count(200) == 49, statuses
+    assert statuses.count(201) == 1, statuses
+    assert statuses.count(200) == 49, statuses
     assert len({r.json()["number"] for r in results}) == 1
     assert await order_count(sessionmaker) == 1

@@ -21,7 +21,9 @@ async def test_store_is_discoverable(client: httpx.AsyncClient) -> None:
         "country",
     ]
     products = (await client.get("/api/v1/stores/demo/products")).json()["items"]
-    assert products[0]["sku"] == SKU and products[0]["price"] == "14.50" and products[0]["currency"] == "EUR"
+    assert products[0]["sku"] == SKU
+    assert products[0]["price"] == "14.50"
+    assert products[0]["currency"] == "EUR"
 
 
 async def test_whole_journey(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
@@ -34,11 +36,13 @@ async def test_whole_journey(client: httpx.AsyncClient, admin: dict[str, str]) -
         f"/api/v1/stores/demo/checkouts/{chk['id']}",
         json={"contact": {"phone": "030 901820", "phone_region": "DE"}, "delivery": DELIVERY},
     )
-    assert r.status_code == 200 and r.json()["missing"] == []
+    assert r.status_code == 200
+    assert r.json()["missing"] == []
     assert r.json()["contact"] == {"email": None, "phone": "+4930901820"}
 
     quote = (await client.post(f"/api/v1/stores/demo/checkouts/{chk['id']}/quote")).json()
-    assert quote["advisory"] is True and quote["reserved"] is False
+    assert quote["advisory"] is True
+    assert quote["reserved"] is False
     options = {o["method"]: o for o in quote["payment_options"]}
     assert options["manual"]["amount"] == "33.90"
     assert Decimal(options["sandbox"]["amount"]) == Decimal("0.00135600")  # 33.90 / 25000, rounded up
@@ -50,15 +54,17 @@ async def test_whole_journey(client: httpx.AsyncClient, admin: dict[str, str]) -
     assert order["tracking_url"] == f"http://test/s/demo/orders/{order['token']}"
     assert placed.headers["cache-control"] == "no-store"
     pay = order["payment"]
-    assert pay["asset"] == "SBX" and pay["amount"] == "0.00135600" and pay["required_confirmations"] == 2
+    assert pay["asset"] == "SBX"
+    assert pay["amount"] == "0.00135600"
+    assert pay["required_confirmations"] == 2
     assert pay["uri"].startswith(f"sandbox:{pay['destination']}?amount=0.00135600")
 
     # Seen but not yet confirmed enough: still waiting.
     r = await buyer.pay(order["token"], confirmations=1)
-    assert r.status_code == 201 and r.json()["status"] == "awaiting_payment"
-    assert (
-        r.json()["payment"]["state"] == "pending" and r.json()["payment"]["received_amount"] == "0.00135600"
-    )
+    assert r.status_code == 201
+    assert r.json()["status"] == "awaiting_payment"
+    assert r.json()["payment"]["state"] == "pending"
+    assert r.json()["payment"]["received_amount"] == "0.00135600"
     # The same transaction reported again with more confirmations funds the order.
     ref = (await client.get(f"/api/v1/stores/demo/admin/orders/{order['number']}", headers=admin)).json()
     tx_ref = next(e for e in ref["events"] if e["type"] == "payment_received")["data"]["reference"]
@@ -66,10 +72,10 @@ async def test_whole_journey(client: httpx.AsyncClient, admin: dict[str, str]) -
         f"/api/v1/sandbox/stores/demo/orders/{order['token']}/payments",
         json={"confirmations": 3, "reference": tx_ref},
     )
-    assert r.status_code == 201 and r.json()["status"] == "funded", r.text
-    assert (
-        r.json()["payment"]["state"] == "confirmed" and r.json()["payment"]["received_amount"] == "0.00135600"
-    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "funded", r.text
+    assert r.json()["payment"]["state"] == "confirmed"
+    assert r.json()["payment"]["received_amount"] == "0.00135600"
 
     shipped = await client.post(
         f"/api/v1/stores/demo/admin/orders/{order['number']}/shipments",
@@ -100,7 +106,8 @@ async def test_manual_bank_transfer_is_confirmed_by_the_operator(
 ) -> None:
     order = await Buyer(client).order(method="manual")
     pay = order["payment"]
-    assert pay["asset"] == "EUR" and pay["destination"] == "DE89370400440532013000"
+    assert pay["asset"] == "EUR"
+    assert pay["destination"] == "DE89370400440532013000"
     assert pay["details"]["reference"] == order["number"]
     r = await client.post(
         f"/api/v1/stores/demo/admin/orders/{order['number']}/payments",
@@ -117,8 +124,11 @@ async def test_tracking_view_hides_personal_data(client: httpx.AsyncClient) -> N
     chk = await buyer.ready(email="ada.lovelace@example.org")
     order = (await buyer.place(chk["id"])).json()
     r = await client.get(f"/api/v1/stores/demo/orders/{order['token']}")
-    assert r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
-    assert "ada.lovelace" not in r.text and "example.org" not in r.text
-    assert DELIVERY["address_line1"] not in r.text and DELIVERY["postal_code"] not in r.text
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "ada.lovelace" not in r.text
+    assert "example.org" not in r.text
+    assert DELIVERY["address_line1"] not in r.text
+    assert DELIVERY["postal_code"] not in r.text
     assert r.json()["contact_hint"] == "a•••@e•••.org"
     assert r.json()["ship_to_country"] == "GB"

@@ -24,22 +24,27 @@ async def test_sign_in_sets_a_strict_httponly_cookie_holding_a_hashed_token(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     r = await client.get("/admin/orders")
-    assert r.status_code == 303 and r.headers["location"] == "/admin/sign-in?next=%2Fadmin%2Forders"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/admin/sign-in?next=%2Fadmin%2Forders"
     page = await client.get("/admin/sign-in")
-    assert page.status_code == 200 and 'type="password"' in page.text
-    assert (
-        page.headers["cache-control"] == "no-store"
-        and "frame-ancestors 'none'" in page.headers["content-security-policy"]
-    )
+    assert page.status_code == 200
+    assert 'type="password"' in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     csrf_cookie = page.headers["set-cookie"].lower()
-    assert "path=/admin" in csrf_cookie and "samesite=strict" in csrf_cookie and "httponly" in csrf_cookie
+    assert "path=/admin" in csrf_cookie
+    assert "samesite=strict" in csrf_cookie
+    assert "httponly" in csrf_cookie
 
     r = await sign_in(client)
-    assert r.status_code == 303 and r.headers["location"] == "/admin/orders"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/admin/orders"
     cookie = r.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION}=")
     lowered = cookie.lower()
-    assert "httponly" in lowered and "samesite=strict" in lowered and "path=/admin" in lowered
+    assert "httponly" in lowered
+    assert "samesite=strict" in lowered
+    assert "path=/admin" in lowered
     assert "secure" not in lowered  # the demo runs on plain http; see the next test
     token = cookie.split(";")[0].split("=", 1)[1]
     async with sessionmaker() as session:
@@ -48,9 +53,11 @@ async def test_sign_in_sets_a_strict_httponly_cookie_holding_a_hashed_token(
     assert rows[0].expires_at - rows[0].created_at == timedelta(hours=12)
 
     orders = await client.get("/admin/orders")
-    assert orders.status_code == 200 and "Fieldnotes Supply Co." in orders.text
+    assert orders.status_code == 200
+    assert "Fieldnotes Supply Co." in orders.text
     assert "testkey001" in text_of(orders.text)  # the footer names the key, never the secret
-    assert ADMIN_KEY not in orders.text and token not in orders.text
+    assert ADMIN_KEY not in orders.text
+    assert token not in orders.text
 
 
 async def test_cookies_are_secure_outside_the_demo(client: httpx.AsyncClient, database_url: str) -> None:
@@ -69,17 +76,21 @@ async def test_a_wrong_key_is_refused_beside_its_field_and_attempts_are_limited(
     client: httpx.AsyncClient,
 ) -> None:
     r = await sign_in(client, key="og_nosuchkey1_" + "x" * 32)
-    assert r.status_code == 401 and f"{SESSION}=" not in r.headers.get("set-cookie", "")
-    assert 'id="key-error"' in r.text and "This key is not valid" in r.text
+    assert r.status_code == 401
+    assert f"{SESSION}=" not in r.headers.get("set-cookie", "")
+    assert 'id="key-error"' in r.text
+    assert "This key is not valid" in r.text
     assert 'aria-invalid="true"' in r.text
     r = await sign_in(client, key=ADMIN_KEY[:-1] + "x")  # the right key id, the wrong secret
     assert r.status_code == 401
     r = await sign_in(client, key="")
-    assert r.status_code == 401 and "Enter the store" in r.text
+    assert r.status_code == 401
+    assert "Enter the store" in r.text
     for _ in range(7):
         await sign_in(client, key="wrong")
     r = await sign_in(client, key=ADMIN_KEY)  # the 11th try in the window, even with the right key
-    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) > 0
     assert "Too many sign-in attempts" in r.text
     clock.advance(timedelta(minutes=6))
     assert (await sign_in(client)).status_code == 303
@@ -87,15 +98,19 @@ async def test_a_wrong_key_is_refused_beside_its_field_and_attempts_are_limited(
 
 async def test_the_key_is_never_taken_from_an_address(client: httpx.AsyncClient) -> None:
     r = await client.get(f"/admin/sign-in?key={ADMIN_KEY}")
-    assert r.status_code == 400 and "revoke" in r.text
+    assert r.status_code == 400
+    assert "revoke" in r.text
     token = await form_token(client)
     r = await client.post(f"/admin/sign-in?key={ADMIN_KEY}", data={"csrf": token})
-    assert r.status_code == 400 and f"{SESSION}=" not in r.headers.get("set-cookie", "")
+    assert r.status_code == 400
+    assert f"{SESSION}=" not in r.headers.get("set-cookie", "")
     r = await client.post(f"/admin/sign-in?api_key={ADMIN_KEY}", data={"key": ADMIN_KEY, "csrf": token})
-    assert r.status_code == 400 and f"{SESSION}=" not in r.headers.get("set-cookie", "")
+    assert r.status_code == 400
+    assert f"{SESSION}=" not in r.headers.get("set-cookie", "")
     # Nor from a header: the console reads its own session cookie only.
     r = await client.get("/admin/orders", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
-    assert r.status_code == 303 and r.headers["location"].startswith("/admin/sign-in")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/admin/sign-in")
     await sign_in(client)
     assert (await client.get(f"/admin/orders?token={ADMIN_KEY}")).status_code == 400
 
@@ -108,7 +123,8 @@ async def test_sessions_end_when_idle_at_their_limit_and_at_sign_out(client: htt
     assert (await client.get("/admin/orders")).status_code == 200
     clock.advance(timedelta(minutes=31))
     r = await client.get("/admin/orders")
-    assert r.status_code == 303 and "ended=1" in r.headers["location"]
+    assert r.status_code == 303
+    assert "ended=1" in r.headers["location"]
     assert "Your console session has ended" in (await client.get(r.headers["location"])).text
 
     await sign_in(client)
@@ -120,7 +136,8 @@ async def test_sessions_end_when_idle_at_their_limit_and_at_sign_out(client: htt
 
     await sign_in(client)
     r = await post(client, "/admin/sign-out")
-    assert r.status_code == 303 and r.headers["location"] == "/admin/sign-in?signed_out=1"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/admin/sign-in?signed_out=1"
     assert f'{SESSION}=""' in r.headers["set-cookie"] or "max-age=0" in r.headers["set-cookie"].lower()
     client.cookies.set(SESSION, "stale", path="/admin")
     assert (await client.get("/admin/orders")).status_code == 303
@@ -153,14 +170,17 @@ async def test_revoking_a_key_ends_its_sessions(
         store = await get_store(session, "demo")
         await revoke_operator_key(session, store, second.split("_")[1])
     r = await client.get("/admin/orders")
-    assert r.status_code == 303 and "ended=1" in r.headers["location"]
+    assert r.status_code == 303
+    assert "ended=1" in r.headers["location"]
 
     # Revoking the session's own key from the console signs it out at once.
     await sign_in(client)
     keys = await client.get("/admin/keys")
-    assert "this session" in keys.text and "Revoked" in keys.text
+    assert "this session" in keys.text
+    assert "Revoked" in keys.text
     r = await post(client, "/admin/keys/testkey001/revoke")
-    assert r.status_code == 303 and r.headers["location"] == "/admin/sign-in?ended=1"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/admin/sign-in?ended=1"
     assert (await client.get("/admin/orders")).status_code == 303
 
 
@@ -175,7 +195,8 @@ async def test_a_key_opens_its_own_store_only(
     await sign_in(client, key=other_key)
     listing = await client.get("/admin/orders")
     assert "Other Shop" in listing.text
-    assert other_order["number"] in listing.text and demo_order["number"] not in listing.text
+    assert other_order["number"] in listing.text
+    assert demo_order["number"] not in listing.text
     assert (await client.get(f"/admin/orders/{demo_order['number']}")).status_code == 404
     r = await post(client, f"/admin/orders/{demo_order['number']}/cancel", {"reason": "x"})
     assert r.status_code == 404
@@ -204,17 +225,20 @@ async def test_every_form_needs_the_consoles_csrf_token(client: httpx.AsyncClien
     order = await buyer.order()
     await buyer.pay(order["token"])
     r = await client.post("/admin/sign-in", data={"key": ADMIN_KEY})
-    assert r.status_code == 403 and f"{SESSION}=" not in r.headers.get("set-cookie", "")
+    assert r.status_code == 403
+    assert f"{SESSION}=" not in r.headers.get("set-cookie", "")
     await sign_in(client)
     # The buyer pages' token (cookie og_csrf under /s/) does not open console forms.
     await client.get("/s/demo")
     buyer_token = str(client.cookies.get("og_csrf", path="/s/"))
-    assert buyer_token and buyer_token != csrf_of(client)
+    assert buyer_token
+    assert buyer_token != csrf_of(client)
     number = order["number"]
     shipment = {"carrier": "DHL", "tracking_number": "JJD0001"}
     for data in ({}, {"csrf": buyer_token}, {"csrf": "x" * 43}):
         r = await client.post(f"/admin/orders/{number}/shipments", data={**shipment, **data})
-        assert r.status_code == 403 and "nothing was changed" in r.text
+        assert r.status_code == 403
+        assert "nothing was changed" in r.text
     for path in (
         f"/admin/orders/{number}/cancel",
         "/admin/keys",

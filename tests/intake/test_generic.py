@@ -18,10 +18,13 @@ ADMIN = "/api/v1/stores/demo/admin"
 
 async def test_signed_canonical_order_is_accepted(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
     answer = (await Channel(client).generic(generic_order())).json()
-    assert answer["status"] == "accepted" and answer["issues"] == []
+    assert answer["status"] == "accepted"
+    assert answer["issues"] == []
     order = (await client.get(f"{ADMIN}/orders/{answer['order_id']}", headers=admin)).json()
-    assert order["status"] == "funded" and order["source"] == "generic-demo"
-    assert order["totals"]["total"] == "25.80" and order["contact"]["phone"] == "+353875550123"
+    assert order["status"] == "funded"
+    assert order["source"] == "generic-demo"
+    assert order["totals"]["total"] == "25.80"
+    assert order["contact"]["phone"] == "+353875550123"
 
 
 async def test_signature_timestamp_tolerance_and_rotation(client: httpx.AsyncClient) -> None:
@@ -70,9 +73,11 @@ async def test_broken_payloads_are_kept_and_can_be_corrected(
         headers=admin,
     )
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "accepted" and r.json()["replayed"] is True
+    assert r.json()["status"] == "accepted"
+    assert r.json()["replayed"] is True
     detail = (await client.get(f"{ADMIN}/intake/payloads/{answer['intake_id']}", headers=admin)).json()
-    assert detail["corrected"] is True and json.loads(detail["corrected_text"]) == corrected
+    assert detail["corrected"] is True
+    assert json.loads(detail["corrected_text"]) == corrected
     assert json.loads(detail["body_text"])["lines"][0]["quantity"] == 1.5  # the original is kept
     assert [h["corrected"] for h in detail["history"]] == [False, True]
 
@@ -80,7 +85,8 @@ async def test_broken_payloads_are_kept_and_can_be_corrected(
     r = await client.post(
         f"{ADMIN}/intake/payloads/{answer['intake_id']}/replay", json={"payload": corrected}, headers=admin
     )
-    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 409
+    assert r.headers["content-type"] == "application/problem+json"
 
 
 async def test_completeness_and_contact_rules(client: httpx.AsyncClient) -> None:
@@ -130,7 +136,8 @@ async def test_dismiss_bulk_replay_and_counts(client: httpx.AsyncClient, admin: 
         json={"note": "test order"},
         headers=admin,
     )
-    assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
+    assert dismissed.status_code == 200
+    assert dismissed.json()["status"] == "dismissed"
     assert dismissed.json()["issues"] == []
     again = await client.post(
         f"{ADMIN}/intake/payloads/{answers[0]['intake_id']}/dismiss", json={"note": "again"}, headers=admin
@@ -178,13 +185,15 @@ async def test_operator_routes_need_the_store_key(client: httpx.AsyncClient, adm
         await client.get(f"{ADMIN}/intake/stats", headers={"Authorization": "Bearer nope"})
     ).status_code == 401
     r = await client.get(f"{ADMIN}/intake/payloads?status=lost", headers=admin)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "status"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "status"
     r = await client.put(
         f"{ADMIN}/intake/sources/generic-demo/sku-mappings",
         json={"external_sku": "A", "sku": "NOPE"},
         headers=admin,
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "sku"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "sku"
     r = await client.get(f"{ADMIN}/intake/payloads/in_doesnotexist", headers=admin)
     assert r.status_code == 404
     r = await client.get(f"{ADMIN}/intake/sources/nobody/sku-mappings", headers=admin)
@@ -197,7 +206,8 @@ async def test_an_order_cancelled_before_it_arrived_holds_no_stock(
     async with sessionmaker() as session, session.begin():
         await set_stock(session, "NB-A5-DOT", 0)
     answer = (await Channel(client).generic(generic_order(external_id="GONE-1", status="cancelled"))).json()
-    assert answer["status"] == "accepted" and answer["issues"] == []
+    assert answer["status"] == "accepted"
+    assert answer["issues"] == []
     order = (await client.get(f"{ADMIN}/orders/{answer['order_id']}", headers=admin)).json()
     assert order["status"] == "cancelled"
     assert [(e["from_status"], e["to_status"]) for e in order["events"]] == [

@@ -105,7 +105,8 @@ def test_orders_that_add_up_always_pass(lines: list[tuple[Decimal, int]], shippi
 def test_shopify_mapping_reads_the_documented_fields() -> None:
     body = json.dumps(fixture("shopify_orders_create.json")).encode()
     mapped = ShopifyAdapter().map("orders/create", body, {})
-    assert mapped.findings == [] and mapped.order is not None
+    assert mapped.findings == []
+    assert mapped.order is not None
     order = mapped.order
     assert (order.external_id, order.name, order.status, order.currency) == (
         "5830172049481",
@@ -119,7 +120,8 @@ def test_shopify_mapping_reads_the_documented_fields() -> None:
         ("PEN-FINE-BLK", "variant:44870112575305", 1),
     ]
     assert (order.shipping, order.tax, order.total) == (Decimal("4.90"), Decimal(0), Decimal("41.80"))
-    assert order.delivery is not None and order.delivery.region == "D"
+    assert order.delivery is not None
+    assert order.delivery.region == "D"
     assert (
         ShopifyAdapter().verify(
             "s3cret", {"x-shopify-hmac-sha256": b64_hmac(body, "s3cret")}, body, now=datetime.now(UTC)
@@ -130,9 +132,8 @@ def test_shopify_mapping_reads_the_documented_fields() -> None:
 
 def test_woo_mapping_and_ping() -> None:
     woo = WooAdapter()
-    assert woo.is_ping({}, b"webhook_id=14") and not woo.is_ping(
-        {"x-wc-webhook-signature": "x"}, b"webhook_id=14"
-    )
+    assert woo.is_ping({}, b"webhook_id=14")
+    assert not woo.is_ping({"x-wc-webhook-signature": "x"}, b"webhook_id=14")
     assert not woo.is_ping({}, b'{"id": 1}')
     mapped = woo.map("order.created", json.dumps(fixture("woo_order_created.json")).encode(), {})
     assert mapped.order is not None
@@ -155,7 +156,8 @@ def test_generic_signature() -> None:
     header = sign("k" * 20, body, int(now.timestamp()))
     assert GenericAdapter().verify("k" * 20, {"ordergate-signature": header}, body, now=now) is None
     bad = GenericAdapter().verify("k" * 20, {"ordergate-signature": header}, body + b" ", now=now)
-    assert bad is not None and bad.reason == "bad_signature"
+    assert bad is not None
+    assert bad.reason == "bad_signature"
 
 
 def test_csv_file_errors_are_one_clear_message() -> None:

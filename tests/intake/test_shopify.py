@@ -37,10 +37,13 @@ async def test_paid_create_lands_funded_in_the_one_order_model(
     r = await Channel(client).shopify(shopify_order())
     assert r.status_code == 202, r.text
     result = r.json()
-    assert result["status"] == "accepted" and result["issues"] == [] and result["intake_id"].startswith("in_")
+    assert result["status"] == "accepted"
+    assert result["issues"] == []
+    assert result["intake_id"].startswith("in_")
 
     order = await operator_order(client, admin, result["order_id"])
-    assert order["status"] == "funded" and order["source"] == "shopify-demo"
+    assert order["status"] == "funded"
+    assert order["source"] == "shopify-demo"
     assert order["external_id"] == "5830172049481"
     assert [m["status"] for m in order["milestones"]] == ["awaiting_payment", "funded"]
     assert order["totals"] == {"subtotal": "36.90", "shipping": "4.90", "total": "41.80", "currency": "EUR"}
@@ -49,8 +52,10 @@ async def test_paid_create_lands_funded_in_the_one_order_model(
         ("PEN-FINE-BLK", 1, "7.90"),
     ]
     assert order["contact"] == {"email": "maeve.byrne@example.ie", "phone": "+35315550142"}
-    assert order["delivery"]["postal_code"] == "D02 WK81" and order["delivery"]["country"] == "IE"
-    assert order["payment"] is None and order["needs_attention"] is False
+    assert order["delivery"]["postal_code"] == "D02 WK81"
+    assert order["delivery"]["country"] == "IE"
+    assert order["payment"] is None
+    assert order["needs_attention"] is False
     # Funded: the units left the shelf, exactly as a paid guest order's do.
     assert await stock(sessionmaker, "NB-A5-DOT") == (before[0] - 2, before[1])
 
@@ -58,7 +63,9 @@ async def test_paid_create_lands_funded_in_the_one_order_model(
     assert [o["source"] for o in listed] == ["shopify-demo"]
     async with sessionmaker() as session:
         row = await session.scalar(select(Order).where(Order.number == result["order_id"]))
-        assert row is not None and row.external_id == "5830172049481" and row.checkout_hash is None
+        assert row is not None
+        assert row.external_id == "5830172049481"
+        assert row.checkout_hash is None
 
 
 async def test_duplicate_deliveries_make_one_order(
@@ -71,11 +78,13 @@ async def test_duplicate_deliveries_make_one_order(
     again = (await channel.shopify(shopify_order(), webhook_id="wh-2", event_id="ev-1")).json()
     for answer in (retry, again):
         assert answer["status"] == "duplicate"
-        assert answer["order_id"] == first["order_id"] and answer["duplicate_of"] == first["intake_id"]
+        assert answer["order_id"] == first["order_id"]
+        assert answer["duplicate_of"] == first["intake_id"]
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 1
     dupes = (await client.get(f"{ADMIN}/intake/payloads?status=duplicate", headers=admin)).json()["items"]
-    assert len(dupes) == 2 and all(d["duplicate_of"] == first["intake_id"] for d in dupes)
+    assert len(dupes) == 2
+    assert all(d["duplicate_of"] == first["intake_id"] for d in dupes)
 
 
 async def test_update_before_create_is_held_then_applied(
@@ -98,7 +107,9 @@ async def test_update_before_create_is_held_then_applied(
     early = await channel.shopify(fulfilled, topic="orders/fulfilled")
     assert early.status_code == 202
     held = early.json()
-    assert held["status"] == "quarantined" and held["held"] is True and held["order_id"] is None
+    assert held["status"] == "quarantined"
+    assert held["held"] is True
+    assert held["order_id"] is None
     assert [(i["rule"], i["severity"], i["owner"]) for i in held["issues"]] == [
         ("state.awaiting_create", "hold", "channel-ops")
     ]
@@ -114,7 +125,8 @@ async def test_update_before_create_is_held_then_applied(
     assert order["shipments"][0]["tracking_number"] == "CE123456789IE"
     assert (await client.get(f"{ADMIN}/intake/quarantine", headers=admin)).json()["items"] == []
     detail = (await client.get(f"{ADMIN}/intake/payloads/{held['intake_id']}", headers=admin)).json()
-    assert detail["status"] == "accepted" and detail["order_id"] == created["order_id"]
+    assert detail["status"] == "accepted"
+    assert detail["order_id"] == created["order_id"]
     assert [a["outcome"] for a in detail["history"]] == ["held", "accepted"]
     assert detail["history"][1]["actor"] == f"create {created['intake_id']}"
 
@@ -140,7 +152,8 @@ async def test_cancel_after_fulfilment_is_quarantined_by_the_state_rule(
         topic="orders/cancelled",
     )
     answer = cancel.json()
-    assert answer["status"] == "quarantined" and answer["held"] is False
+    assert answer["status"] == "quarantined"
+    assert answer["held"] is False
     assert [(i["rule"], i["owner"], i["field"]) for i in answer["issues"]] == [
         ("state.transition", "channel-ops", "status")
     ]
@@ -170,28 +183,32 @@ async def test_missing_sku_is_fixed_by_a_mapping_and_replay(
 
     replay = f"{ADMIN}/intake/payloads/{answer['intake_id']}/replay"
     unchanged = (await client.post(replay, headers=admin)).json()
-    assert unchanged["status"] == "quarantined" and unchanged["replayed"] is True
+    assert unchanged["status"] == "quarantined"
+    assert unchanged["replayed"] is True
 
     mapping = {"external_sku": "variant:44870112575305", "sku": "PEN-FINE-BLK"}
     r = await client.put(f"{ADMIN}/intake/sources/shopify-demo/sku-mappings", json=mapping, headers=admin)
-    assert r.status_code == 200 and r.json()["origin"] == "operator"
+    assert r.status_code == 200
+    assert r.json()["origin"] == "operator"
     fixed = (await client.post(replay, json={"note": "mapped the fine liner variant"}, headers=admin)).json()
-    assert fixed["status"] == "accepted" and fixed["replayed"] is True and fixed["order_id"]
+    assert fixed["status"] == "accepted"
+    assert fixed["replayed"] is True
+    assert fixed["order_id"]
     view = await operator_order(client, admin, fixed["order_id"])
     assert [i["sku"] for i in view["items"]] == ["NB-A5-DOT", "PEN-FINE-BLK"]
 
     # Idempotent: replaying a settled payload does nothing, and says so.
     again = (await client.post(replay, headers=admin)).json()
-    assert again["replayed"] is False and again["order_id"] == fixed["order_id"]
+    assert again["replayed"] is False
+    assert again["order_id"] == fixed["order_id"]
     listed = (await client.get(f"{ADMIN}/orders", headers=admin)).json()["items"]
     assert len(listed) == 1
     history = (await client.get(f"{ADMIN}/intake/payloads/{answer['intake_id']}", headers=admin)).json()[
         "history"
     ]
     assert [h["outcome"] for h in history] == ["quarantined", "quarantined", "accepted", "accepted"]
-    assert history[2]["note"] == "mapped the fine liner variant" and history[2]["actor"].startswith(
-        "operator:"
-    )
+    assert history[2]["note"] == "mapped the fine liner variant"
+    assert history[2]["actor"].startswith("operator:")
 
 
 async def test_unknown_sku_currency_money_and_shop_each_name_their_rule_and_owner(
@@ -272,15 +289,15 @@ async def test_bad_and_missing_signatures_are_refused_and_recorded_without_body(
         {"field": "X-Shopify-Hmac-Sha256", "message": "the signature does not match the body"}
     ]
     unsigned = await channel.shopify(body, signature="")
-    assert (
-        unsigned.status_code == 401
-        and unsigned.json()["errors"][0]["message"] == "the delivery is not signed"
-    )
+    assert unsigned.status_code == 401
+    assert unsigned.json()["errors"][0]["message"] == "the delivery is not signed"
 
     refused = (await client.get(f"{ADMIN}/intake/payloads?status=refused", headers=admin)).json()["items"]
     assert sorted(r["refusal"] for r in refused) == ["bad_signature", "missing_signature"]
     detail = (await client.get(f"{ADMIN}/intake/payloads/{refused[0]['intake_id']}", headers=admin)).json()
-    assert detail["body_text"] is None and detail["body_base64"] is None and detail["body_size"] == len(body)
+    assert detail["body_text"] is None
+    assert detail["body_base64"] is None
+    assert detail["body_size"] == len(body)
     assert "x-shopify-hmac-sha256" not in detail["headers"]
     assert detail["headers"]["x-shopify-topic"] == "orders/create"
     replay = await client.post(f"{ADMIN}/intake/payloads/{detail['intake_id']}/replay", headers=admin)
@@ -290,7 +307,8 @@ async def test_bad_and_missing_signatures_are_refused_and_recorded_without_body(
 async def test_five_megabytes_is_413_and_recorded(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
     order = shopify_order(note="x" * (5 * 1024 * 1024))
     r = await Channel(client).shopify(order)
-    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["field"] == "body"
     refused = (await client.get(f"{ADMIN}/intake/payloads?status=refused", headers=admin)).json()["items"]
     assert [(p["refusal"], p["body_size"] > 5 * 1024 * 1024) for p in refused] == [("too_large", True)]
@@ -324,7 +342,8 @@ async def test_invalid_utf8_is_kept_byte_for_byte_in_quarantine(
 
 async def test_unknown_source_and_unhandled_topic(client: httpx.AsyncClient) -> None:
     r = await Channel(client).shopify(shopify_order(), source="nobody")
-    assert r.status_code == 404 and r.json()["errors"][0]["field"] == "source"
+    assert r.status_code == 404
+    assert r.json()["errors"][0]["field"] == "source"
     csv_source = await Channel(client).shopify(shopify_order(), source="csv-demo")
     assert csv_source.status_code == 404  # CSV sources take files through the CLI only
     answer = (await Channel(client).shopify(shopify_order(), topic="orders/edited")).json()

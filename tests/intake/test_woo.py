@@ -21,7 +21,8 @@ async def test_creation_ping_is_answered_200_and_nothing_is_stored(
             "User-Agent": "WooCommerce/8.7.0 Hookshot (WordPress/6.5)",
         },
     )
-    assert r.status_code == 200 and r.json() == {"status": "ping"}
+    assert r.status_code == 200
+    assert r.json() == {"status": "ping"}
     assert (await client.get(f"{ADMIN}/intake/payloads", headers=admin)).json()["items"] == []
     # The same body with a signature is a delivery, and checked as one.
     signed = await Channel(client).woo(b"webhook_id=14", signature="bm90LWl0")
@@ -35,9 +36,11 @@ async def test_processing_order_is_funded_then_completed_ships(
     created = await channel.woo(woo_order())
     assert created.status_code == 202, created.text
     answer = created.json()
-    assert answer["status"] == "accepted" and answer["issues"] == []
+    assert answer["status"] == "accepted"
+    assert answer["issues"] == []
     order = (await client.get(f"{ADMIN}/orders/{answer['order_id']}", headers=admin)).json()
-    assert order["status"] == "funded" and order["source"] == "woo-demo"
+    assert order["status"] == "funded"
+    assert order["source"] == "woo-demo"
     assert order["totals"] == {"subtotal": "31.20", "shipping": "4.90", "total": "44.41", "currency": "EUR"}
     assert [(i["sku"], i["quantity"], i["unit_price"], i["line_total"]) for i in order["items"]] == [
         ("CASE-CANVAS", 1, "24.00", "24.00"),
@@ -48,9 +51,11 @@ async def test_processing_order_is_funded_then_completed_ships(
 
     completed = woo_order(status="completed", date_modified_gmt="2026-03-15T08:00:00")
     updated = (await channel.woo(completed, topic="order.updated")).json()
-    assert updated["status"] == "accepted" and updated["order_id"] == answer["order_id"]
+    assert updated["status"] == "accepted"
+    assert updated["order_id"] == answer["order_id"]
     order = (await client.get(f"{ADMIN}/orders/{answer['order_id']}", headers=admin)).json()
-    assert order["status"] == "shipped" and order["shipments"][0]["carrier"] == "woo"
+    assert order["status"] == "shipped"
+    assert order["shipments"][0]["carrier"] == "woo"
 
     refunded = woo_order(status="refunded", date_modified_gmt="2026-03-20T08:00:00")
     late = (await channel.woo(refunded, topic="order.updated")).json()
@@ -74,7 +79,8 @@ async def test_pending_then_cancelled_releases_the_hold(
     }
     assert held["STICKY-SET"] == before["STICKY-SET"] - 3
     order = (await client.get(f"{ADMIN}/orders/{answer['order_id']}", headers=admin)).json()
-    assert order["status"] == "awaiting_payment" and order["payment"] is None
+    assert order["status"] == "awaiting_payment"
+    assert order["payment"] is None
 
     cancelled = woo_order(id=9001, status="cancelled", date_modified_gmt="2026-03-14T13:00:00")
     assert (await channel.woo(cancelled, topic="order.updated")).json()["status"] == "accepted"
@@ -91,7 +97,8 @@ async def test_woo_signature_and_site_are_checked(client: httpx.AsyncClient) -> 
     channel = Channel(client)
     body = b'{"id": 1}'
     r = await channel.woo(body, signature=b64_hmac(body, "wrong-secret"))
-    assert r.status_code == 401 and r.json()["errors"][0]["field"] == "X-WC-Webhook-Signature"
+    assert r.status_code == 401
+    assert r.json()["errors"][0]["field"] == "X-WC-Webhook-Signature"
 
     async def from_site(site: str) -> httpx.Response:
         payload = woo_order(id=4242)

@@ -178,7 +178,7 @@ class SmsTestServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 expected_auth = base64.b64encode(f"{api.account_sid}:{api.auth_token}".encode()).decode()

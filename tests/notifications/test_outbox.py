@@ -33,7 +33,9 @@ async def test_confirmation_is_written_with_the_order(
     for row in rows:
         assert token not in repr((row.payload, row.sealed, row.last_error, row.dedupe_key))
     (seal,) = await seals(sessionmaker)
-    assert seal is not None and token not in seal and seal.startswith("v1.")
+    assert seal is not None
+    assert token not in seal
+    assert seal.startswith("v1.")
 
 
 async def test_no_message_when_the_order_is_not_created(
@@ -82,7 +84,8 @@ async def test_confirmation_email_as_a_file_without_smtp(
     # Delivered: the body's facts are gone from the outbox, the outcome stays; nothing is sent again.
     (row,) = await outbox(sessionmaker)
     assert (row.state, row.payload, row.sealed, row.attempts) == ("sent", None, None, 1)
-    assert row.sent_at is not None and row.provider_ref == f"file:{path.name}"
+    assert row.sent_at is not None
+    assert row.provider_ref == f"file:{path.name}"
     again = await outbox_pass(sessionmaker, settings)
     assert (again.sent, again.skipped) == (0, 0)
     assert len(mail_files(settings)) == 1
@@ -96,7 +99,8 @@ async def test_bank_transfer_confirmation_has_the_transfer_details(
     (path,) = mail_files(settings)
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "DE89 3704 0044 0532 0130 00" in text and "COBADEFFXXX" in text
+    assert "DE89 3704 0044 0532 0130 00" in text
+    assert "COBADEFFXXX" in text
     assert f"Reference:  {order['number']}" in text
     assert "€19.40" in text
 
@@ -143,7 +147,8 @@ async def test_every_step_of_the_order_sends_its_message(
     assert f"Order {order['number']} is complete" in mails["completed.eml"]
     shipped_sms = texts["shipped.txt"]
     assert shipped_sms.startswith("To: +4930901820\n")
-    assert "DHL tracking JD0146000012345" in shipped_sms and order["tracking_url"] in shipped_sms
+    assert "DHL tracking JD0146000012345" in shipped_sms
+    assert order["tracking_url"] in shipped_sms
     assert "key to your order" in texts["order_confirmation.txt"]
 
 
@@ -154,7 +159,8 @@ async def test_expired_payment_sends_the_refresh_link(
     await outbox_pass(sessionmaker, settings)
     clock.advance(timedelta(seconds=settings.payment_window_seconds + 1))
     result = await run_once(sessionmaker, settings)
-    assert result.orders_expired == 1 and result.messages_sent == 1
+    assert result.orders_expired == 1
+    assert result.messages_sent == 1
     expired = [p for p in mail_files(settings) if p.name.endswith("payment_expired.eml")]
     (path,) = expired
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -166,7 +172,8 @@ async def test_expired_payment_sends_the_refresh_link(
     assert (await client.post(f"/api/v1/stores/demo/orders/{order['token']}/refresh")).status_code == 200
     clock.advance(timedelta(seconds=settings.payment_window_seconds + 1))
     result = await run_once(sessionmaker, settings)
-    assert result.orders_expired == 1 and result.messages_sent == 1
+    assert result.orders_expired == 1
+    assert result.messages_sent == 1
     assert len(await outbox(sessionmaker, kind="payment_expired")) == 2
 
 
@@ -180,7 +187,8 @@ async def test_expired_message_is_skipped_when_the_buyer_already_refreshed(
     result = await outbox_pass(sessionmaker, settings)
     assert (result.sent, result.skipped) == (1, 1)  # the confirmation goes; "window closed" does not
     (skipped,) = await outbox(sessionmaker, state="skipped")
-    assert skipped.kind == "payment_expired" and "new payment instruction" in (skipped.last_error or "")
+    assert skipped.kind == "payment_expired"
+    assert "new payment instruction" in (skipped.last_error or "")
 
 
 async def test_payment_reminder_once_and_not_after_payment(
@@ -213,7 +221,8 @@ async def test_sms_only_buyer_gets_text_messages(
     (path,) = sms_files(settings)
     text = path.read_text()
     assert text.startswith("To: +4930901820\nFrom: Fieldnotes Supply Co.\n\n")
-    assert order["number"] in text and order["tracking_url"] in text
+    assert order["number"] in text
+    assert order["tracking_url"] in text
 
 
 async def test_cancelled_paid_order_says_refund_and_escapes_the_reason(
@@ -234,8 +243,10 @@ async def test_cancelled_paid_order_says_refund_and_escapes_the_reason(
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; sorry" in html
-    assert reason in text and "will refund you" in text
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; sorry" in html
+    assert reason in text
+    assert "will refund you" in text
 
 
 async def test_store_without_sms_skips_sms(
@@ -263,4 +274,5 @@ async def test_outbox_rows_never_hold_tokens(
     await outbox_pass(sessionmaker, settings)
     async with sessionmaker() as session:
         raw = (await session.execute(select(OutboxMessage.__table__))).all()
-    assert raw and order["token"] not in repr(raw)
+    assert raw
+    assert order["token"] not in repr(raw)

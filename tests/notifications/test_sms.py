@@ -24,10 +24,13 @@ async def test_confirmation_by_sms(
     settings = with_sms(settings, sms_api.url())
     assert (await outbox_pass(sessionmaker, settings)).sent == 1
     (sent,) = sms_api.api.messages
-    assert sent["To"] == "+4930901820" and sent["From"] == "+15550001111"
-    assert order["number"] in sent["Body"] and order["tracking_url"] in sent["Body"]
+    assert sent["To"] == "+4930901820"
+    assert sent["From"] == "+15550001111"
+    assert order["number"] in sent["Body"]
+    assert order["tracking_url"] in sent["Body"]
     (row,) = await outbox(sessionmaker)
-    assert row.state == "sent" and row.provider_ref == "SM" + "0" * 32
+    assert row.state == "sent"
+    assert row.provider_ref == "SM" + "0" * 32
 
 
 async def test_messaging_service_sender(
@@ -40,7 +43,8 @@ async def test_messaging_service_sender(
     url = sms_api.url().split("?")[0] + "?messaging_service_sid=MG123"
     assert (await outbox_pass(sessionmaker, with_sms(settings, url))).sent == 1
     (sent,) = sms_api.api.messages
-    assert sent["MessagingServiceSid"] == "MG123" and "From" not in sent
+    assert sent["MessagingServiceSid"] == "MG123"
+    assert "From" not in sent
 
 
 async def test_invalid_number_is_dead_overload_is_retried(
@@ -75,12 +79,14 @@ async def test_invalid_number_is_dead_overload_is_retried(
     result = await outbox_pass(sessionmaker, with_sms(settings, sms_api.url()))
     assert (result.sent, result.dead, result.retried) == (0, 1, 1)
     dead = (await outbox(sessionmaker, state="dead"))[0]
-    assert dead.recipient == INVALID_NUMBER and "HTTP 400: 21211" in (dead.last_error or "")
+    assert dead.recipient == INVALID_NUMBER
+    assert "HTTP 400: 21211" in (dead.last_error or "")
     retried = (await outbox(sessionmaker, state="pending"))[0]
     assert "HTTP 503" in (retried.last_error or "")
     for row in (dead, retried):
         assert sms_api.api.auth_token not in (row.last_error or "")
-        assert bad["token"] not in (row.last_error or "") and busy["token"] not in (row.last_error or "")
+        assert bad["token"] not in (row.last_error or "")
+        assert busy["token"] not in (row.last_error or "")
 
 
 async def test_wrong_credentials_are_retried_not_leaked(

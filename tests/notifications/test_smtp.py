@@ -30,13 +30,16 @@ async def test_confirmation_over_smtp_with_html_and_text(
     assert (await outbox_pass(sessionmaker, settings)).sent == 1
 
     (mail,) = smtp.received
-    assert mail.sender == "no-reply@localhost" and mail.recipients == ["ada@example.com"]
+    assert mail.sender == "no-reply@localhost"
+    assert mail.recipients == ["ada@example.com"]
     assert mail.message.get_content_type() == "multipart/alternative"
-    assert order["tracking_url"] in mail.part("plain") and order["tracking_url"] in mail.part("html")
+    assert order["tracking_url"] in mail.part("plain")
+    assert order["tracking_url"] in mail.part("html")
     assert mail.message["Message-ID"].startswith("<og.1.")
     assert mail.message["Auto-Submitted"] == "auto-generated"
     (row,) = await outbox(sessionmaker)
-    assert row.state == "sent" and "OK queued" in (row.provider_ref or "")
+    assert row.state == "sent"
+    assert "OK queued" in (row.provider_ref or "")
 
 
 async def test_starttls_and_login(
@@ -66,7 +69,8 @@ async def test_starttls_and_login(
             result = await outbox_pass(sessionmaker, bad)
         assert result.retried == 1
         (failed,) = await outbox(sessionmaker, state="pending")
-        assert failed.last_error and "SMTPAuthenticationError" in failed.last_error
+        assert failed.last_error
+        assert "SMTPAuthenticationError" in failed.last_error
         assert "wrong" not in repr(logs) + failed.last_error
 
 
@@ -102,21 +106,26 @@ async def test_refused_recipient_is_dead_at_once_and_can_be_retried(
     assert (await outbox_pass(sessionmaker, settings)).dead == 1
     (row,) = await outbox(sessionmaker)
     assert (row.state, row.attempts) == ("dead", 1)
-    assert row.last_error and "550" in row.last_error
+    assert row.last_error
+    assert "550" in row.last_error
 
     # Visible to the operator, and retried once the address works again.
     listed = await client.get("/api/v1/stores/demo/admin/outbox", params={"state": "dead"}, headers=admin)
     assert listed.status_code == 200
     (item,) = listed.json()["items"]
-    assert item["kind"] == "order_confirmation" and item["recipient"] == "gone@example.com"
-    assert "550" in item["last_error"] and item["order_number"]
+    assert item["kind"] == "order_confirmation"
+    assert item["recipient"] == "gone@example.com"
+    assert "550" in item["last_error"]
+    assert item["order_number"]
     smtp.handler.refuse.clear()
     r = await client.post(f"/api/v1/stores/demo/admin/outbox/{item['id']}/retry", headers=admin)
-    assert r.status_code == 200 and r.json()["state"] == "pending"
+    assert r.status_code == 200
+    assert r.json()["state"] == "pending"
     assert (await outbox_pass(sessionmaker, settings)).sent == 1
     assert len(smtp.received) == 1
     again = await client.post(f"/api/v1/stores/demo/admin/outbox/{item['id']}/retry", headers=admin)
-    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "state"
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["field"] == "state"
 
 
 async def test_unreachable_server_backs_off_then_gives_up(
@@ -131,9 +140,11 @@ async def test_unreachable_server_backs_off_then_gives_up(
             result = await outbox_pass(sessionmaker, settings)
         (row,) = await outbox(sessionmaker)
         assert row.attempts == attempt
-        assert order["token"] not in repr(logs) and order["token"] not in (row.last_error or "")
+        assert order["token"] not in repr(logs)
+        assert order["token"] not in (row.last_error or "")
         if attempt < 4:
-            assert result.retried == 1 and row.state == "pending"
+            assert result.retried == 1
+            assert row.state == "pending"
             delay = (row.next_attempt_at - clock.now()).total_seconds()
             # base 10 s doubled each try, each between half and all of it
             assert 10 * 2 ** (attempt - 1) / 2 - 1 <= delay <= 10 * 2 ** (attempt - 1) + 1
@@ -142,8 +153,10 @@ async def test_unreachable_server_backs_off_then_gives_up(
             assert (await outbox_pass(sessionmaker, settings)).retried == 0
             clock.advance(timedelta(seconds=delay + 1))
         else:
-            assert result.dead == 1 and row.state == "dead"
-            assert row.last_error and "SMTPConnect" in row.last_error
+            assert result.dead == 1
+            assert row.state == "dead"
+            assert row.last_error
+            assert "SMTPConnect" in row.last_error
     assert delays[0] < delays[2]
 
 

@@ -87,7 +87,8 @@ async def test_killed_mid_delivery_loses_nothing_and_repeats_nothing(
     assert len(smtp.received) == 2
 
     (held,) = await outbox(sessionmaker, state="pending")
-    assert held.claim is not None and held.attempts == 1  # claimed by the dead worker
+    assert held.claim is not None
+    assert held.attempts == 1
     settings = with_smtp(settings, f"smtp://127.0.0.1:{smtp.port}")
     # Its lease still runs: nobody takes it over yet.
     assert (await outbox_pass(sessionmaker, settings)).sent == 0
@@ -135,9 +136,11 @@ async def test_several_workers_share_the_outbox(
             await engine.dispose()
 
     shares = await asyncio.gather(*(one_worker() for _ in range(3)))
-    assert sum(shares) == count and sorted(shares)[1] > 0  # they took turns
+    assert sum(shares) == count
+    assert sorted(shares)[1] > 0
     recipients = [r for mail in smtp.received for r in mail.recipients]
-    assert len(recipients) == count and len(set(recipients)) == count
+    assert len(recipients) == count
+    assert len(set(recipients)) == count
     assert {m.state for m in await outbox(sessionmaker)} == {"sent"}
     bodies = {mail.recipients[0]: mail.part("plain") for mail in smtp.received}
     assert "000007" in bodies["buyer7@example.com"]

@@ -50,7 +50,8 @@ async def test_funding_commits_and_cancel_returns(
     assert (await buyer.pay(order["token"])).json()["status"] == "funded"
     assert await stock(sessionmaker) == (6, 0)
     r = await client.post(f"/api/v1/stores/demo/admin/orders/{order['number']}/cancel", headers=admin)
-    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"
     assert await stock(sessionmaker) == (10, 0)
 
 
@@ -78,13 +79,16 @@ async def test_expiry_on_read_releases_and_refresh_reserves_again(
     old = order["payment"]
     clock.advance(timedelta(seconds=901))
     view = await buyer.track(order["token"])  # a read never trusts a stale status
-    assert view["status"] == "expired" and view["payment"]["state"] == "expired" and view["can_refresh"]
+    assert view["status"] == "expired"
+    assert view["payment"]["state"] == "expired"
+    assert view["can_refresh"]
     assert await stock(sessionmaker) == (10, 0)
 
     r = await client.post(f"/api/v1/stores/demo/orders/{order['token']}/refresh")
     assert r.status_code == 200, r.text
     fresh = r.json()
-    assert fresh["status"] == "awaiting_payment" and fresh["payment"]["state"] == "pending"
+    assert fresh["status"] == "awaiting_payment"
+    assert fresh["payment"]["state"] == "pending"
     assert fresh["payment"]["destination"] != old["destination"]
     assert fresh["payment"]["expires_at"] > old["expires_at"]
     assert await stock(sessionmaker) == (10, 4)
@@ -117,14 +121,16 @@ async def test_refresh_without_stock_is_409(
     second = await buyer.order(quantity=5)  # takes the stock the first one released
     assert second["status"] == "awaiting_payment"
     r = await client.post(f"/api/v1/stores/demo/orders/{first['token']}/refresh")
-    assert r.status_code == 409 and r.json()["type"] == "out-of-stock"
+    assert r.status_code == 409
+    assert r.json()["type"] == "out-of-stock"
     assert (await buyer.track(first["token"]))["status"] == "expired"
 
 
 async def test_refresh_is_only_for_expired_orders(client: httpx.AsyncClient) -> None:
     order = await Buyer(client).order()
     r = await client.post(f"/api/v1/stores/demo/orders/{order['token']}/refresh")
-    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 409
+    assert r.headers["content-type"] == "application/problem+json"
 
 
 async def test_two_hundred_concurrent_buyers_never_oversell(

@@ -42,16 +42,19 @@ async def test_an_invoice_per_order_with_destination_amount_and_link_from_btcpay
 ) -> None:
     await shop(sessionmaker, [btcpay_method(btcpay)])
     store = (await client.get("/api/v1/stores/shop")).json()
-    assert store["guest_checkout"]["available"] is True and store["payment_methods"][0]["ready"] is True
+    assert store["guest_checkout"]["available"] is True
+    assert store["payment_methods"][0]["ready"] is True
 
     order = await Buyer(client, store="shop").order(method="btcpay")
     assert order["status"] == "awaiting_payment"
-    assert order["payment"]["destination"] == "" and order["payment"]["details"] == {"preparing": True}
+    assert order["payment"]["destination"] == ""
+    assert order["payment"]["details"] == {"preparing": True}
     assert btcpay.created == []  # nothing asked of BTCPay while the order's transaction was open
 
     view = await prepared(client, order["token"])
     [request] = btcpay.created
-    assert request["amount"] == "19.40" and request["currency"] == "EUR"
+    assert request["amount"] == "19.40"
+    assert request["currency"] == "EUR"
     assert request["metadata"]["orderId"] == order["number"]
     assert request["checkout"]["expirationMinutes"] == 15
     assert btcpay.auth_seen[-1] == f"token {btcpay.api_key}"
@@ -59,10 +62,12 @@ async def test_an_invoice_per_order_with_destination_amount_and_link_from_btcpay
     pay = view["payment"]
     assert (pay["asset"], pay["amount"], pay["destination"]) == ("BTC", TOTAL_BTC, invoice["address"])
     assert pay["uri"] == f"bitcoin:{invoice['address']}?amount={TOTAL_BTC}"
-    assert pay["details"]["checkout_link"] == invoice["checkoutLink"] and pay["state"] == "pending"
+    assert pay["details"]["checkout_link"] == invoice["checkoutLink"]
+    assert pay["state"] == "pending"
 
     again = await prepared(client, order["token"])
-    assert again["payment"]["destination"] == pay["destination"] and len(btcpay.invoices) == 1
+    assert again["payment"]["destination"] == pay["destination"]
+    assert len(btcpay.invoices) == 1
 
 
 async def test_webhooks_fund_the_order_once_and_a_bad_signature_changes_nothing(
@@ -74,20 +79,23 @@ async def test_webhooks_fund_the_order_once_and_a_bad_signature_changes_nothing(
     body, _ = btcpay.payment(invoice_id, TOTAL_BTC)
 
     forged = await callback(client, "btcpay", btcpay.sign(body, secret="not-the-secret"))
-    assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
+    assert forged.status_code == 401
+    assert forged.headers["content-type"] == "application/problem+json"
     unsigned = await client.post("/api/v1/webhooks/payments/btcpay", content=body)
     assert unsigned.status_code == 401
     assert (await Buyer(client, store="shop").track(token))["payment"]["received_amount"] == "0.00000000"
 
     r = await callback(client, "btcpay", btcpay.sign(body))
-    assert r.status_code == 200 and r.json()["status"] == "processed", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "processed", r.text
     pay = (await Buyer(client, store="shop").track(token))["payment"]
     assert (pay["state"], pay["received_amount"], pay["confirmations"]) == ("pending", TOTAL_BTC, 0)
 
     events = len((await operator_order(client, number))["events"])
     for redelivery in (btcpay.sign(body), btcpay.redeliver(body)):
         r = await callback(client, "btcpay", redelivery)
-        assert r.status_code == 200 and r.json()["status"] == "duplicate"
+        assert r.status_code == 200
+        assert r.json()["status"] == "duplicate"
     assert len((await operator_order(client, number))["events"]) == events
 
     payment_id = json.loads(body)["payment"]["id"]
@@ -96,8 +104,10 @@ async def test_webhooks_fund_the_order_once_and_a_bad_signature_changes_nothing(
     r = await callback(client, "btcpay", btcpay.delivery("InvoiceSettled", invoice_id, manuallyMarked=False))
     assert r.json()["status"] == "processed"
     final = await operator_order(client, number)
-    assert final["status"] == "funded" and final["payment"]["state"] == "confirmed"
-    assert final["payment"]["received_amount"] == TOTAL_BTC and final["needs_attention"] is False
+    assert final["status"] == "funded"
+    assert final["payment"]["state"] == "confirmed"
+    assert final["payment"]["received_amount"] == TOTAL_BTC
+    assert final["needs_attention"] is False
 
 
 async def test_partial_payment_then_expiry_is_flagged_and_the_order_expires(
@@ -113,7 +123,8 @@ async def test_partial_payment_then_expiry_is_flagged_and_the_order_expires(
     assert r.json()["status"] == "processed"
     await worker_pass(sessionmaker)
     final = await operator_order(client, str(view["number"]))
-    assert final["status"] == "expired" and final["payment"]["received_amount"] == "0.00020000"
+    assert final["status"] == "expired"
+    assert final["payment"]["received_amount"] == "0.00020000"
     assert "partial payment" in (final["attention_reason"] or "")
     assert any(e["type"] == "refund_due" for e in final["events"])
 
@@ -127,7 +138,8 @@ async def test_payment_after_expiration_is_late_never_funding(
         client, "btcpay", btcpay.payment(invoice_id, TOTAL_BTC, status="Settled", after_expiration=True)
     )
     final = await operator_order(client, str(view["number"]))
-    assert final["status"] == "awaiting_payment" and final["needs_attention"] is True
+    assert final["status"] == "awaiting_payment"
+    assert final["needs_attention"] is True
     assert (await attention(client))[str(view["number"])] == (
         f"late payment of {TOTAL_BTC} BTC after the payment window: not funded at the old rate"
     )
@@ -159,7 +171,8 @@ async def test_invalid_payment_is_not_counted(
     await callback(client, "btcpay", btcpay.payment(invoice_id, TOTAL_BTC, status="Invalid"))
     await callback(client, "btcpay", btcpay.delivery("InvoiceInvalid", invoice_id))
     order = await operator_order(client, str(view["number"]))
-    assert order["payment"]["received_amount"] == "0.00000000" and order["needs_attention"] is True
+    assert order["payment"]["received_amount"] == "0.00000000"
+    assert order["needs_attention"] is True
     assert "invalid" in order["attention_reason"]
     await worker_pass(sessionmaker)
     assert (await operator_order(client, str(view["number"])))["status"] == "expired"
@@ -174,13 +187,16 @@ async def test_event_for_an_unknown_invoice_is_kept_and_reported(
         "InvoiceReceivedPayment", "NotOurInvoice1", payment=payment, afterExpiration=False
     )
     r = await callback(client, "btcpay", signed)
-    assert r.status_code == 200 and r.json()["status"] == "unmatched"
+    assert r.status_code == 200
+    assert r.json()["status"] == "unmatched"
     r = await client.get("/api/v1/stores/shop/admin/payment-events?status=unmatched", headers=SHOP_ADMIN)
     [event] = r.json()["items"]
-    assert event["provider_ref"] == "NotOurInvoice1" and event["event_type"] == "InvoiceReceivedPayment"
+    assert event["provider_ref"] == "NotOurInvoice1"
+    assert event["event_type"] == "InvoiceReceivedPayment"
     assert "no order" in event["detail"]
     bad = await client.get("/api/v1/stores/shop/admin/payment-events?status=weird", headers=SHOP_ADMIN)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "status"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "status"
 
 
 async def test_unreadable_but_signed_callback_is_kept(
@@ -188,7 +204,8 @@ async def test_unreadable_but_signed_callback_is_kept(
 ) -> None:
     await shop(sessionmaker, [btcpay_method(btcpay)])
     r = await callback(client, "btcpay", btcpay.sign(b'{"not": "an event"'))
-    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
     r = await client.get("/api/v1/stores/shop/admin/payment-events?status=invalid", headers=SHOP_ADMIN)
     assert len(r.json()["items"]) == 1
     unknown = await client.post("/api/v1/webhooks/payments/paypal", content=b"{}")
@@ -202,13 +219,15 @@ async def test_btcpay_down_at_order_time_loses_nothing(
     btcpay.down = True
     order = await Buyer(client, store="shop").order(method="btcpay")
     r = await client.post(f"/api/v1/stores/shop/orders/{order['token']}/payment-instruction")
-    assert r.status_code == 503 and r.json()["type"] == "payment-provider-unavailable"
+    assert r.status_code == 503
+    assert r.json()["type"] == "payment-provider-unavailable"
     assert (await Buyer(client, store="shop").track(order["token"]))["status"] == "awaiting_payment"
 
     btcpay.down = False
     await worker_pass(sessionmaker)  # the worker opens what is still pending
     view = await Buyer(client, store="shop").track(order["token"])
-    assert view["payment"]["destination"] and view["payment"]["asset"] == "BTC"
+    assert view["payment"]["destination"]
+    assert view["payment"]["asset"] == "BTC"
     [row] = await instructions(sessionmaker, order["number"])
     assert row.provider_ref in btcpay.invoices
 
@@ -247,7 +266,8 @@ async def test_secrets_stay_out_of_responses_and_logs(
         capsys.readouterr().out,
     ]
     for text in texts:
-        assert btcpay.api_key not in text and btcpay.webhook_secret not in text
+        assert btcpay.api_key not in text
+        assert btcpay.webhook_secret not in text
 
 
 async def test_a_stored_event_left_unprocessed_by_a_crash_is_acted_on_by_the_worker(

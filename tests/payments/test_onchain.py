@@ -47,7 +47,9 @@ async def test_each_order_gets_a_fresh_bip84_address_and_a_bip21_uri(
     assert pay["uri"] == f"bitcoin:{BIP84_RECEIVE[0]}?amount=0.000388&label={first['number']}"
     assert second["payment"]["destination"] == BIP84_RECEIVE[1]  # never reused
     [row] = await instructions(sessionmaker, first["number"])
-    assert row.derivation_index == 0 and row.rate == Decimal(50000) and row.wallet_id is not None
+    assert row.derivation_index == 0
+    assert row.rate == Decimal(50000)
+    assert row.wallet_id is not None
     quote = (await client.post(f"/api/v1/stores/shop/checkouts/{(await buyer.ready())['id']}/quote")).json()
     assert quote["payment_options"] == [{"method": "btc", "asset": "BTC", "amount": TOTAL_BTC}]
 
@@ -71,7 +73,8 @@ async def test_seen_then_confirmed_payment_funds_the_order(
     chain.mine(1)
     await worker_pass(sessionmaker)
     view = await buyer.track(order["token"])
-    assert view["status"] == "funded" and view["payment"]["state"] == "confirmed"
+    assert view["status"] == "funded"
+    assert view["payment"]["state"] == "confirmed"
     assert view["payment"]["confirmations"] == 2
 
     events = (await operator_order(client, order["number"]))["events"]
@@ -79,7 +82,8 @@ async def test_seen_then_confirmed_payment_funds_the_order(
     await worker_pass(sessionmaker)  # seen again: confirmations grow, nothing is counted twice
     again = await operator_order(client, order["number"])
     assert [e["type"] for e in again["events"]] == [e["type"] for e in events]
-    assert again["payment"]["received_amount"] == TOTAL_BTC and not again["needs_attention"]
+    assert again["payment"]["received_amount"] == TOTAL_BTC
+    assert not again["needs_attention"]
 
 
 async def test_partial_then_the_rest(
@@ -103,7 +107,8 @@ async def test_partial_then_the_rest(
     chain.mine(1)
     await worker_pass(sessionmaker)
     view = await buyer.track(order["token"])
-    assert view["status"] == "funded" and view["payment"]["remaining_amount"] == "0.00000000"
+    assert view["status"] == "funded"
+    assert view["payment"]["remaining_amount"] == "0.00000000"
     assert (await attention(client)) == {}
 
 
@@ -119,16 +124,16 @@ async def test_overpayment_funds_and_records_the_excess_for_refund(
     view = await operator_order(client, order["number"])
     assert view["status"] == "funded"
     refund = next(e for e in view["events"] if e["type"] == "refund_due")
-    assert refund["data"]["amount"] == "0.00011200" and refund["data"]["reason"] == "overpaid"
+    assert refund["data"]["amount"] == "0.00011200"
+    assert refund["data"]["reason"] == "overpaid"
     assert (await attention(client))[order["number"]] == "overpaid by 0.00011200 BTC: refund the excess"
 
     # And the buyer pays again after that: recorded, flagged, never lost.
     chain.pay(order["payment"]["destination"], "0.0001")
     await worker_pass(sessionmaker, after=timedelta(minutes=3))
     reason = (await attention(client))[order["number"]]
-    assert reason is not None and reason.startswith(
-        "extra payment of 0.00010000 BTC after the order was paid"
-    )
+    assert reason is not None
+    assert reason.startswith("extra payment of 0.00010000 BTC after the order was paid")
     assert (await operator_order(client, order["number"]))["payment"]["received_amount"] == "0.00060000"
 
 
@@ -145,7 +150,8 @@ async def test_late_payment_is_recorded_and_flagged_never_funded(
     chain.mine(5)
     await worker_pass(sessionmaker, after=timedelta(minutes=3))
     view = await operator_order(client, order["number"])
-    assert view["status"] == "expired" and view["payment"]["received_amount"] == TOTAL_BTC
+    assert view["status"] == "expired"
+    assert view["payment"]["received_amount"] == TOTAL_BTC
     assert view["needs_attention"] is True
     assert view["attention_reason"] == (
         f"late payment of {TOTAL_BTC} BTC arrived while the order was expired: not funded at the old rate"
@@ -168,7 +174,8 @@ async def test_paid_just_before_expiry_and_seen_just_after_counts(
     assert (await buyer.track(order["token"]))["status"] == "awaiting_payment"
     await worker_pass(sessionmaker)
     view = await buyer.track(order["token"])
-    assert view["status"] == "awaiting_payment" and view["payment"]["state"] == "pending"
+    assert view["status"] == "awaiting_payment"
+    assert view["payment"]["state"] == "pending"
     clock.advance(timedelta(hours=1))  # confirmations take their time; the order waits for them
     chain.confirm(txid)
     chain.mine(1)
@@ -187,7 +194,8 @@ async def test_payment_to_the_address_of_a_refreshed_order(
     r = await client.post(f"/api/v1/stores/shop/orders/{order['token']}/refresh")
     assert r.status_code == 200, r.text
     new_address = r.json()["payment"]["destination"]
-    assert new_address == BIP84_RECEIVE[1] and old_address == BIP84_RECEIVE[0]
+    assert new_address == BIP84_RECEIVE[1]
+    assert old_address == BIP84_RECEIVE[0]
 
     chain.pay(old_address, TOTAL_BTC, confirmed=True)
     chain.mine(1)
@@ -197,9 +205,8 @@ async def test_payment_to_the_address_of_a_refreshed_order(
     assert view["attention_reason"] == (
         f"payment of {TOTAL_BTC} BTC to an address replaced when the order was refreshed"
     )
-    assert (
-        view["payment"]["destination"] == new_address and view["payment"]["received_amount"] == "0.00000000"
-    )
+    assert view["payment"]["destination"] == new_address
+    assert view["payment"]["received_amount"] == "0.00000000"
 
     chain.pay(new_address, TOTAL_BTC, confirmed=True)
     chain.mine(1)
@@ -219,7 +226,8 @@ async def test_a_vanished_unconfirmed_payment_stops_counting(
     chain.drop(txid)  # replaced by fee or evicted
     await worker_pass(sessionmaker)
     view = await operator_order(client, order["number"])
-    assert view["payment"]["received_amount"] == "0.00000000" and view["payment"]["state"] == "pending"
+    assert view["payment"]["received_amount"] == "0.00000000"
+    assert view["payment"]["state"] == "pending"
     assert [e["type"] for e in view["events"]][-1] == "payment_dropped"
     await worker_pass(sessionmaker, after=timedelta(minutes=16))
     assert (await buyer.track(order["token"]))["status"] == "expired"
@@ -234,7 +242,8 @@ async def test_operator_is_warned_past_the_gap_limit(
     r = await client.get("/api/v1/stores/shop/admin/payment-methods", headers=SHOP_ADMIN)
     assert r.status_code == 200, r.text
     [method] = r.json()["items"]
-    assert method["wallet"]["unused_addresses"] == 3 and method["wallet"]["next_index"] == 3
+    assert method["wallet"]["unused_addresses"] == 3
+    assert method["wallet"]["next_index"] == 3
     assert any("gap limit of 2" in w for w in method["warnings"])
 
     chain.pay(orders[2]["payment"]["destination"], TOTAL_BTC)
@@ -242,7 +251,8 @@ async def test_operator_is_warned_past_the_gap_limit(
     [method] = (await client.get("/api/v1/stores/shop/admin/payment-methods", headers=SHOP_ADMIN)).json()[
         "items"
     ]
-    assert method["wallet"]["unused_addresses"] == 0 and method["wallet"]["last_used_index"] == 2
+    assert method["wallet"]["unused_addresses"] == 0
+    assert method["wallet"]["last_used_index"] == 2
     assert method["warnings"] == []
 
 
@@ -302,5 +312,6 @@ def test_store_file_errors_name_the_setting() -> None:
     with pytest.raises(ValidationError) as caught:
         demo_config(payment_methods=[bad])
     error = caught.value.errors()[0]
-    assert error["loc"] == ("payment_methods", 0, "settings") and "esplora_url" in error["msg"]
+    assert error["loc"] == ("payment_methods", 0, "settings")
+    assert "esplora_url" in error["msg"]
     assert "zpub-nope" not in str(caught.value)

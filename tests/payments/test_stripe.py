@@ -36,14 +36,18 @@ async def test_payment_intent_per_order_and_its_client_secret_for_the_page(
 ) -> None:
     await shop(sessionmaker, [stripe_method(stripe)])
     store = (await client.get("/api/v1/stores/shop")).json()
-    assert store["payment_methods"][0]["ready"] is True and store["payment_methods"][0]["asset"] == "EUR"
+    assert store["payment_methods"][0]["ready"] is True
+    assert store["payment_methods"][0]["asset"] == "EUR"
     view, intent_id = await _order(client)
     [form] = stripe.forms
-    assert form["amount"] == "1940" and form["currency"] == "eur"
+    assert form["amount"] == "1940"
+    assert form["currency"] == "eur"
     assert form["automatic_payment_methods[enabled]"] == "true"
     assert form["metadata[ordergate_order]"] == view["number"]
     pay = view["payment"]
-    assert pay["asset"] == "EUR" and pay["amount"] == "19.40" and intent_id.startswith("pi_")  # type: ignore[index]
+    assert pay["asset"] == "EUR"
+    assert pay["amount"] == "19.40"
+    assert intent_id.startswith("pi_")
     details = pay["details"]  # type: ignore[index]
     assert details["client_secret"] == stripe.intents[intent_id]["client_secret"]
     assert details["publishable_key"] == "pk_test_51OrderGateLocal"
@@ -55,7 +59,8 @@ async def test_a_retried_request_gets_the_same_payment_intent(stripe: Stripe) ->
     async with httpx.AsyncClient() as http:
         first = await StripeProvider().prepare(config, pending, http)
         second = await StripeProvider().prepare(config, pending, http)
-    assert first.provider_ref == second.provider_ref and len(stripe.intents) == 1
+    assert first.provider_ref == second.provider_ref
+    assert len(stripe.intents) == 1
 
 
 async def test_signed_success_funds_once_forged_or_stale_changes_nothing(
@@ -71,9 +76,11 @@ async def test_signed_success_funds_once_forged_or_stale_changes_nothing(
     assert (await operator_order(client, number))["status"] == "awaiting_payment"
 
     r = await callback(client, "stripe", stripe.sign(body))
-    assert r.status_code == 200 and r.json()["status"] == "processed", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "processed", r.text
     order = await operator_order(client, number)
-    assert order["status"] == "funded" and order["payment"]["received_amount"] == "19.40"
+    assert order["status"] == "funded"
+    assert order["payment"]["received_amount"] == "19.40"
     r = await callback(client, "stripe", stripe.sign(body))
     assert r.json()["status"] == "duplicate"
     assert len((await operator_order(client, number))["events"]) == len(order["events"])
@@ -91,7 +98,8 @@ async def test_failed_attempt_and_other_events_leave_the_order_waiting(
     r = await callback(client, "stripe", stripe.event("charge.refunded", {"id": "ch_1", "object": "charge"}))
     assert r.json()["status"] == "ignored"
     order = await operator_order(client, str(view["number"]))
-    assert order["status"] == "awaiting_payment" and order["payment"]["state"] == "pending"
+    assert order["status"] == "awaiting_payment"
+    assert order["payment"]["state"] == "pending"
 
 
 async def test_success_after_the_order_expired_is_flagged_not_funded(
@@ -104,7 +112,8 @@ async def test_success_after_the_order_expired_is_flagged_not_funded(
     r = await callback(client, "stripe", stripe.succeed(intent_id))
     assert r.json()["status"] == "processed"
     order = await operator_order(client, str(view["number"]))
-    assert order["status"] == "expired" and order["payment"]["received_amount"] == "19.40"
+    assert order["status"] == "expired"
+    assert order["payment"]["received_amount"] == "19.40"
     assert (await attention(client))[str(view["number"])] == (
         "late payment of 19.40 EUR arrived while the order was expired: not funded at the old rate"
     )

@@ -27,31 +27,39 @@ async def test_btcpay_details_are_fetched_when_the_page_shows_and_retried_when_d
 ) -> None:
     await shop(sessionmaker, [btcpay_method(btcpay)])
     order = await Buyer(client, store="shop").order(method="btcpay")
-    assert order["payment"]["details"] == {"preparing": True} and order["payment"]["destination"] == ""
+    assert order["payment"]["details"] == {"preparing": True}
+    assert order["payment"]["destination"] == ""
     page_path = f"/s/shop/orders/{order['token']}"
 
     btcpay.down = True
     page = await client.get(page_path)
     assert page.status_code == 200
     text = words(page.text)
-    assert "Preparing your payment details" in text and "did not answer" in text
-    assert "Try again" in text and "Pay to address" not in text
+    assert "Preparing your payment details" in text
+    assert "did not answer" in text
+    assert "Try again" in text
+    assert "Pay to address" not in text
     assert '|preparing"' in page.text  # scripts reload the page once the details are there
     assert len(btcpay.created) == 0
 
     r = await client.post(f"{page_path}/payment-instruction", data={"csrf": csrf(client)})
-    assert r.status_code == 503 and "did not answer" in r.text
+    assert r.status_code == 503
+    assert "did not answer" in r.text
     r = await client.post(f"{page_path}/payment-instruction", data={"csrf": "forged"})
-    assert r.status_code == 403 and len(btcpay.created) == 0
+    assert r.status_code == 403
+    assert len(btcpay.created) == 0
 
     btcpay.down = False
     r = await client.post(f"{page_path}/payment-instruction", data={"csrf": csrf(client)})
-    assert r.status_code == 303 and r.headers["location"] == f"{page_path}?payment=ready"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"{page_path}?payment=ready"
     page = await client.get(r.headers["location"])
     text = words(page.text)
     [invoice] = btcpay.invoices.values()
-    assert "Your payment details are ready" in text and "Preparing" not in text
-    assert invoice["address"] in page.text and "Pay to address" in text
+    assert "Your payment details are ready" in text
+    assert "Preparing" not in text
+    assert invoice["address"] in page.text
+    assert "Pay to address" in text
     assert f'href="{invoice["checkoutLink"]}"' in page.text  # BTCPay's own page: a link, not a script
     assert len(btcpay.created) == 1
     await client.get(page_path)
@@ -65,7 +73,8 @@ async def test_a_healthy_provider_gives_the_details_on_the_first_view(
     order = await Buyer(client, store="shop").order(method="btcpay")
     page = await client.get(f"/s/shop/orders/{order['token']}")
     [invoice] = btcpay.invoices.values()
-    assert page.status_code == 200 and invoice["address"] in page.text
+    assert page.status_code == 200
+    assert invoice["address"] in page.text
     assert "Preparing your payment details" not in page.text
     assert '|preparing"' not in page.text  # the live-update signature says the details are there
 
@@ -76,11 +85,15 @@ async def test_stripe_shows_the_amount_and_why_the_card_form_is_not_here(
     await shop(sessionmaker, [stripe_method(stripe)])
     order = await Buyer(client, store="shop").order(method="card")
     page = await client.get(f"/s/shop/orders/{order['token']}")
-    assert page.status_code == 200 and len(stripe.intents) == 1
+    assert page.status_code == 200
+    assert len(stripe.intents) == 1
     text = words(page.text)
     assert "Pay €19.40 by card" in text
-    assert "Stripe's own page script" in text and order["number"] in text
-    assert "js.stripe.com" not in page.text and "client_secret" not in page.text
+    assert "Stripe's own page script" in text
+    assert order["number"] in text
+    assert "js.stripe.com" not in page.text
+    assert "client_secret" not in page.text
     [intent] = stripe.intents.values()
-    assert intent["client_secret"] not in page.text and "Pay to address" not in text
+    assert intent["client_secret"] not in page.text
+    assert "Pay to address" not in text
     assert "script-src 'self'" in page.headers["content-security-policy"]

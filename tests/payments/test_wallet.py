@@ -22,7 +22,9 @@ BIP84_XPRV = (
 def test_bip84_zpub_gives_the_published_receive_addresses() -> None:
     wallet = parse_wallet(BIP84_ZPUB, None, None)
     assert [wallet.address(i) for i in range(2)] == BIP84_RECEIVE
-    assert wallet.network == "mainnet" and wallet.asset == "BTC" and wallet.script_type == "p2wpkh"
+    assert wallet.network == "mainnet"
+    assert wallet.asset == "BTC"
+    assert wallet.script_type == "p2wpkh"
 
 
 def test_descriptor_and_plain_xpub_derive_the_same_addresses() -> None:

@@ -148,7 +148,7 @@ async def register(
             expected_origin=origin,
             require_user_verification=True,
         )
-    except Exception as exc:  # WebAuthnException, or whatever else a hostile answer trips: a refusal
+    except Exception as exc:  # noqa: BLE001 - WebAuthnException, or whatever else a hostile answer trips: a refusal
         raise PasskeyRejected(
             f"The passkey could not be registered: {exc}"[:300], field="credential"
         ) from None
@@ -222,7 +222,7 @@ async def authenticate(
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,
         )
-    except Exception as exc:  # WebAuthnException, or whatever else a hostile answer trips: a refusal
+    except Exception as exc:  # noqa: BLE001 - WebAuthnException, or whatever else a hostile answer trips: a refusal
         raise PasskeyRejected(
             f"The passkey's answer could not be verified: {exc}"[:300], field="credential"
         ) from None

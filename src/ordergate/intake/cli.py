@@ -89,6 +89,53 @@ def report_path(file: Path) -> Path:
     return file.with_name(f"{file.stem}.report.csv")
 
 
+def _write_report(report: Path, results: list[tuple[Group, flow.Result]]) -> None:
+    """One line per CSV row with its order's outcome."""
+    try:
+        with report.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "external_id", "status", "intake_id", "order", "issues"])
+            for group, result in results:
+                status = "held" if result.status == HELD else result.status
+                for row in group.rows:
+                    writer.writerow(
+                        [
+                            row,
+                            group.external_id,
+                            status,
+                            result.payload.public_id,
+                            result.order_number or "",
+                            _issues_text(result.issues),
+                        ]
+                    )
+    except OSError as exc:
+        raise _fail(f"cannot write {report}: {exc.strerror}") from None
+
+
+def _print_summary(title: str, results: list[tuple[Group, flow.Result]]) -> None:
+    by_status: Counter[str] = Counter()
+    rows_by_status: Counter[str] = Counter()
+    by_rule: Counter[tuple[str, str, str]] = Counter()
+    for group, result in results:
+        by_status[result.status] += 1
+        rows_by_status[result.status] += len(group.rows)
+        for issue in result.issues:
+            by_rule[(issue.rule, issue.owner, issue.severity)] += 1
+    summary = Table(title=title)
+    for column in ("status", "orders", "rows"):
+        summary.add_column(column, justify="left" if column == "status" else "right")
+    for status, n in sorted(by_status.items()):
+        summary.add_row(status, str(n), str(rows_by_status[status]))
+    out.print(summary)
+    if by_rule:
+        rules = Table(title="issues by rule")
+        for column in ("rule", "owner", "severity", "orders"):
+            rules.add_column(column, justify="right" if column == "orders" else "left")
+        for (rule, owner, severity), n in sorted(by_rule.items()):
+            rules.add_row(rule, owner, severity, str(n))
+        out.print(rules)
+
+
 @intake_app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(help="CSV file, one row per order line", dir_okay=False)],
@@ -140,47 +187,8 @@ def import_file(
 
     results = _run(work)
     report = report_path(file)
-    try:
-        with report.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["row", "external_id", "status", "intake_id", "order", "issues"])
-            for group, result in results:
-                status = "held" if result.status == HELD else result.status
-                for row in group.rows:
-                    writer.writerow(
-                        [
-                            row,
-                            group.external_id,
-                            status,
-                            result.payload.public_id,
-                            result.order_number or "",
-                            _issues_text(result.issues),
-                        ]
-                    )
-    except OSError as exc:
-        raise _fail(f"cannot write {report}: {exc.strerror}") from None
-
-    by_status: Counter[str] = Counter()
-    rows_by_status: Counter[str] = Counter()
-    by_rule: Counter[tuple[str, str, str]] = Counter()
-    for group, result in results:
-        by_status[result.status] += 1
-        rows_by_status[result.status] += len(group.rows)
-        for issue in result.issues:
-            by_rule[(issue.rule, issue.owner, issue.severity)] += 1
-    summary = Table(title=f"{file.name}: {len(results)} orders, {rows_total} rows")
-    for column in ("status", "orders", "rows"):
-        summary.add_column(column, justify="left" if column == "status" else "right")
-    for status, n in sorted(by_status.items()):
-        summary.add_row(status, str(n), str(rows_by_status[status]))
-    out.print(summary)
-    if by_rule:
-        rules = Table(title="issues by rule")
-        for column in ("rule", "owner", "severity", "orders"):
-            rules.add_column(column, justify="right" if column == "orders" else "left")
-        for (rule, owner, severity), n in sorted(by_rule.items()):
-            rules.add_row(rule, owner, severity, str(n))
-        out.print(rules)
+    _write_report(report, results)
+    _print_summary(f"{file.name}: {len(results)} orders, {rows_total} rows", results)
     out.print(f"report: {report}", highlight=False, soft_wrap=True)
 
 

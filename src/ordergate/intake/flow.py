@@ -100,7 +100,7 @@ async def run(
             verdict = await _process(session, payload, source, store)
     except _Rollback as rollback:
         verdict = rollback.verdict
-    except Exception as exc:  # a bug or a hiccup: the payload waits in quarantine, never lost
+    except Exception as exc:  # noqa: BLE001 - a bug or a hiccup: the payload waits in quarantine, never lost
         log.error("intake_failed", source=source.key, intake_id=payload.public_id, error=type(exc).__name__)
         message = f"processing failed ({type(exc).__name__}); the payload is kept: replay it once fixed"
         verdict = Verdict(QUARANTINED, [Issue("intake.error", "body", source.owner, "block", message)])

@@ -141,13 +141,7 @@ def check_completeness(order: CanonicalOrder, *, delivery_fields: Iterable[str])
         need("total", "the order total")
     if not order.lines:
         need("lines", "at least one line")
-    for n, line in enumerate(order.lines):
-        if not line.sku and not line.external_ref:
-            need(f"lines[{n}].sku", "the line's SKU")
-        if line.quantity is None:
-            need(f"lines[{n}].quantity", "the line's quantity")
-        if line.unit_price is None:
-            need(f"lines[{n}].unit_price", "the line's unit price")
+    found += _incomplete_lines(order)
     contact = order.contact
     if contact is None or not (contact.email or contact.phone):
         need("contact", "an email address or phone number for the customer")
@@ -157,6 +151,19 @@ def check_completeness(order: CanonicalOrder, *, delivery_fields: Iterable[str])
             found.append(
                 Finding("completeness.delivery", f"delivery.{name}", f"the store requires delivery.{name}")
             )
+    return found
+
+
+def _incomplete_lines(order: CanonicalOrder) -> list[Finding]:
+    found = []
+    for n, line in enumerate(order.lines):
+        for field, what, missing in (
+            ("sku", "the line's SKU", not line.sku and not line.external_ref),
+            ("quantity", "the line's quantity", line.quantity is None),
+            ("unit_price", "the line's unit price", line.unit_price is None),
+        ):
+            if missing:
+                found.append(Finding("completeness.required", f"lines[{n}].{field}", f"{what} is missing"))
     return found
 
 

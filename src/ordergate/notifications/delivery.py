@@ -210,7 +210,7 @@ async def deliver_message(
             rendered = await render(session, message, settings)
         except NothingToSend as exc:
             skipped = str(exc)
-        except Exception as exc:  # a broken seal or template: retried, then visible as dead
+        except Exception as exc:  # noqa: BLE001 - a broken seal or template: retried, then visible as dead
             failure = _describe(exc)
     if skipped:
         await _record(maker, message_id, claim, state=SKIPPED, payload=None, sealed=None, last_error=skipped)
@@ -226,7 +226,7 @@ async def deliver_message(
                 reference = await _send(message, rendered, channels)
         except Undeliverable as exc:
             failure, permanent = _describe(exc), True
-        except Exception as exc:  # network, timeouts, answers that may pass: retried with backoff
+        except Exception as exc:  # noqa: BLE001 - network, timeouts, answers that may pass: retried with backoff
             failure = _describe(exc)
         else:
             # The facts and the sealed secret go; what stays is who, what kind, when, and the outcome.

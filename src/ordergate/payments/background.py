@@ -68,7 +68,7 @@ class BackgroundValues(Generic[T]):
     ) -> None:
         try:
             value = await asyncio.wait_for(fetch(), timeout=self.timeout)
-        except Exception as exc:  # unreachable, timed out, answered nonsense: all mean "not now"
+        except Exception as exc:  # noqa: BLE001 - unreachable, timed out, answered nonsense: all mean "not now"
             log.warning(f"{self.name}_failed", error=type(exc).__name__)
             value = fallback(exc)
         self.put(key, value)

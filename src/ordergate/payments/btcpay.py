@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -54,7 +54,7 @@ class BtcpayProvider(RemoteProviderBase[BtcpaySettings]):
     name = "BTCPay"
     settings_type = BtcpaySettings
     secrets = ("api_key", "webhook_secret")
-    probe_refusals = {404: "btcpay_store_not_found"}
+    probe_refusals: ClassVar[Mapping[int, str]] = {404: "btcpay_store_not_found"}
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"token {key}", "Accept": "application/json"}

@@ -126,7 +126,7 @@ async def process_event(
         event = event or provider.parse_callback(row.payload.encode())
         async with session.begin_nested():
             status, detail, order_id = await _apply(session, row, event, now)
-    except Exception as exc:  # a race (the order moved meanwhile) or a bug: keep it and try again
+    except Exception as exc:  # noqa: BLE001 - a race (the order moved meanwhile) or a bug: kept, tried again
         row.status = "failed"
         row.detail = f"{type(exc).__name__}: {exc}"[:500]
         log.warning(

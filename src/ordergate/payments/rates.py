@@ -71,7 +71,8 @@ def current_rate(cfg: OnchainSettings) -> RateQuote | None:
     """The rate to quote with now, or None (no fresh rate). Never does I/O; may start a refresh."""
     if cfg.rate is not None:
         return RateQuote(cfg.rate, clock.now(), "fixed")
-    assert cfg.rate_url is not None and cfg.rate_path is not None
+    assert cfg.rate_url is not None
+    assert cfg.rate_path is not None
     url, path = cfg.rate_url, cfg.rate_path
     key = _key(url, path)
     stamped = RATES.get(key)

@@ -95,7 +95,7 @@ def _from_xpub(text: str, network: str | None) -> WatchOnlyWallet:
         raise WalletError("not an extended public key (xpub, ypub, zpub, tpub, upub or vpub)")
     try:
         key = bip32.HDKey.from_string(text)
-    except Exception:  # embit raises several types for bad base58, checksum or point
+    except Exception:  # noqa: BLE001 - embit raises several types for bad base58, checksum or point
         raise WalletError("not a valid extended public key (bad checksum or encoding)") from None
     if key.is_private:
         raise WalletError("this is a private key; give the extended public key (no private keys are held)")
@@ -112,7 +112,7 @@ def _from_descriptor(text: str, network: str | None) -> WatchOnlyWallet:
         raise WalletError("the descriptor holds a private key; use its public form")
     try:
         desc = Descriptor.from_string(body)
-    except Exception:
+    except Exception:  # noqa: BLE001 - embit raises several types for a bad descriptor
         raise WalletError("not a valid output descriptor") from None
     if any(getattr(k, "is_private", False) for k in desc.keys):
         raise WalletError("the descriptor holds a private key; use its public form")
@@ -126,7 +126,7 @@ def _from_descriptor(text: str, network: str | None) -> WatchOnlyWallet:
     wallet = WatchOnlyWallet(net, kind, fingerprint, _label(body), _descriptor=desc)
     try:
         wallet.address(0)
-    except Exception:
+    except Exception:  # noqa: BLE001 - embit raises several types when a key cannot be derived
         raise WalletError("addresses cannot be derived from this descriptor") from None
     return wallet
 

@@ -154,10 +154,10 @@ async def payments_pass(maker: async_sessionmaker[AsyncSession]) -> int:
         for step, name in ((prepare_pending, "prepare"), (watch_onchain, "watch")):
             try:
                 total += await step(maker, http=http)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - one failed step must not stop the others
                 log.error("payments_pass_failed", step=name, error=type(exc).__name__, detail=str(exc)[:200])
     try:
         total += await retry_failed(maker)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - logged; the worker retries on its next pass
         log.error("payments_pass_failed", step="callbacks", error=type(exc).__name__, detail=str(exc)[:200])
     return total

@@ -129,7 +129,7 @@ class CsvAdapter:
             rows = list(csv.DictReader(io.StringIO(text, newline="")))
         except csv.Error as exc:
             return Mapped(None, [Finding("payload.json", "body", f"not CSV: {exc}")])
-        if not rows or any(c not in (rows[0].keys()) for c in REQUIRED_COLUMNS):
+        if not rows or any(c not in rows[0] for c in REQUIRED_COLUMNS):
             return Mapped(
                 None,
                 [Finding("payload.json", "body", f"expected a header with {', '.join(REQUIRED_COLUMNS)}")],
