@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import security
 from ordergate.catalog.service import products_by_sku, reserve_stock
+from ordergate.checkout.models import Checkout
 from ordergate.checkout.service import find_checkout, missing_fields, price_lines
 from ordergate.errors import Conflict, FieldError, IdempotencyConflict, NotAvailable, Unprocessable
 from ordergate.notifications.service import notify_order_created, seal_order_link
@@ -20,8 +21,8 @@ from ordergate.orders.schemas import OrderIn
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.service import find_method, issue_instruction
 from ordergate.settings import Settings
-from ordergate.stores.models import Store
-from ordergate.stores.service import guest_checkout, require_ready
+from ordergate.stores.models import PaymentMethod, Store
+from ordergate.stores.service import guest_checkout, ready_methods, require_ready
 
 
 def request_fingerprint(checkout_id: str, data: OrderIn) -> str:
@@ -50,6 +51,58 @@ def _policy_errors(store: Store, accepted: list[str]) -> list[FieldError]:
     return errors
 
 
+async def _earlier_order(
+    session: AsyncSession, store: Store, *, checkout_hash: str, idempotency_key: str | None, fingerprint: str
+) -> Order | None:
+    """The order a completed checkout made, unless this key was used for a different request (409)."""
+    match = Order.checkout_hash == checkout_hash
+    if idempotency_key:
+        match = or_(match, Order.idempotency_key == idempotency_key)
+    earlier = (await session.scalars(select(Order).where(Order.store_id == store.id, match))).all()
+    for order in earlier:
+        if idempotency_key and order.idempotency_key == idempotency_key and order.request_hash != fingerprint:
+            raise IdempotencyConflict(field="Idempotency-Key")
+    return next((order for order in earlier if order.checkout_hash == checkout_hash), None)
+
+
+def _placeable(
+    store: Store,
+    checkout: Checkout,
+    data: OrderIn,
+    *,
+    settings: Settings,
+    placed_on_page: bool,
+    account_id: int | None,
+) -> PaymentMethod:
+    """What must hold before any stock is touched; returns the chosen (ready) payment method."""
+    if checkout.prepared_by and not placed_on_page:
+        # A cart an assistant prepared becomes an order only when the buyer presses "Place order"
+        # on the checkout page, after reviewing it there: never through the JSON API.
+        raise Conflict(
+            f"This cart was prepared by an {checkout.prepared_by}: the buyer reviews it and places the order "
+            "on the checkout page",
+            field="checkout",
+        )
+    # Each payment method's readiness is checked once per placement, here.
+    ready = ready_methods(store, settings=settings)
+    availability = guest_checkout(store, settings=settings, ready=ready)
+    if not availability.available and account_id is None:  # the guest rules; an account needs a method
+        raise NotAvailable(f"Guest checkout is not available ({availability.reason})", field="store")
+    method = find_method(store, data.payment_method)
+    if method is None:
+        raise Unprocessable(
+            f"No payment method {data.payment_method!r} in this store", field="payment_method"
+        )
+    if method not in ready:
+        require_ready(method, settings=settings)  # raises, saying why it is not ready
+
+    errors = [FieldError(m, "required before placing the order") for m in missing_fields(store, checkout)]
+    errors += _policy_errors(store, data.accepted_policies)
+    if errors:
+        raise Unprocessable(errors[0].message, errors=errors)
+    return method
+
+
 async def complete_checkout(
     session: AsyncSession,
     store: Store,
@@ -71,47 +124,21 @@ async def complete_checkout(
     checkout = await find_checkout(session, store, checkout_id, lock=True, account_id=account_id)
 
     if checkout.status != "open":
-        # Placed before: hand back its order, unless this key was used for a different request.
-        match = Order.checkout_hash == checkout_hash
-        if idempotency_key:
-            match = or_(match, Order.idempotency_key == idempotency_key)
-        earlier = (await session.scalars(select(Order).where(Order.store_id == store.id, match))).all()
-        for order in earlier:
-            if (
-                idempotency_key
-                and order.idempotency_key == idempotency_key
-                and order.request_hash != fingerprint
-            ):
-                raise IdempotencyConflict(field="Idempotency-Key")
-        for order in earlier:
-            if order.checkout_hash == checkout_hash:
-                return order, token, False
+        earlier = await _earlier_order(
+            session,
+            store,
+            checkout_hash=checkout_hash,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+        if earlier is not None:
+            return earlier, token, False
     # An open checkout has no order yet (the row is locked and turns "completed" with its order), so
     # there is nothing to look up: a key already spent on another checkout's order trips the unique
     # constraint on insert, which answers 409 below.
-
-    if checkout.prepared_by and not placed_on_page:
-        # A cart an assistant prepared becomes an order only when the buyer presses "Place order"
-        # on the checkout page, after reviewing it there: never through the JSON API.
-        raise Conflict(
-            f"This cart was prepared by an {checkout.prepared_by}: the buyer reviews it and places the order "
-            "on the checkout page",
-            field="checkout",
-        )
-    availability = guest_checkout(store, settings=settings)
-    if not availability.available and account_id is None:  # the guest rules; an account needs a method
-        raise NotAvailable(f"Guest checkout is not available ({availability.reason})", field="store")
-    method = find_method(store, data.payment_method)
-    if method is None:
-        raise Unprocessable(
-            f"No payment method {data.payment_method!r} in this store", field="payment_method"
-        )
-    require_ready(method, settings=settings)  # the one readiness check of this placement
-
-    errors = [FieldError(m, "required before placing the order") for m in missing_fields(store, checkout)]
-    errors += _policy_errors(store, data.accepted_policies)
-    if errors:
-        raise Unprocessable(errors[0].message, errors=errors)
+    method = _placeable(
+        store, checkout, data, settings=settings, placed_on_page=placed_on_page, account_id=account_id
+    )
 
     products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
     gone = [str(i["sku"]) for i in checkout.items if str(i["sku"]) not in products]

@@ -150,7 +150,9 @@ async def create_order(
     lines: list[OrderLine] = []
     short: list[Finding] = []
     for n, (line, target) in enumerate(zip(canonical.lines, resolved, strict=True)):
-        assert line.quantity is not None and line.unit_price is not None  # completeness blocks first
+        # The completeness rule blocks a payload without these first.
+        assert line.quantity is not None
+        assert line.unit_price is not None
         product = products.get(target.sku) if target else None
         if product is not None and not cancelled:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -65,12 +67,15 @@ def ready_methods(store: Store, *, settings: Settings) -> list[PaymentMethod]:
     return [m for m in store.payment_methods if method_readiness(m, settings=settings).ready]
 
 
-def guest_checkout(store: Store, *, settings: Settings) -> GuestCheckoutOut:
+def guest_checkout(
+    store: Store, *, settings: Settings, ready: Sequence[PaymentMethod] | None = None
+) -> GuestCheckoutOut:
+    """Whether guests can check out; `ready` is the store's ready methods when the caller has them."""
     if not store.guest_checkout_enabled:
         return GuestCheckoutOut(available=False, reason="disabled")
     if store.account_required:
         return GuestCheckoutOut(available=False, reason="account_required")
-    if not ready_methods(store, settings=settings):
+    if not (ready if ready is not None else ready_methods(store, settings=settings)):
         return GuestCheckoutOut(available=False, reason="no_ready_payment_method")
     return GuestCheckoutOut(available=True)
 
