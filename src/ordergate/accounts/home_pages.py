@@ -3,6 +3,8 @@ contacts (add and verify another, remove), passkeys (add, remove), sign out (her
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -191,8 +193,6 @@ async def remove_passkey(
 ) -> Response:
     shop, current = found.store, found.current
     await _account_form(request, session, settings, found)
-    try:
+    with contextlib.suppress(NotFound):  # already gone: the list shows what is left
         await passkeys.remove_passkey(session, current.account, passkey_id)
-    except NotFound:
-        pass  # already gone: the list shows what is left
     return see_other(f"/account/{shop.slug}?passkey=removed")

@@ -207,6 +207,34 @@ async def checkout_page(
     )
 
 
+def _valid_parts(found: Store, values: dict[str, str], errors: FormErrors) -> dict[str, Any]:
+    """The contact and delivery parts that validate (each is saved even when the other is wrong)."""
+    contact = validate_part(ContactIn, {f: values[f"contact.{f}"] for f in CONTACT_FIELDS}, "contact", errors)
+    delivery = validate_part(
+        DeliveryIn, {f: values[f"delivery.{f}"] for f in delivery_field_names(found)}, "delivery", errors
+    )
+    patch: dict[str, Any] = {}
+    if contact is not None:
+        patch["contact"] = contact
+    if delivery is not None:
+        patch["delivery"] = delivery
+    return patch
+
+
+def _check_ready_to_place(
+    found: Store, checkout: Checkout, values: dict[str, str], errors: FormErrors
+) -> None:
+    """What "Place order" still needs, added to `errors` (a field already in error is not repeated)."""
+    for missing in missing_fields(found, checkout):
+        field = "contact.email" if missing == "contact" else missing
+        if field not in errors.fields and not (missing == "contact" and "contact.phone" in errors.fields):
+            errors.add(field, MISSING_MESSAGES.get(missing, f"{missing} is required"))
+    if not values["payment_method"]:
+        errors.add("payment_method", "Choose how you want to pay")
+    if not values["accept_policies"]:
+        errors.add("accept_policies", "Tick the box to accept the store's policies")
+
+
 @router.post("")
 async def submit_checkout(
     request: Request, session: Session, settings: AppSettings, opened: OpenCheckout, checkout_id: str
@@ -237,15 +265,7 @@ async def submit_checkout(
         )
         return await again(403)
 
-    contact = validate_part(ContactIn, {f: values[f"contact.{f}"] for f in CONTACT_FIELDS}, "contact", errors)
-    delivery = validate_part(
-        DeliveryIn, {f: values[f"delivery.{f}"] for f in delivery_field_names(found)}, "delivery", errors
-    )
-    patch: dict[str, Any] = {}
-    if contact is not None:
-        patch["contact"] = contact
-    if delivery is not None:
-        patch["delivery"] = delivery
+    patch = _valid_parts(found, values, errors)
     if patch:
         try:
             checkout = await update_checkout(
@@ -260,14 +280,7 @@ async def submit_checkout(
             return await again(422)
         return see_other(f"/s/{found.slug}/checkout/{checkout_id}?saved=1")
 
-    for missing in missing_fields(found, checkout):
-        field = "contact.email" if missing == "contact" else missing
-        if field not in errors.fields and not (missing == "contact" and "contact.phone" in errors.fields):
-            errors.add(field, MISSING_MESSAGES.get(missing, f"{missing} is required"))
-    if not values["payment_method"]:
-        errors.add("payment_method", "Choose how you want to pay")
-    if not values["accept_policies"]:
-        errors.add("accept_policies", "Tick the box to accept the store's policies")
+    _check_ready_to_place(found, checkout, values, errors)
     if errors:
         return await again(422)
 
