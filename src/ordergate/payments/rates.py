@@ -17,8 +17,8 @@ import httpx
 from ordergate import clock
 from ordergate.payments.background import BackgroundValues
 from ordergate.payments.config import OnchainSettings
+from ordergate.payments.outside import PROBE_TIMEOUT, outside_client
 
-RATE_TIMEOUT = 3.0
 REFRESH_AFTER = timedelta(seconds=60)
 
 
@@ -29,7 +29,7 @@ class RateQuote:
     source: str
 
 
-RATES: BackgroundValues[RateQuote | None] = BackgroundValues("rate_fetch", timeout=RATE_TIMEOUT)
+RATES: BackgroundValues[RateQuote | None] = BackgroundValues("rate_fetch", timeout=PROBE_TIMEOUT)
 
 
 def _key(url: str, path: str) -> str:
@@ -56,7 +56,7 @@ def rate_at_path(document: Any, path: str) -> Decimal:
 
 
 async def fetch_rate(url: str, path: str, http: httpx.AsyncClient) -> RateQuote:
-    response = await http.get(url, headers={"Accept": "application/json"}, timeout=RATE_TIMEOUT)
+    response = await http.get(url, headers={"Accept": "application/json"}, timeout=PROBE_TIMEOUT)
     response.raise_for_status()
     # Decimal straight from the text: a float would already have lost digits.
     document = json.loads(response.content, parse_float=Decimal)
@@ -104,5 +104,5 @@ async def refresh_rate(cfg: OnchainSettings, http: httpx.AsyncClient | None = No
 
 
 async def _fetch_alone(url: str, path: str) -> RateQuote | None:
-    async with httpx.AsyncClient(timeout=RATE_TIMEOUT) as http:
+    async with outside_client(PROBE_TIMEOUT) as http:
         return await fetch_rate(url, path, http)

@@ -14,16 +14,15 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
 from ordergate.payments.background import BackgroundValues
+from ordergate.payments.outside import PROBE_TIMEOUT, outside_client
 from ordergate.payments.protocol import PaymentProvider, Readiness
 from ordergate.stores.models import PaymentMethod
 
-PROBE_TIMEOUT = 3.0
 GOOD_FOR = timedelta(seconds=60)
 BAD_FOR = timedelta(seconds=15)
 PROBES: BackgroundValues[Readiness] = BackgroundValues("readiness_probe", timeout=PROBE_TIMEOUT)
@@ -53,7 +52,7 @@ def probed(provider: PaymentProvider, method: PaymentMethod) -> Readiness:
 
 
 async def _probe_alone(provider: PaymentProvider, config: Mapping[str, Any]) -> Readiness:
-    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+    async with outside_client(PROBE_TIMEOUT) as http:
         return await provider.probe(config, http)
 
 

@@ -20,6 +20,7 @@ from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import load_order, track
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.models import PaymentInstruction
+from ordergate.payments.outside import CALL_TIMEOUT, outside_client
 from ordergate.payments.protocol import PendingInstruction, ProviderUnavailable
 from ordergate.payments.providers import remote_provider
 from ordergate.payments.service import REMOTE_KINDS, active_instruction
@@ -28,7 +29,6 @@ from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import get_store
 
 CLAIM_FOR = timedelta(seconds=30)
-PREPARE_TIMEOUT = 10.0
 log = structlog.get_logger("ordergate.payments")
 
 
@@ -119,7 +119,7 @@ async def prepare_for_buyer(
             else None
         )
     if target is not None:
-        async with httpx.AsyncClient(timeout=PREPARE_TIMEOUT) as http:
+        async with outside_client(CALL_TIMEOUT) as http:
             await prepare_instruction(maker, target, http=http)
     async with maker() as session, session.begin():
         store = await get_store(session, slug)

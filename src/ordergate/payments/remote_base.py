@@ -3,8 +3,8 @@
 One base for the parts that must not drift apart: settings parsing, readiness (settings valid,
 secrets set, last probe good), the pending instruction opened later by payments.remote, the
 probe's answer mapping, and turning transport errors and bad answers into ProviderUnavailable.
-The HTTP client is passed in by the caller (payments.remote, payments.readiness), who sets the
-timeout and keeps every call outside a database transaction."""
+The HTTP client (payments.outside: one client shape, one set of timeouts) is opened by the caller
+(payments.remote, payments.readiness, the worker), outside any database transaction."""
 
 from __future__ import annotations
 

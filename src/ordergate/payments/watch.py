@@ -21,6 +21,7 @@ from ordergate.payments.esplora import Esplora, EsploraError, SeenOutput, output
 from ordergate.payments.inbox import retry_failed
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.onchain import onchain_settings
+from ordergate.payments.outside import CALL_TIMEOUT, outside_client
 from ordergate.payments.remote import prepare_pending
 from ordergate.payments.service import LATE_GRACE, order_for_payment, record_payment, settle
 from ordergate.stores.models import PaymentMethod
@@ -29,7 +30,6 @@ log = structlog.get_logger("ordergate.payments")
 ACTIVE_EVERY = timedelta(seconds=10)  # addresses a buyer may be paying right now
 IDLE_EVERY = timedelta(minutes=2)  # expired, refreshed, funded: watched for late or extra payments
 WATCH_AFTER_EXPIRY = timedelta(days=7)
-HTTP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ async def watch_onchain(
 async def payments_pass(maker: async_sessionmaker[AsyncSession]) -> int:
     """One worker pass over payments; never raises (the rest of the worker's pass must run)."""
     total = 0
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+    async with outside_client(CALL_TIMEOUT) as http:
         for step, name in ((prepare_pending, "prepare"), (watch_onchain, "watch")):
             try:
                 total += await step(maker, http=http)
