@@ -46,6 +46,18 @@ def generic_order(**changes: Any) -> dict[str, Any]:
     return order
 
 
+WOO_WEBHOOK_ID = "14"
+WOO_NONCE_SALT = "put your unique phrase here"  # wp-config.php's placeholder, as a salt
+
+
+def woo_delivery_id(webhook_id: str = WOO_WEBHOOK_ID, at: int | None = None) -> str:
+    """As WooCommerce builds it (WC_Webhook::get_new_delivery_id in woocommerce/woocommerce,
+    includes/class-wc-webhook.php): wp_hash(webhook id . strtotime('now')), and wp_hash is an
+    HMAC-MD5 under a site salt. So it changes once a second, not once per delivery."""
+    second = int(time.time()) if at is None else at
+    return hmac.new(WOO_NONCE_SALT.encode(), f"{webhook_id}{second}".encode(), hashlib.md5).hexdigest()
+
+
 def body_of(payload: dict[str, Any] | bytes) -> bytes:
     return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
 
@@ -84,6 +96,7 @@ class Channel:
         }
         return await self.c.post(f"/api/v1/intake/{source}", content=body, headers=headers)
 
+    # Headers as WC_Webhook::deliver() sets them (woocommerce/woocommerce, class-wc-webhook.php).
     async def woo(
         self,
         payload: dict[str, Any] | bytes,
@@ -102,8 +115,8 @@ class Channel:
             "X-WC-Webhook-Topic": topic,
             "X-WC-Webhook-Resource": resource,
             "X-WC-Webhook-Event": event,
-            "X-WC-Webhook-ID": "14",
-            "X-WC-Webhook-Delivery-ID": delivery_id or uuid.uuid4().hex,
+            "X-WC-Webhook-ID": WOO_WEBHOOK_ID,
+            "X-WC-Webhook-Delivery-ID": delivery_id or woo_delivery_id(),
             "X-WC-Webhook-Signature": signature if signature is not None else b64_hmac(body, self.secret),
         }
         return await self.c.post(f"/api/v1/intake/{source}", content=body, headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.intake.channel import Channel, b64_hmac, woo_order
+from tests.intake.channel import Channel, b64_hmac, woo_delivery_id, woo_order
 
 ADMIN = "/api/v1/stores/demo/admin"
 
@@ -123,3 +123,21 @@ async def test_deleted_topic_and_unknown_status_are_quarantined(client: httpx.As
     assert [(i["rule"], i["field"]) for i in deleted["issues"]] == [("payload.topic", "X-WC-Webhook-Topic")]
     odd = (await channel.woo(woo_order(status="wc-shipped-custom"))).json()
     assert [(i["rule"], i["field"]) for i in odd["issues"]] == [("payload.shape", "status")]
+
+
+async def test_two_orders_in_one_second_share_a_delivery_id_and_both_are_booked(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """WooCommerce's delivery id is wp_hash(webhook id . current second): two orders sent by one
+    webhook within a second carry the same id. Only the same id with the same body is a repeat."""
+    channel = Channel(client)
+    same_second = woo_delivery_id(at=1_773_484_869)
+    first = (await channel.woo(woo_order(id=7101, number="7101"), delivery_id=same_second)).json()
+    second = (await channel.woo(woo_order(id=7102, number="7102"), delivery_id=same_second)).json()
+    assert first["status"] == second["status"] == "accepted"
+    assert first["order_id"] != second["order_id"]
+
+    again = (await channel.woo(woo_order(id=7102, number="7102"), delivery_id=same_second)).json()
+    assert again["status"] == "duplicate" and again["duplicate_of"] == second["intake_id"]
+    orders = (await client.get(f"{ADMIN}/orders?source=woo-demo", headers=admin)).json()["items"]
+    assert sorted(o["number"] for o in orders) == sorted([first["order_id"], second["order_id"]])

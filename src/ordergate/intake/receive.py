@@ -138,7 +138,7 @@ async def _original(
     """An earlier payload this one repeats: same delivery, same event, or the very same body."""
     match = [IntakePayload.fingerprint == fingerprint]
     if envelope.delivery_id:
-        match.append(IntakePayload.delivery_id == envelope.delivery_id)
+        match.append(IntakePayload.delivery_id == envelope.delivery_key(fingerprint))
     if envelope.event_id:
         match.append(IntakePayload.event_id == envelope.event_id)
     return await session.scalar(
@@ -164,7 +164,7 @@ def _payload(
         received_at=now,
         topic=envelope.topic,
         # A repeat keeps no delivery id: the first delivery holds it (and its unique constraint).
-        delivery_id=None if original else envelope.delivery_id,
+        delivery_id=None if original else envelope.delivery_key(fingerprint),
         event_id=None if original else envelope.event_id,
         fingerprint=fingerprint,
         headers=envelope.headers,

@@ -26,6 +26,15 @@ class Envelope:
     delivery_id: str | None = None  # the same on every retry of one delivery
     event_id: str | None = None  # the same on every delivery of one event
     headers: dict[str, str] = field(default_factory=dict)  # kept for the operator (no signatures)
+    # The channel's delivery id names a delivery only together with its body: WooCommerce builds it
+    # from the webhook id and the current second, so two orders sent in one second share it.
+    delivery_id_needs_body: bool = False
+
+    def delivery_key(self, fingerprint: str) -> str | None:
+        """What names this delivery among the source's: a repeat carries the same key."""
+        if self.delivery_id and self.delivery_id_needs_body:
+            return f"{self.delivery_id[:60]}/{fingerprint}"
+        return self.delivery_id
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """WooCommerce order webhooks (order.created, order.updated).
 
 WooCommerce signs the raw body: `X-WC-Webhook-Signature` is the base64 HMAC-SHA256 of it under the
-webhook's secret. When a webhook is saved, WooCommerce first sends an unsigned ping whose body is
+webhook's secret. `X-WC-Webhook-Delivery-ID` is a hash of the webhook id and the current second, so
+it names a delivery only together with its body. When a webhook is saved, WooCommerce first sends an unsigned ping whose body is
 `webhook_id=<n>` and keeps the webhook only if the answer is 200. The body is the REST v3 order."""
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ class WooAdapter:
             topic=headers.get("x-wc-webhook-topic", "")[:64],
             delivery_id=headers.get("x-wc-webhook-delivery-id", "")[:128] or None,
             headers=keep(headers, KEPT),
+            # WC_Webhook::get_new_delivery_id() is wp_hash(webhook id . strtotime('now')): one id
+            # per webhook per second, whatever order the delivery carries.
+            delivery_id_needs_body=True,
         )
 
     def verify(
