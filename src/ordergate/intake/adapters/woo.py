@@ -2,8 +2,9 @@
 
 WooCommerce signs the raw body: `X-WC-Webhook-Signature` is the base64 HMAC-SHA256 of it under the
 webhook's secret. `X-WC-Webhook-Delivery-ID` is a hash of the webhook id and the current second, so
-it names a delivery only together with its body. When a webhook is saved, WooCommerce first sends an unsigned ping whose body is
-`webhook_id=<n>` and keeps the webhook only if the answer is 200. The body is the REST v3 order."""
+it names a delivery only together with its body. When a webhook is saved, WooCommerce first sends
+an unsigned ping whose body is `webhook_id=<n>` and keeps the webhook only if the answer is 200.
+The body is the REST v3 order."""
 
 from __future__ import annotations
 
