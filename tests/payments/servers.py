@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import stripe as stripe_sdk
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -364,6 +365,14 @@ class Btcpay:
 
 
 # --- Stripe ------------------------------------------------------------------------------------
+# Written from Stripe's API reference (docs.stripe.com/api/payment_intents/create and /object, the
+# Event object, docs.stripe.com/webhooks#verify-events) and its currencies page
+# (docs.stripe.com/currencies: zero-decimal, three-decimal and special cases). Events are built as
+# the official stripe-python SDK's Event objects and signed with its WebhookSignature helper.
+
+# Stripe refuses charges its currency rules do not allow (docs.stripe.com/currencies#special-cases).
+STRIPE_WHOLE_UNITS_IN_CENTS = {"isk", "ugx"}
+STRIPE_THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 
 
 @dataclass
@@ -375,21 +384,27 @@ class Stripe:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_idempotency: dict[str, str] = field(default_factory=dict)
     forms: list[dict[str, str]] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)  # the Stripe-Version header of each request
 
     def reset(self) -> None:
         self.down = False
         self.intents.clear()
         self.by_idempotency.clear()
         self.forms.clear()
+        self.versions.clear()
 
     def app(self) -> Starlette:
         def authorised(request: Request) -> bool:
             return request.headers.get("authorization") == f"Bearer {self.secret_key}"
 
-        def error(status: int, kind: str, message: str) -> Response:
-            return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+        def error(status: int, kind: str, message: str, code: str | None = None) -> Response:
+            body: dict[str, Any] = {"type": kind, "message": message}
+            if code:
+                body["code"] = code
+            return JSONResponse({"error": body}, status_code=status)
 
         async def intents(request: Request) -> Response:
+            self.versions.append(request.headers.get("stripe-version", ""))
             if self.down:
                 return error(500, "api_error", "unavailable")
             if not authorised(request):
@@ -404,20 +419,39 @@ class Stripe:
             if key and key in self.by_idempotency:
                 return JSONResponse(self.intents[self.by_idempotency[key]])
             self.forms.append({k: str(v) for k, v in form.items()})
+            amount, currency = int(str(form["amount"])), str(form["currency"])
+            if currency in STRIPE_WHOLE_UNITS_IN_CENTS and amount % 100:
+                return error(
+                    400,
+                    "invalid_request_error",
+                    f"Invalid amount. Currency {currency.upper()} has become effectively zero-decimal and "
+                    "charged amounts must be evenly divisible by 100.",
+                    "invalid_charge_amount_no_decimal_compatible",
+                )
+            if currency in STRIPE_THREE_DECIMAL and amount % 10:
+                return error(400, "invalid_request_error", "Invalid amount: the last digit must be 0.")
             intent_id = "pi_" + secrets.token_hex(12)
             metadata = {k[9:-1]: str(v) for k, v in form.items() if k.startswith("metadata[")}
             intent = {
                 "id": intent_id,
                 "object": "payment_intent",
-                "amount": int(str(form["amount"])),
+                "amount": amount,
+                "amount_capturable": 0,
                 "amount_received": 0,
-                "currency": str(form["currency"]),
+                "automatic_payment_methods": {"allow_redirects": "always", "enabled": True},
+                "capture_method": "automatic_async",
                 "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
-                "status": "requires_payment_method",
-                "metadata": metadata,
+                "confirmation_method": "automatic",
                 "created": _now(),
-                "livemode": False,
+                "currency": currency,
+                "description": str(form.get("description") or "") or None,
+                "last_payment_error": None,
                 "latest_charge": None,
+                "livemode": False,
+                "metadata": metadata,
+                "payment_method": None,
+                "payment_method_types": ["card"],
+                "status": "requires_payment_method",
             }
             self.intents[intent_id] = intent
             if key:
@@ -429,28 +463,33 @@ class Stripe:
     def event(
         self, type_: str, intent: dict[str, Any], *, at: int | None = None, secret: str | None = None
     ) -> tuple[bytes, dict[str, str]]:
-        payload = {
-            "id": "evt_" + secrets.token_hex(12),
-            "object": "event",
-            "api_version": "2024-06-20",
-            "created": _now(),
-            "type": type_,
-            "livemode": False,
-            "pending_webhooks": 1,
-            "data": {"object": intent},
-        }
-        return self.sign(json.dumps(payload).encode(), at=at, secret=secret)
+        event = stripe_sdk.Event.construct_from(
+            {
+                "id": "evt_" + secrets.token_hex(12),
+                "object": "event",
+                "api_version": stripe_sdk.api_version,
+                "created": _now(),
+                "data": {"object": intent},
+                "livemode": False,
+                "pending_webhooks": 1,
+                "request": {"id": "req_" + secrets.token_hex(7), "idempotency_key": None},
+                "type": type_,
+            },
+            None,
+        )
+        return self.sign(json.dumps(event.to_dict()).encode(), at=at, secret=secret)
 
     def sign(
         self, body: bytes, *, at: int | None = None, secret: str | None = None
     ) -> tuple[bytes, dict[str, str]]:
-        t = at if at is not None else _now()
-        mac = hmac.new(
-            (secret or self.webhook_secret).encode(), f"{t}.".encode() + body, hashlib.sha256
-        ).hexdigest()
+        header = stripe_sdk.WebhookSignature.generate_signature_header(
+            body.decode(), secret or self.webhook_secret, timestamp=at if at is not None else _now()
+        )
+        # Stripe also sends a v0 (test-mode) signature beside v1; a receiver ignores it.
         return body, {
-            "Stripe-Signature": f"t={t},v1={mac},v0={secrets.token_hex(32)}",
-            "Content-Type": "application/json",
+            "Stripe-Signature": f"{header},v0={secrets.token_hex(32)}",
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
         }
 
     def succeed(self, intent_id: str, amount: int | None = None) -> tuple[bytes, dict[str, str]]:

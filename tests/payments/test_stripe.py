@@ -7,11 +7,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
+import stripe as stripe_sdk
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
 from ordergate.payments.protocol import PendingInstruction
-from ordergate.payments.stripe import StripeProvider
+from ordergate.payments.stripe import API_VERSION, StripeProvider
 from tests.factories import Buyer
 from tests.payments.helpers import (
     attention,
@@ -137,3 +139,64 @@ async def test_wrong_secret_key_makes_the_method_not_ready(
     store = (await client.get("/api/v1/stores/shop")).json()
     assert store["payment_methods"][0]["reason"] == "stripe_unauthorized"
     assert store["guest_checkout"] == {"available": False, "reason": "no_ready_payment_method"}
+
+
+# (currency, order total, Stripe's integer amount, what the buyer is asked to pay) as Stripe's
+# currencies page lays them out (docs.stripe.com/currencies): two decimals by default even where
+# ISO says none (RSD), whole units for zero-decimal ones, ISK/UGX with two decimals that are 00,
+# HUF/TWD with two decimals, three-decimal currencies rounded up to a last digit of 0.
+STRIPE_AMOUNTS = [
+    ("EUR", "19.40", 1940, "19.40"),
+    ("JPY", "1940", 1940, "1940"),
+    ("KRW", "19400", 19400, "19400"),
+    ("ISK", "1940", 194000, "1940"),
+    ("UGX", "5000", 500000, "5000"),
+    ("RSD", "1940", 194000, "1940"),
+    ("LAK", "125000", 12500000, "125000"),
+    ("HUF", "1940.50", 194050, "1940.50"),
+    ("TWD", "640.25", 64025, "640.25"),
+    ("KWD", "5.124", 5130, "5.130"),
+    ("BHD", "12.500", 12500, "12.500"),
+]
+
+
+@pytest.mark.parametrize(("currency", "total", "minor", "asked"), STRIPE_AMOUNTS)
+async def test_payment_intent_amounts_follow_stripes_currency_table(
+    stripe: Stripe, currency: str, total: str, minor: int, asked: str
+) -> None:
+    pending = PendingInstruction(8, "K7QF-M2XE", "shop", Decimal(total), currency, clock.now())
+    config = {"secret_key": stripe.secret_key, "webhook_secret": stripe.webhook_secret, "api_url": stripe.url}
+    async with httpx.AsyncClient() as http:
+        prepared_intent = await StripeProvider().prepare(config, pending, http)
+    [form] = stripe.forms
+    assert form["amount"] == str(minor) and form["currency"] == currency.lower()
+    assert format(prepared_intent.amount, "f") == asked
+    # Stripe reports the money received in the same units: reading it back gives what was asked.
+    body, _ = stripe.succeed(prepared_intent.provider_ref)
+    [evidence] = StripeProvider().parse_callback(body).evidence
+    assert evidence.amount == Decimal(asked) and evidence.asset == currency
+
+
+async def test_requests_carry_the_pinned_api_version_of_the_sdk(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    await shop(sessionmaker, [stripe_method(stripe)])
+    await _order(client)
+    assert stripe.versions and set(stripe.versions) == {API_VERSION}
+    # The version pinned is the one the stripe SDK in requirements.lock speaks and builds events in.
+    assert API_VERSION == stripe_sdk.api_version
+
+
+async def test_a_one_percent_payment_in_isk_does_not_fund_the_order(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
+) -> None:
+    """CLDR gives ISK no decimals, Stripe two: read with CLDR's exponent a 1 % payment looked whole."""
+    products = [{"sku": "NB-A5-DOT", "name": "A5 dotted notebook", "price": "2490", "stock": 100}]
+    await shop(sessionmaker, [stripe_method(stripe)], currency="ISK", shipping_flat="990", products=products)
+    view, intent_id = await _order(client)
+    assert view["payment"]["amount"] == "3480" and stripe.forms[0]["amount"] == "348000"
+    number = str(view["number"])
+    r = await callback(client, "stripe", stripe.succeed(intent_id, amount=3500))  # 35 ISK of 3480
+    assert r.status_code == 200
+    order = await operator_order(client, number)
+    assert order["status"] == "awaiting_payment" and order["payment"]["received_amount"] == "35"

@@ -67,8 +67,12 @@ class RemoteProviderBase(Generic[C]):
     def asset(self, method: PaymentMethod, currency: str) -> str:
         return currency  # priced in the store's currency; the provider quotes anything else
 
-    def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal:
+    def amount_due(self, total: Decimal, currency: str) -> Decimal:
+        """What the buyer is asked to pay for `total` (a provider may only charge some amounts)."""
         return money.quantize(total, currency)
+
+    def quote(self, method: PaymentMethod, total: Decimal, currency: str) -> Decimal:
+        return self.amount_due(total, currency)
 
     def readiness(self, method: PaymentMethod, settings: Settings) -> Readiness:
         cfg = self.settings(method.config)
@@ -94,7 +98,7 @@ class RemoteProviderBase(Generic[C]):
         # Pending: the provider's side is opened once this transaction has committed (payments.remote).
         return InstructionDraft(
             asset=order.currency,
-            amount=money.quantize(order.total, order.currency),
+            amount=self.amount_due(order.total, order.currency),
             destination="",
             uri=None,
             required_confirmations=1,

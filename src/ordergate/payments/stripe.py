@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from ordergate import money
+from ordergate.payments import stripe_amounts
 from ordergate.payments.config import StripeSettings, secret_value
 from ordergate.payments.protocol import (
     Evidence,
@@ -24,6 +25,10 @@ from ordergate.payments.remote_base import RemoteProviderBase
 from ordergate.signing import check_timestamped
 
 SIGNATURE_HEADER = "stripe-signature"
+# The API version every request is made with (and the shape events are read in), so a change of
+# the account's default version in Stripe's dashboard changes nothing here. Its date is the one
+# the official stripe-python SDK pinned in requirements.lock speaks (tests check they agree).
+API_VERSION = "2026-10-28.endive"
 # PaymentIntent statuses that close the instruction early.
 STATUS_BY_EVENT = {
     "payment_intent.succeeded": "succeeded",
@@ -34,8 +39,9 @@ STATUS_BY_EVENT = {
 }
 
 
-def minor_units(amount: Decimal, currency: str) -> int:
-    return int(money.quantize(amount, currency).scaleb(money.exponent(currency)))
+def charge_amount(total: Decimal, currency: str) -> Decimal:
+    """What the buyer is asked to pay by card: the price, as Stripe can charge it."""
+    return money.quantize(stripe_amounts.chargeable(money.quantize(total, currency), currency), currency)
 
 
 class StripeProvider(RemoteProviderBase[StripeSettings]):
@@ -45,7 +51,10 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
     secrets = ("secret_key", "webhook_secret")
 
     def auth_headers(self, key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key}"}
+        return {"Authorization": f"Bearer {key}", "Stripe-Version": API_VERSION}
+
+    def amount_due(self, total: Decimal, currency: str) -> Decimal:
+        return charge_amount(total, currency)
 
     def probe_url(self, cfg: StripeSettings) -> tuple[str, dict[str, Any]]:
         return f"{cfg.api_url}/v1/payment_intents", {"limit": 1}
@@ -55,7 +64,9 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
     ) -> PreparedInstruction:
         cfg = self._valid(config)
         form = {
-            "amount": str(minor_units(pending.total, pending.currency)),
+            "amount": str(
+                stripe_amounts.to_minor(charge_amount(pending.total, pending.currency), pending.currency)
+            ),
             "currency": pending.currency.lower(),
             "automatic_payment_methods[enabled]": "true",
             "description": f"Order {pending.order_number}",
@@ -87,7 +98,7 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
         return PreparedInstruction(
             provider_ref=intent_id,
             asset=pending.currency,
-            amount=money.quantize(pending.total, pending.currency),
+            amount=charge_amount(pending.total, pending.currency),
             destination=intent_id,
             uri=None,
             status=str(intent.get("status") or "requires_payment_method"),
@@ -131,7 +142,7 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
                 raise ValueError("a succeeded PaymentIntent without amount_received or currency")
             evidence = Evidence(
                 reference=str(intent_id),
-                amount=Decimal(received).scaleb(-money.exponent(currency)),
+                amount=stripe_amounts.from_minor(received, currency),
                 confirmations=1,
                 asset=currency,
             )
