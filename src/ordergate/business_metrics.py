@@ -33,11 +33,15 @@ async def refresh_gauges(session: AsyncSession) -> None:
         gauge.clear()  # a label set that dropped to zero rows must not linger with its old value
 
     for store_id, status, count in await session.execute(
-        select(Order.store_id, Order.status, func.count()).group_by(Order.store_id, Order.status)
+        select(Order.store_id, Order.status, func.count())
+        .where(Order.test.is_(False))  # a channel's test orders count nowhere
+        .group_by(Order.store_id, Order.status)
     ):
         ORDERS.labels(slugs.get(store_id, "?"), status).set(count)
     for store_id, count in await session.execute(
-        select(Order.store_id, func.count()).where(Order.needs_attention).group_by(Order.store_id)
+        select(Order.store_id, func.count())
+        .where(Order.needs_attention, Order.test.is_(False))
+        .group_by(Order.store_id)
     ):
         ATTENTION.labels(slugs.get(store_id, "?")).set(count)
     for state, count in await session.execute(
@@ -53,7 +57,7 @@ async def refresh_gauges(session: AsyncSession) -> None:
     for kind, status, count in await session.execute(
         select(PaymentInstruction.kind, Order.status, func.count())
         .join(Order, Order.id == PaymentInstruction.order_id)
-        .where(PaymentInstruction.superseded_at.is_(None))
+        .where(PaymentInstruction.superseded_at.is_(None), Order.test.is_(False))
         .group_by(PaymentInstruction.kind, Order.status)
     ):
         PAYMENTS.labels(kind, status).set(count)

@@ -39,6 +39,7 @@ from ordergate.intake.rules import (
     check_contact,
     check_currency,
     check_money,
+    check_test_order,
     resolve,
     resolve_skus,
     severity_for,
@@ -127,9 +128,12 @@ async def _process(
     if mapped.order is None:
         return Verdict(QUARANTINED, _issues_of(source, mapped.findings), external_id=mapped.external_id)
     canonical = mapped.order
+    if adapter.marks_test(payload.headers) and not canonical.test:
+        canonical = canonical.model_copy(update={"test": True})
     findings = [
         *mapped.findings,
         *adapter.store_check(payload.headers, canonical, source.settings, store.slug),
+        *check_test_order(canonical),
     ]
     if not canonical.external_id:
         findings.append(Finding("completeness.required", "external_id", "the channel's order id is missing"))
@@ -209,7 +213,7 @@ async def _create(
         products=products,
         contact=contact,
         hold_stock=severity_for("stock.available", source.rule_severity) == "block",
-        attention=[i.rule for i in issues if i.severity == "warn"],
+        attention=[i.rule for i in issues if i.severity == "warn" and i.rule != "channel.test_order"],
         data=data,
     )
     issues += _issues_of(source, short)

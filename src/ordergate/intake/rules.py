@@ -46,6 +46,11 @@ RULES: dict[str, Rule] = {
         Rule("money.total", "block", "the lines, shipping, fees, tax and discount add up to the total"),
         Rule("stock.available", "block", "the catalog has the stock to hold for the order"),
         Rule(
+            "channel.test_order",
+            "warn",
+            "a channel's test order is recorded as a test, never booked (block: refuse it outright)",
+        ),
+        Rule(
             "state.transition", "block", "an update is a legal move from the order's state", adjustable=False
         ),
         Rule("state.stale", "warn", "an update is not older than the last one applied", adjustable=False),
@@ -342,3 +347,11 @@ def path_to(current: S, target: S, moves: Iterable[tuple[S, S]]) -> list[S] | No
             seen.add(nxt)
             frontier.append([*path, nxt])
     return None
+
+
+def check_test_order(order: CanonicalOrder) -> list[Finding]:
+    """A channel's test order is said so: recorded and shown, but it holds no stock, sends nothing
+    and counts in no report; a source whose `channel.test_order` rule blocks refuses it."""
+    if not order.test:
+        return []
+    return [Finding("channel.test_order", "test", "the channel marked this a test order: it is not booked")]

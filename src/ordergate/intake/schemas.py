@@ -77,6 +77,7 @@ class CanonicalOrder(_Canonical):
     total: Money | None = Field(default=None, ge=0)
     payment_method: Annotated[str, StringConstraints(max_length=64)] | None = None
     shipment: CanonicalShipment | None = None
+    test: bool = False  # the channel's test order: recorded and shown, never booked
 
 
 # --- answers ----------------------------------------------------------------------------------

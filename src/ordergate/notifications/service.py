@@ -142,8 +142,10 @@ async def notify_order_created(session: AsyncSession, order: Order) -> None:
 async def notify_status_change(session: AsyncSession, order: Order, event: OrderEvent) -> None:
     """A message for the status `event` moved `order` to (needs `order.events` loaded, as move() does)."""
     kind = STATUS_MESSAGES.get(event.to_status or "")
-    if kind is None or order.checkout_hash is None:
-        return  # no message for this move; or another channel's order, whose channel tells its buyer
+    if kind is None or order.checkout_hash is None or order.test:
+        # No message for this move; or another channel's order, whose channel tells its buyer;
+        # or a test order, whose buyer is nobody.
+        return
     # The n-th time the order reaches this status (an order can expire again after a refresh).
     nth = sum(1 for e in order.events if e.type == "status" and e.to_status == event.to_status)
     payload: dict[str, Any] = {"from_status": event.from_status, "status": event.to_status}

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ordergate.clock import now
@@ -51,6 +51,9 @@ class Order(Base):
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
     attention_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     account_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # A channel's test order (Shopify's `test: true`): shown, but it holds no stock, sends no
+    # message and counts in no report.
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

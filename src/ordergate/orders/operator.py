@@ -100,6 +100,7 @@ async def list_orders(
                 needs_attention=o.needs_attention,
                 attention_reason=o.attention_reason,
                 created_at=o.created_at,
+                test=o.test,
             )
             for o in rows
         ]

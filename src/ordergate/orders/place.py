@@ -40,6 +40,7 @@ async def open_order(
     account_id: int | None = None,
     external_id: str | None = None,
     attention_reason: str | None = None,
+    test: bool = False,
 ) -> Order:
     """Insert the order with its lines and its first status event (one flush), under a new number.
 
@@ -70,6 +71,7 @@ async def open_order(
         payment_method=payment_method,
         needs_attention=attention_reason is not None,
         attention_reason=attention_reason,
+        test=test,
         created_at=now,
         updated_at=now,
         lines=lines,

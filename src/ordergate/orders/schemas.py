@@ -151,6 +151,7 @@ class OperatorOrderOut(TrackingOut):
     needs_attention: bool
     attention_reason: str | None
     payments: list[PaymentRecordOut] = Field(default_factory=list)
+    test: bool = False  # a channel's test order: holds no stock, sends nothing, counts in no report
 
 
 class OrderSummaryOut(BaseModel):
@@ -162,6 +163,7 @@ class OrderSummaryOut(BaseModel):
     needs_attention: bool
     attention_reason: str | None = None  # why the operator should look (late, over, partial payment)
     created_at: datetime
+    test: bool = False  # a channel's test order
 
 
 class OrderListOut(BaseModel):

@@ -131,6 +131,7 @@ def operator_view(order: Order, store: Store) -> OperatorOrderOut:
         accepted_policies=order.accepted_policies,
         needs_attention=order.needs_attention,
         attention_reason=order.attention_reason,
+        test=order.test,
         payments=[
             PaymentRecordOut(
                 method=i.method,

@@ -59,6 +59,10 @@ class Adapter(Protocol):
 
     def envelope(self, headers: Mapping[str, str]) -> Envelope: ...
 
+    def marks_test(self, headers: Mapping[str, str]) -> bool:
+        """Whether the transport says the delivery is a test order (as kept in the envelope)."""
+        ...
+
     def verify(
         self, secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime
     ) -> BadSignature | None: ...

@@ -108,6 +108,9 @@ class CsvAdapter:
     def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
         return False
 
+    def marks_test(self, headers: Mapping[str, str]) -> bool:
+        return False  # no test flag in this channel's transport (the generic body may carry one)
+
     def envelope(self, headers: Mapping[str, str]) -> Envelope:
         return Envelope(topic="csv", headers=dict(headers))
 

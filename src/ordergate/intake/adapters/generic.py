@@ -30,6 +30,9 @@ class GenericAdapter:
     def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
         return False
 
+    def marks_test(self, headers: Mapping[str, str]) -> bool:
+        return False  # no test flag in this channel's transport (the generic body may carry one)
+
     def envelope(self, headers: Mapping[str, str]) -> Envelope:
         return Envelope(
             topic="",

@@ -2,7 +2,12 @@
 
 Shopify signs the raw body: `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of it under the
 app's secret. `X-Shopify-Webhook-Id` is the same on every retry of a delivery, `X-Shopify-Event-Id`
-the same on every delivery of one event. The body is the REST Order resource."""
+the same on every delivery of one event. The body is the REST Order resource.
+
+Shopify's newer event subscriptions send the same headers without the `X-` prefix
+(`Shopify-Hmac-Sha256`, `Shopify-Topic`, `Shopify-Webhook-Id`, `Shopify-Event-Id`, ...); both are
+read, the un-prefixed one first (as Shopify's own shopify-api libraries do). A test order is one
+whose body says `"test": true`, or whose delivery carries `X-Shopify-Test: true`."""
 
 from __future__ import annotations
 
@@ -34,17 +39,18 @@ TOPICS = {
     "orders/fulfilled": "update",
 }
 PAID = ("paid", "partially_refunded", "refunded")
+NAMES = ("topic", "shop-domain", "api-version", "webhook-id", "event-id", "triggered-at", "order-id", "test")
 KEPT = (
-    "x-shopify-topic",
-    "x-shopify-shop-domain",
-    "x-shopify-api-version",
-    "x-shopify-webhook-id",
-    "x-shopify-event-id",
-    "x-shopify-triggered-at",
-    "x-shopify-order-id",
+    *(f"x-shopify-{n}" for n in NAMES),
+    *(f"shopify-{n}" for n in NAMES),
     "content-type",
     "user-agent",
 )
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """Shopify's header `name` (e.g. "topic"), un-prefixed (event subscriptions) or `X-Shopify-`."""
+    return headers.get(f"shopify-{name}") or headers.get(f"x-shopify-{name}") or ""
 
 
 def _money_sum(values: list[Any]) -> Decimal | Any:
@@ -102,22 +108,26 @@ class ShopifyAdapter:
 
     def envelope(self, headers: Mapping[str, str]) -> Envelope:
         return Envelope(
-            topic=headers.get("x-shopify-topic", "")[:64],
-            delivery_id=headers.get("x-shopify-webhook-id", "")[:128] or None,
-            event_id=headers.get("x-shopify-event-id", "")[:128] or None,
+            topic=header(headers, "topic")[:64],
+            delivery_id=header(headers, "webhook-id")[:128] or None,
+            event_id=header(headers, "event-id")[:128] or None,
             headers=keep(headers, KEPT),
         )
+
+    def marks_test(self, headers: Mapping[str, str]) -> bool:
+        return header(headers, "test").strip().lower() == "true"
 
     def verify(
         self, secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime
     ) -> BadSignature | None:
-        return verify_base64_hmac(secret, headers, body, "X-Shopify-Hmac-Sha256")
+        name = "Shopify-Hmac-Sha256" if "shopify-hmac-sha256" in headers else "X-Shopify-Hmac-Sha256"
+        return verify_base64_hmac(secret, headers, body, name)
 
     def store_check(
         self, headers: Mapping[str, str], order: CanonicalOrder, settings: Mapping[str, Any], store: str
     ) -> list[Finding]:
         wanted = str(settings.get("shop_domain") or "").lower()
-        sent = headers.get("x-shopify-shop-domain", "").lower()
+        sent = header(headers, "shop-domain").lower()
         if wanted and sent != wanted:
             return [
                 Finding(
@@ -191,5 +201,6 @@ class ShopifyAdapter:
             "total": text(order.get("total_price")),
             "payment_method": ((gateways[0] if gateways else text(order.get("gateway"))) or "")[:64] or None,
             "shipment": _shipment(order),
+            "test": order.get("test") is True,
         }
         return canonical(raw, found)

@@ -110,6 +110,9 @@ class WooAdapter:
     def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
         return SIGNATURE not in headers and PING.match(body.strip()) is not None
 
+    def marks_test(self, headers: Mapping[str, str]) -> bool:
+        return False  # no test flag in this channel's transport (the generic body may carry one)
+
     def envelope(self, headers: Mapping[str, str]) -> Envelope:
         return Envelope(
             topic=headers.get("x-wc-webhook-topic", "")[:64],
