@@ -195,6 +195,13 @@ class RateFeed:
 
 
 # --- BTCPay Server (Greenfield) ----------------------------------------------------------------
+# Written from BTCPay Server's Greenfield swagger (btcpayserver/btcpayserver,
+# BTCPayServer/wwwroot/swagger/v1/swagger.template.invoices.json and .webhooks.json) and its client
+# models (BTCPayServer.Client/Models/InvoicePaymentMethodDataModel.cs, WebhookInvoiceEvent.cs).
+# 2.x names a payment method `paymentMethodId` ("BTC-CHAIN", "BTC-LN") with its `currency`; 1.x
+# said `paymentMethod` ("BTC", "BTC-LightningNetwork") and `cryptoCode`. With lazy payment methods
+# (checkout.lazyPaymentMethods, or the store's setting) a method has no destination until
+# POST .../invoices/{invoiceId}/payment-methods/{paymentMethodId}/activate.
 
 
 @dataclass
@@ -204,16 +211,28 @@ class Btcpay:
     api_key: str = "5f1c0e9d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e"
     webhook_secret: str = "whk-3a9c1f8e2b7d4a6c"
     rate: Decimal = Decimal("50000")
+    version: str = "2.x"  # or "1.x": the shapes of payment methods and payment webhooks
+    lazy: bool = False  # the store's "lazy payment methods" setting
     down: bool = False
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)  # invoice requests as received
+    activated: list[tuple[str, str]] = field(default_factory=list)  # (invoice id, payment method id)
     auth_seen: list[str] = field(default_factory=list)
 
     def reset(self) -> None:
-        self.down = False
+        self.down, self.version, self.lazy = False, "2.x", False
         self.invoices.clear()
         self.created.clear()
+        self.activated.clear()
         self.auth_seen.clear()
+
+    @property
+    def onchain_id(self) -> str:
+        return "BTC-CHAIN" if self.version == "2.x" else "BTC"
+
+    @property
+    def lightning_id(self) -> str:
+        return "BTC-LN" if self.version == "2.x" else "BTC-LightningNetwork"
 
     def _authorised(self, request: Request) -> bool:
         self.auth_seen.append(request.headers.get("authorization", ""))
@@ -222,36 +241,39 @@ class Btcpay:
     def _btc(self, invoice: dict[str, Any]) -> Decimal:
         return (Decimal(invoice["amount"]) / self.rate).quantize(Decimal("0.00000001"))
 
+    def _method(self, inv: dict[str, Any], method_id: str, destination: str) -> dict[str, Any]:
+        active = method_id in inv["active"]
+        due = self._btc(inv)
+        paid = (
+            sum((Decimal(p["value"]) for p in inv["payments"]), Decimal(0))
+            if method_id == self.onchain_id
+            else 0
+        )
+        method: dict[str, Any] = {
+            "activated": active,
+            "destination": destination if active else None,
+            "paymentLink": (f"bitcoin:{destination}?amount={due}" if method_id == self.onchain_id else None)
+            if active
+            else None,
+            "rate": f"{self.rate:.2f}",
+            "paymentMethodPaid": str(paid),
+            "totalPaid": str(paid),
+            "due": str(due - paid) if active else "0",
+            "amount": str(due) if active else "0",
+            "payments": inv["payments"] if method_id == self.onchain_id else [],
+            "additionalData": {},
+        }
+        if self.version == "2.x":
+            method |= {"paymentMethodId": method_id, "currency": "BTC", "paymentMethodFee": "0.0"}
+        else:
+            method |= {"paymentMethod": method_id, "cryptoCode": "BTC", "networkFee": "0.0"}
+        return method
+
     def payment_methods(self, invoice_id: str) -> list[dict[str, Any]]:
         inv = self.invoices[invoice_id]
-        due = self._btc(inv)
-        paid = sum((Decimal(p["value"]) for p in inv["payments"]), Decimal(0))
         return [
-            {
-                "paymentMethod": "BTC",
-                "cryptoCode": "BTC",
-                "destination": inv["address"],
-                "paymentLink": f"bitcoin:{inv['address']}?amount={due}",
-                "rate": f"{self.rate:.2f}",
-                "paymentMethodPaid": str(paid),
-                "totalPaid": str(paid),
-                "due": str(due - paid),
-                "amount": str(due),
-                "networkFee": "0.0",
-                "payments": inv["payments"],
-                "activated": True,
-            },
-            {
-                "paymentMethod": "BTC-LightningNetwork",
-                "cryptoCode": "BTC",
-                "destination": "lnbc" + secrets.token_hex(40),
-                "paymentLink": None,
-                "rate": f"{self.rate:.2f}",
-                "amount": str(due),
-                "due": str(due - paid),
-                "payments": [],
-                "activated": True,
-            },
+            self._method(inv, self.onchain_id, inv["address"]),
+            self._method(inv, self.lightning_id, inv["bolt11"]),
         ]
 
     def app(self) -> Starlette:
@@ -263,11 +285,14 @@ class Btcpay:
             if request.path_params["store_id"] != self.store_id:
                 return JSONResponse({"code": "store-not-found"}, status_code=404)
             if request.method == "GET":
-                return JSONResponse(list(self.invoices.values())[: int(request.query_params.get("take", 50))])
+                public = [self._public(i) for i in self.invoices.values()]
+                return JSONResponse(public[: int(request.query_params.get("take", 50))])
             body = await request.json()
             self.created.append(body)
             invoice_id = secrets.token_urlsafe(16)
-            minutes = int(body.get("checkout", {}).get("expirationMinutes", 15))
+            checkout = body.get("checkout", {})
+            minutes = int(checkout.get("expirationMinutes", 15))
+            lazy = checkout.get("lazyPaymentMethods")
             invoice = {
                 "id": invoice_id,
                 "storeId": self.store_id,
@@ -280,14 +305,19 @@ class Btcpay:
                 "monitoringExpiration": _now() + minutes * 60 + 3600,
                 "status": "New",
                 "additionalStatus": "None",
+                "archived": False,
                 "metadata": body.get("metadata", {}),
-                "checkout": body.get("checkout", {}),
+                "checkout": checkout,
                 "address": "bc1q" + secrets.token_hex(19),
+                "bolt11": "lnbc" + secrets.token_hex(40),
                 "payments": [],
+                # Without lazy payment methods every method is active from the start.
+                "active": set()
+                if (self.lazy if lazy is None else lazy)
+                else {self.onchain_id, self.lightning_id},
             }
             self.invoices[invoice_id] = invoice
-            public = {k: v for k, v in invoice.items() if k not in ("address", "payments")}
-            return JSONResponse(public)
+            return JSONResponse(self._public(invoice))
 
         async def methods(request: Request) -> Response:
             if self.down:
@@ -299,12 +329,28 @@ class Btcpay:
                 return JSONResponse({"code": "invoice-not-found"}, status_code=404)
             return JSONResponse(self.payment_methods(invoice_id))
 
+        async def activate(request: Request) -> Response:
+            if not self._authorised(request):
+                return JSONResponse({"code": "unauthenticated"}, status_code=401)
+            invoice_id, method_id = request.path_params["invoice_id"], request.path_params["method_id"]
+            if invoice_id not in self.invoices or method_id not in (self.onchain_id, self.lightning_id):
+                return JSONResponse({"code": "invoice-not-found"}, status_code=404)
+            self.activated.append((invoice_id, method_id))
+            self.invoices[invoice_id]["active"].add(method_id)
+            return Response(status_code=200)
+
+        invoice = "/api/v1/stores/{store_id}/invoices/{invoice_id}"
         return Starlette(
             routes=[
                 Route("/api/v1/stores/{store_id}/invoices", invoices, methods=["GET", "POST"]),
-                Route("/api/v1/stores/{store_id}/invoices/{invoice_id}/payment-methods", methods),
+                Route(f"{invoice}/payment-methods", methods),
+                Route(f"{invoice}/payment-methods/{{method_id}}/activate", activate, methods=["POST"]),
             ]
         )
+
+    @staticmethod
+    def _public(invoice: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in invoice.items() if k not in ("address", "bolt11", "payments", "active")}
 
     # The webhooks BTCPay would send: body and headers, signed as BTCPay signs them.
 
@@ -334,6 +380,11 @@ class Btcpay:
         mac = hmac.new((secret or self.webhook_secret).encode(), body, hashlib.sha256).hexdigest()
         return body, {"BTCPay-Sig": f"sha256={mac}", "Content-Type": "application/json"}
 
+    def _method_field(self) -> dict[str, str]:
+        # WebhookInvoiceReceivedPaymentEvent: `paymentMethodId` in 2.x, `paymentMethod` in 1.x.
+        key = "paymentMethodId" if self.version == "2.x" else "paymentMethod"
+        return {key: self.onchain_id}
+
     def payment(
         self, invoice_id: str, btc: str, *, status: str = "Processing", after_expiration: bool = False
     ) -> tuple[bytes, dict[str, str]]:
@@ -351,7 +402,7 @@ class Btcpay:
             "InvoiceReceivedPayment",
             invoice_id,
             afterExpiration=after_expiration,
-            paymentMethod="BTC",
+            **self._method_field(),
             payment=payment,
         )
 
@@ -360,7 +411,11 @@ class Btcpay:
         payment = next(p for p in inv["payments"] if p["id"] == payment_id)
         payment["status"] = "Settled"
         return self.delivery(
-            "InvoicePaymentSettled", invoice_id, afterExpiration=False, paymentMethod="BTC", payment=payment
+            "InvoicePaymentSettled",
+            invoice_id,
+            afterExpiration=False,
+            **self._method_field(),
+            payment=payment,
         )
 
 

@@ -297,3 +297,43 @@ async def test_a_stored_event_left_unprocessed_by_a_crash_is_acted_on_by_the_wor
     assert (await operator_order(client, str(view["number"])))["status"] == "funded"
     r = await callback(client, "btcpay", btcpay.sign(body))
     assert r.json()["status"] == "duplicate"
+
+
+async def _paid_in_full(
+    client: httpx.AsyncClient, btcpay: Btcpay, number: str, invoice_id: str
+) -> dict[str, object]:
+    body, _ = btcpay.payment(invoice_id, TOTAL_BTC)
+    assert (await callback(client, "btcpay", btcpay.sign(body))).json()["status"] == "processed"
+    payment_id = json.loads(body)["payment"]["id"]
+    await callback(client, "btcpay", btcpay.payment_settled(invoice_id, payment_id))
+    await callback(client, "btcpay", btcpay.delivery("InvoiceSettled", invoice_id, manuallyMarked=False))
+    return await operator_order(client, number)
+
+
+async def test_lazy_payment_methods_are_activated_before_the_address_is_read(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], btcpay: Btcpay
+) -> None:
+    """A store with lazy payment methods (Greenfield 2.x) gives no address until the method is
+    activated: we activate the on-chain one, never show an empty destination, and the 2.x webhook
+    (`paymentMethodId: BTC-CHAIN`) funds the order."""
+    btcpay.lazy = True
+    await shop(sessionmaker, [btcpay_method(btcpay)])
+    view, invoice_id = await _order(client)
+    assert btcpay.activated == [(invoice_id, "BTC-CHAIN")]
+    invoice = btcpay.invoices[invoice_id]
+    assert view["payment"]["destination"] == invoice["address"]  # type: ignore[index]
+    assert view["payment"]["amount"] == TOTAL_BTC  # type: ignore[index]
+    final = await _paid_in_full(client, btcpay, str(view["number"]), invoice_id)
+    assert final["status"] == "funded" and final["payment"]["received_amount"] == TOTAL_BTC  # type: ignore[index]
+
+
+async def test_btcpay_1x_shapes_are_still_read(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], btcpay: Btcpay
+) -> None:
+    btcpay.version = "1.x"  # paymentMethod "BTC" and cryptoCode, as BTCPay 1.x answers
+    await shop(sessionmaker, [btcpay_method(btcpay)])
+    view, invoice_id = await _order(client)
+    assert btcpay.activated == []  # 1.x activates every method up front
+    assert view["payment"]["destination"] == btcpay.invoices[invoice_id]["address"]  # type: ignore[index]
+    final = await _paid_in_full(client, btcpay, str(view["number"]), invoice_id)
+    assert final["status"] == "funded"

@@ -9,7 +9,11 @@ Invoice and payment statuses map onto ours like this:
 - InvoiceSettled: every payment seen is confirmed (funds the order); settled by hand (`Marked`)
   funds what is still due; settled while we saw less than the amount flags the order;
 - InvoiceExpired closes the instruction (the order expires); PaidPartial flags the partial money;
-- InvoiceInvalid closes it and flags the order; PaidOver shows up as an overpayment (flagged)."""
+- InvoiceInvalid closes it and flags the order; PaidOver shows up as an overpayment (flagged).
+
+BTCPay 2.x names payment methods `paymentMethodId` ("BTC-CHAIN") with their `currency`, where 1.x
+said `paymentMethod` ("BTC") and `cryptoCode`; both are read. A store with lazy payment methods
+gives an invoice's method no address until it is activated: we activate the on-chain one first."""
 
 from __future__ import annotations
 
@@ -90,6 +94,21 @@ class BtcpayProvider(RemoteProviderBase[BtcpaySettings]):
             http.get(f"{base}/{invoice_id}/payment-methods", headers=self.headers(cfg)), "read the invoice"
         )
         chosen = _onchain_method(methods, cfg.payment_method)
+        if not chosen.get("destination") or chosen.get("activated") is False:
+            # Lazy payment methods: the address exists once the method is activated.
+            await self.call(
+                http.post(
+                    f"{base}/{invoice_id}/payment-methods/{_method_id(chosen)}/activate",
+                    headers=self.headers(cfg),
+                ),
+                "activate the payment method",
+                answer=False,
+            )
+            methods = await self.call(
+                http.get(f"{base}/{invoice_id}/payment-methods", headers=self.headers(cfg)),
+                "read the invoice",
+            )
+            chosen = _onchain_method(methods, cfg.payment_method)
         try:
             asset = str(chosen.get("cryptoCode") or chosen.get("currency") or "BTC").upper()
             if asset not in money.ASSET_EXPONENTS:
@@ -97,7 +116,9 @@ class BtcpayProvider(RemoteProviderBase[BtcpaySettings]):
             due = chosen.get("due") or chosen.get("amount")
             amount = money.quantize(_decimal(due, "due"), asset)
             rate = _decimal(chosen["rate"], "rate") if chosen.get("rate") else None
-            destination = str(chosen["destination"])
+            destination = str(chosen.get("destination") or "")
+            if not destination:
+                raise ValueError("no destination")
         except (KeyError, ValueError) as exc:
             raise ProviderUnavailable(
                 f"BTCPay's payment method is incomplete ({exc})", field="payment_method"
@@ -149,7 +170,7 @@ class BtcpayProvider(RemoteProviderBase[BtcpaySettings]):
             if not isinstance(payment, dict) or not payment.get("id"):
                 raise ValueError("a payment event without its payment")
             status = str(payment.get("status") or "Processing")
-            method = str(data.get("paymentMethod") or "BTC")
+            method = str(data.get("paymentMethodId") or data.get("paymentMethod") or "BTC")  # 2.x, 1.x
             evidence = Evidence(
                 reference=str(payment["id"])[:128],
                 amount=_decimal(payment.get("value"), "payment.value"),
@@ -178,16 +199,16 @@ class BtcpayProvider(RemoteProviderBase[BtcpaySettings]):
         return ProviderEvent(**base)  # InvoiceCreated and anything newer: stored, nothing to do
 
 
+def _method_id(method: dict[str, Any]) -> str:
+    return str(method.get("paymentMethodId") or method.get("paymentMethod") or "")  # 2.x, 1.x
+
+
 def _onchain_method(methods: Any, wanted: str) -> dict[str, Any]:
     if not isinstance(methods, list):
         raise ProviderUnavailable("BTCPay's payment methods are not a list", field="payment_method")
-    candidates = [m for m in methods if isinstance(m, dict) and m.get("destination")]
-
-    def name(m: dict[str, Any]) -> str:
-        return str(m.get("paymentMethodId") or m.get("paymentMethod") or "")
-
+    candidates = [m for m in methods if isinstance(m, dict)]
     for preferred in (wanted, *ONCHAIN_METHODS):
         for m in candidates:
-            if name(m) == preferred:
+            if _method_id(m) == preferred:
                 return m
     raise ProviderUnavailable("The BTCPay invoice offers no on-chain bitcoin address", field="payment_method")

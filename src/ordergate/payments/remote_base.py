@@ -130,7 +130,12 @@ class RemoteProviderBase(Generic[C]):
         return Readiness(True)
 
     async def call(
-        self, request: Awaitable[httpx.Response], what: str, *, ok: tuple[int, ...] = (200, 201)
+        self,
+        request: Awaitable[httpx.Response],
+        what: str,
+        *,
+        ok: tuple[int, ...] = (200, 201),
+        answer: bool = True,
     ) -> Any:
         """The JSON answer to `request`; ProviderUnavailable (503) when the provider cannot be
         reached, answers with another status, or answers something that is not JSON."""
@@ -144,6 +149,8 @@ class RemoteProviderBase(Generic[C]):
             raise ProviderUnavailable(
                 f"{self.name} answered {response.status_code} when asked to {what}", field="payment_method"
             )
+        if not answer:
+            return None  # only the status counts (an action with no body to read)
         try:
             return response.json()
         except ValueError:
