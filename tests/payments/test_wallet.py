@@ -30,7 +30,7 @@ def test_bip84_zpub_gives_the_published_receive_addresses() -> None:
 def test_descriptor_and_plain_xpub_derive_the_same_addresses() -> None:
     by_descriptor = parse_wallet(None, f"wpkh([73c5da0a/84h/0h/0h]{BIP84_XPUB}/<0;1>/*)", None)
     assert [by_descriptor.address(i) for i in range(2)] == BIP84_RECEIVE
-    by_xpub = parse_wallet(BIP84_XPUB, None, None)
+    by_xpub = parse_wallet(BIP84_XPUB, None, None, "p2wpkh")
     assert by_xpub.address(0) == BIP84_RECEIVE[0]
     change = parse_wallet(None, f"wpkh({BIP84_XPUB}/1/*)", None)
     assert change.address(0) == BIP84_CHANGE_0
@@ -49,9 +49,44 @@ def test_private_keys_and_mismatches_are_refused() -> None:
 
 def test_wallet_identity_does_not_depend_on_the_key_encoding() -> None:
     assert (
-        parse_wallet(BIP84_ZPUB, None, None).fingerprint == parse_wallet(BIP84_XPUB, None, None).fingerprint
+        parse_wallet(BIP84_ZPUB, None, None).fingerprint
+        == parse_wallet(BIP84_XPUB, None, None, "p2wpkh").fingerprint
     )
     assert BIP84_ZPUB not in parse_wallet(BIP84_ZPUB, None, None).label
+
+
+# The "abandon ... about" mnemonic's accounts as BIP44 (m/44'/0'/0', legacy p2pkh) and BIP49
+# (m/49'/1'/0', the testnet vector in BIP-0049's "Test vectors" section) publish them: the account
+# xpub/tpub and its first receive address. The same plain key means other addresses per script.
+BIP44_XPUB = "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj"
+BIP44_RECEIVE_0 = "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA"
+BIP49_TPUB = "tpubDD7tXK8KeQ3YY83yWq755fHY2JW8Ha8Q765tknUM5rSvjPcGWfUppDFMpQ1ScziKfW3ZNtZvAD7M3u7bSs7HofjTD3KP3YxPK7X6hwV8Rk2"
+BIP49_RECEIVE_0 = "2Mww8dCYPUpKHofjgcXcBCEGmniw9CoaiD2"
+
+
+def test_a_plain_xpub_needs_its_script_type_and_each_gives_the_published_address() -> None:
+    for key in (BIP44_XPUB, BIP49_TPUB, BIP84_XPUB):
+        with pytest.raises(
+            WalletError, match=r"BIP44 \(p2pkh\), BIP49 \(p2sh-p2wpkh\) and BIP84.*script_type"
+        ):
+            parse_wallet(key, None, None)
+    assert parse_wallet(BIP44_XPUB, None, None, "p2pkh").address(0) == BIP44_RECEIVE_0
+    assert parse_wallet(BIP49_TPUB, None, None, "p2sh-p2wpkh").address(0) == BIP49_RECEIVE_0
+    assert parse_wallet(BIP84_XPUB, None, None, "p2wpkh").address(0) == BIP84_RECEIVE[0]
+    # A key that names its script can't be told another one; a descriptor names its own.
+    with pytest.raises(WalletError, match="a zpub is a p2wpkh key, but script_type is p2pkh"):
+        parse_wallet(BIP84_ZPUB, None, None, "p2pkh")
+    with pytest.raises(WalletError, match="descriptor names its own script"):
+        parse_wallet(None, f"pkh({BIP44_XPUB}/0/*)", None, "p2pkh")
+    assert parse_wallet(None, f"pkh({BIP44_XPUB}/0/*)", None).address(0) == BIP44_RECEIVE_0
+
+
+def test_store_settings_say_the_script_type_is_missing() -> None:
+    esplora = "https://blockstream.info/api"
+    [(field, message)] = settings_errors("onchain", {"xpub": BIP84_XPUB, "esplora_url": esplora, "rate": "1"})
+    assert field == "xpub" and "script_type" in message and BIP84_XPUB not in message
+    ok = {"xpub": BIP84_XPUB, "script_type": "p2wpkh", "esplora_url": esplora, "rate": "1"}
+    assert settings_errors("onchain", ok) == []
 
 
 def test_bip21_uri() -> None:

@@ -63,6 +63,9 @@ class ManualSettings(_Settings):
 
 class OnchainSettings(_Settings):
     xpub: str | None = None
+    # p2pkh (BIP44), p2sh-p2wpkh (BIP49) or p2wpkh (BIP84): needed with a plain xpub/tpub, which
+    # does not say which; ypub/zpub/upub/vpub and descriptors do.
+    script_type: Literal["p2pkh", "p2sh-p2wpkh", "p2wpkh"] | None = None
     descriptor: str | None = None
     network: Literal["mainnet", "testnet", "signet", "regtest"] | None = None
     esplora_url: str
@@ -95,7 +98,7 @@ class OnchainSettings(_Settings):
         if bool(self.xpub) == bool(self.descriptor):
             raise ValueError("xpub: give exactly one of xpub or descriptor")
         try:
-            parse_wallet(self.xpub, self.descriptor, self.network)
+            parse_wallet(self.xpub, self.descriptor, self.network, self.script_type)
         except WalletError as exc:
             raise ValueError(f"{'xpub' if self.xpub else 'descriptor'}: {exc}") from None
         if (self.rate is None) == (self.rate_url is None):
@@ -107,7 +110,7 @@ class OnchainSettings(_Settings):
         return self
 
     def wallet(self) -> WatchOnlyWallet:
-        return parse_wallet(self.xpub, self.descriptor, self.network)
+        return parse_wallet(self.xpub, self.descriptor, self.network, self.script_type)
 
 
 class BtcpaySettings(_Settings):

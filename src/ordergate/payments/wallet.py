@@ -14,15 +14,18 @@ from embit.descriptor import Descriptor  # type: ignore[import-untyped]
 from embit.networks import NETWORKS  # type: ignore[import-untyped]
 
 NETWORK_KEYS = {"mainnet": "main", "testnet": "test", "signet": "signet", "regtest": "regtest"}
-# Extended key version prefixes -> (network family, script type). SLIP-132.
-PUBLIC_PREFIXES: dict[str, tuple[str, str]] = {
-    "xpub": ("mainnet", "p2wpkh"),  # a plain xpub for a native segwit account (BIP84) is common
+# Extended key version prefixes -> (network family, script type), SLIP-132. A plain xpub (tpub)
+# says nothing of the script: BIP44 (p2pkh), BIP49 (p2sh-p2wpkh) and BIP84 (p2wpkh) wallets all
+# export one, and each derives other addresses from it. Its script type must be given.
+PUBLIC_PREFIXES: dict[str, tuple[str, str | None]] = {
+    "xpub": ("mainnet", None),
     "ypub": ("mainnet", "p2sh-p2wpkh"),
     "zpub": ("mainnet", "p2wpkh"),
-    "tpub": ("testnet", "p2wpkh"),
+    "tpub": ("testnet", None),
     "upub": ("testnet", "p2sh-p2wpkh"),
     "vpub": ("testnet", "p2wpkh"),
 }
+SCRIPT_TYPES = {"p2pkh": "BIP44", "p2sh-p2wpkh": "BIP49", "p2wpkh": "BIP84"}
 PRIVATE_PREFIXES = ("xprv", "yprv", "zprv", "tprv", "uprv", "vprv", "Yprv", "Zprv", "Uprv", "Vprv")
 
 
@@ -57,6 +60,8 @@ class WatchOnlyWallet:
             derived = d.derive(index, branch_index=0) if d.num_branches > 1 else d.derive(index)
             return str(derived.address(net))
         child = self._xpub.derive([0, index])
+        if self.script_type == "p2pkh":
+            return str(script.p2pkh(child).address(net))
         if self.script_type == "p2sh-p2wpkh":
             return str(script.p2sh(script.p2wpkh(child)).address(net))
         return str(script.p2wpkh(child).address(net))
@@ -67,14 +72,20 @@ def _label(text: str) -> str:
 
 
 @lru_cache(maxsize=128)
-def parse_wallet(xpub: str | None, descriptor: str | None, network: str | None) -> WatchOnlyWallet:
+def parse_wallet(
+    xpub: str | None, descriptor: str | None, network: str | None, script_type: str | None = None
+) -> WatchOnlyWallet:
     """Parse the store's watch-only key; raises WalletError with a reason fit to show."""
     if network is not None and network not in NETWORK_KEYS:
         raise WalletError(f"network must be one of {', '.join(NETWORK_KEYS)}")
     if bool(xpub) == bool(descriptor):
         raise WalletError("give exactly one of xpub or descriptor")
+    if script_type is not None and script_type not in SCRIPT_TYPES:
+        raise WalletError(f"script_type must be one of {', '.join(SCRIPT_TYPES)}")
     if xpub:
-        return _from_xpub(xpub.strip(), network)
+        return _from_xpub(xpub.strip(), network, script_type)
+    if script_type is not None:
+        raise WalletError("script_type goes with an xpub only: a descriptor names its own script")
     assert descriptor is not None
     return _from_descriptor(descriptor.strip(), network)
 
@@ -87,7 +98,21 @@ def _check_network(family: str, network: str | None) -> str:
     return network
 
 
-def _from_xpub(text: str, network: str | None) -> WatchOnlyWallet:
+def _script_type(prefix: str, implied: str | None, given: str | None) -> str:
+    if implied is None and given is None:
+        raise WalletError(
+            f"a plain {prefix} is exported alike by BIP44 (p2pkh), BIP49 (p2sh-p2wpkh) and BIP84 (p2wpkh) "
+            "wallets, each with other addresses: set script_type (p2pkh, p2sh-p2wpkh or p2wpkh), or give "
+            "the key as ypub/zpub (upub/vpub) or as a descriptor such as wpkh(xpub.../0/*)"
+        )
+    if implied is not None and given is not None and implied != given:
+        raise WalletError(f"a {prefix} is a {implied} key, but script_type is {given}")
+    script_type = given or implied
+    assert script_type is not None
+    return script_type
+
+
+def _from_xpub(text: str, network: str | None, given: str | None = None) -> WatchOnlyWallet:
     if text.startswith(PRIVATE_PREFIXES):
         raise WalletError("this is a private key; give the extended public key (no private keys are held)")
     prefix = text[:4]
@@ -99,7 +124,8 @@ def _from_xpub(text: str, network: str | None) -> WatchOnlyWallet:
         raise WalletError("not a valid extended public key (bad checksum or encoding)") from None
     if key.is_private:
         raise WalletError("this is a private key; give the extended public key (no private keys are held)")
-    family, script_type = PUBLIC_PREFIXES[prefix]
+    family, implied = PUBLIC_PREFIXES[prefix]
+    script_type = _script_type(prefix, implied, given)
     net = _check_network(family, network)
     canonical = key.to_base58(version=NETWORKS["main" if family == "mainnet" else "test"]["xpub"])
     fingerprint = hashlib.sha256(f"{net}|{script_type}|{canonical}/0/*".encode()).hexdigest()
