@@ -58,9 +58,15 @@ def test_wallet_identity_does_not_depend_on_the_key_encoding() -> None:
 # The "abandon ... about" mnemonic's accounts as BIP44 (m/44'/0'/0', legacy p2pkh) and BIP49
 # (m/49'/1'/0', the testnet vector in BIP-0049's "Test vectors" section) publish them: the account
 # xpub/tpub and its first receive address. The same plain key means other addresses per script.
-BIP44_XPUB = "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj"
+BIP44_XPUB = (
+    "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8"
+    "Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj"
+)
 BIP44_RECEIVE_0 = "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA"
-BIP49_TPUB = "tpubDD7tXK8KeQ3YY83yWq755fHY2JW8Ha8Q765tknUM5rSvjPcGWfUppDFMpQ1ScziKfW3ZNtZvAD7M3u7bSs7HofjTD3KP3YxPK7X6hwV8Rk2"
+BIP49_TPUB = (
+    "tpubDD7tXK8KeQ3YY83yWq755fHY2JW8Ha8Q765tknUM5rSvjPcGWfUppDFMpQ1Sc"
+    "ziKfW3ZNtZvAD7M3u7bSs7HofjTD3KP3YxPK7X6hwV8Rk2"
+)
 BIP49_RECEIVE_0 = "2Mww8dCYPUpKHofjgcXcBCEGmniw9CoaiD2"
 
 
