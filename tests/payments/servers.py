@@ -61,6 +61,10 @@ def _now() -> int:
 
 
 # --- Esplora -----------------------------------------------------------------------------------
+# Written from Esplora's API doc (Blockstream/esplora, API.md): GET /blocks/tip/height (plain
+# text), GET /address/:address/txs (up to 50 mempool then the first 25 confirmed transactions,
+# newest first), GET /address/:address/txs/chain/:last_seen_txid (the next 25 confirmed), and the
+# transaction format (vout[].scriptpubkey_address/value in satoshis, status.confirmed/block_height).
 
 
 @dataclass
@@ -128,6 +132,16 @@ class Chain:
 
     def mine(self, blocks: int = 1) -> None:
         self.tip += blocks
+
+    def reorg(self, txid: str, *, evicted: bool = False) -> None:
+        """The block holding `txid` is orphaned: the tip moves back below it and the transaction
+        is unconfirmed again (Esplora's status {"confirmed": false}), or gone when `evicted`."""
+        height = self.txs[txid]["status"]["block_height"]
+        self.tip = height - 1
+        if evicted:
+            del self.txs[txid]
+        else:
+            self.txs[txid]["status"] = {"confirmed": False}
 
     def drop(self, txid: str) -> None:
         """The transaction left the mempool (replaced by fee, evicted)."""

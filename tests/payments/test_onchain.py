@@ -315,3 +315,48 @@ def test_store_file_errors_name_the_setting() -> None:
     assert error["loc"] == ("payment_methods", 0, "settings")
     assert "esplora_url" in error["msg"]
     assert "zpub-nope" not in str(caught.value)
+
+
+async def test_a_reorg_that_takes_confirmations_back_is_recorded_and_flags_the_funded_order(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], chain: Chain
+) -> None:
+    await shop(sessionmaker, [onchain_method(chain)])
+    buyer = Buyer(client, store="shop")
+    order = await buyer.order(method="btc")
+    txid = chain.pay(order["payment"]["destination"], TOTAL_BTC)
+    chain.confirm(txid)
+    chain.mine(1)
+    await worker_pass(sessionmaker)
+    assert (await buyer.track(order["token"]))["status"] == "funded"
+    assert (await attention(client)) == {}
+
+    chain.reorg(txid)  # its block is orphaned: back in the mempool, 0 confirmations
+    await worker_pass(sessionmaker, after=timedelta(minutes=3))  # a funded order's address: idle pace
+    seen = await operator_order(client, order["number"])
+    [reorg] = [e for e in seen["events"] if e["type"] == "payment_reorg"]
+    assert reorg["data"] == {"reference": f"{txid}:0", "confirmations_before": 2, "confirmations": 0}
+    assert seen["status"] == "funded" and seen["payment"]["confirmations"] == 0
+    assert "chain reorganisation" in (await attention(client))[order["number"]]
+
+    chain.confirm(txid)  # mined again: counted once, confirmations grow back
+    await worker_pass(sessionmaker, after=timedelta(minutes=3))
+    again = await operator_order(client, order["number"])
+    assert again["payment"]["confirmations"] == 1 and again["payment"]["received_amount"] == TOTAL_BTC
+    assert len([e for e in again["events"] if e["type"] == "payment_reorg"]) == 1
+
+
+async def test_a_payment_orphaned_out_of_the_chain_is_recorded(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], chain: Chain
+) -> None:
+    await shop(sessionmaker, [onchain_method(chain)])
+    buyer = Buyer(client, store="shop")
+    order = await buyer.order(method="btc")
+    txid = chain.pay(order["payment"]["destination"], TOTAL_BTC)
+    chain.confirm(txid)
+    chain.mine(1)
+    await worker_pass(sessionmaker)
+    chain.reorg(txid, evicted=True)  # double-spent in the winning chain: nowhere to be seen
+    await worker_pass(sessionmaker, after=timedelta(minutes=3))
+    seen = await operator_order(client, order["number"])
+    assert [e["data"]["confirmations"] for e in seen["events"] if e["type"] == "payment_reorg"] == [0]
+    assert order["number"] in await attention(client)

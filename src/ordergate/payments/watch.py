@@ -19,11 +19,11 @@ from ordergate.orders.status import OrderStatus
 from ordergate.payments.config import OnchainSettings
 from ordergate.payments.esplora import Esplora, EsploraError, SeenOutput, outputs_to
 from ordergate.payments.inbox import retry_failed
-from ordergate.payments.models import PaymentInstruction
+from ordergate.payments.models import PaymentInstruction, PaymentTransaction
 from ordergate.payments.onchain import onchain_settings
 from ordergate.payments.outside import CALL_TIMEOUT, outside_client
 from ordergate.payments.remote import prepare_pending
-from ordergate.payments.service import LATE_GRACE, order_for_payment, record_payment, settle
+from ordergate.payments.service import LATE_GRACE, flag, order_for_payment, record_payment, settle
 from ordergate.stores.models import PaymentMethod
 
 log = structlog.get_logger("ordergate.payments")
@@ -93,7 +93,11 @@ async def record_outputs(
     for output in outputs:
         confirmations = output.confirmations(tip)
         tx = known.get(output.reference)
-        if tx is not None and tx.dropped_at is None and confirmations <= tx.confirmations:
+        if tx is not None and tx.dropped_at is None and confirmations < tx.confirmations:
+            reorganised(session, order, instruction, tx, confirmations, now=now)
+            changed += 1
+            continue
+        if tx is not None and tx.dropped_at is None and confirmations == tx.confirmations:
             continue
         await record_payment(
             session,
@@ -107,6 +111,11 @@ async def record_outputs(
         )
         changed += 1
     listed = {o.reference for o in outputs}
+    for tx in instruction.transactions:
+        if tx.dropped_at is None and tx.confirmations > 0 and tx.reference not in listed:
+            # Mined, then gone from the chain and the mempool: the block that held it was orphaned.
+            reorganised(session, order, instruction, tx, 0, now=now)
+            changed += 1
     dropped = [
         t
         for t in instruction.transactions
@@ -122,6 +131,38 @@ async def record_outputs(
     instruction.checked_at = now
     await session.flush()
     return changed
+
+
+def reorganised(
+    session: AsyncSession,
+    order: Order,
+    instruction: PaymentInstruction,
+    tx: PaymentTransaction,
+    confirmations: int,
+    *,
+    now: datetime,
+) -> None:
+    """A chain reorganisation took confirmations back: recorded as an event, and an order funded on
+    that payment goes to the operator while the payment has fewer than it was funded on."""
+    record_event(
+        session,
+        order,
+        "payment_reorg",
+        actor="onchain",
+        data={
+            "reference": tx.reference,
+            "confirmations_before": tx.confirmations,
+            "confirmations": confirmations,
+        },
+    )
+    tx.confirmations, tx.updated_at = confirmations, now
+    if order.status != AWAITING_PAYMENT and confirmations < instruction.required_confirmations:
+        flag(
+            order,
+            f"chain reorganisation: payment {tx.reference[:16]}… now has {confirmations} of "
+            f"{instruction.required_confirmations} confirmations",
+            session=session,
+        )
 
 
 async def watch_onchain(
