@@ -26,6 +26,11 @@ HOSTILE = '<img src=x onerror="alert(1)">\r\nBcc: victim@example.com\x00'
 def hostile_context() -> dict[str, Any]:
     payment = {
         "kind": "sandbox",
+        "way": "onchain",
+        "ready": True,
+        "action": HOSTILE,
+        "short": HOSTILE,
+        "settles": HOSTILE,
         "label": HOSTILE,
         "asset": "SBX",
         "amount": "0.1 SBX",

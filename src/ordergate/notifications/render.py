@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from ordergate import money
+from ordergate import clock, money
 from ordergate.errors import NotFound
 from ordergate.notifications.errors import NothingToSend
 from ordergate.notifications.models import SMS, OutboxMessage
@@ -36,6 +36,7 @@ from ordergate.orders.status import OrderStatus
 from ordergate.orders.views import tracking_url
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.service import active_instruction
+from ordergate.payments.wording import payment_wording
 from ordergate.security import hash_token, same_secret
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
@@ -123,25 +124,39 @@ def _payment(store: Store, order: Order, instruction: PaymentInstruction | None)
         return None
     label = next((m.label for m in store.payment_methods if m.key == instruction.method), instruction.method)
     details = instruction.details or {}
+    amount = money.display(
+        money.quantize(instruction.amount, instruction.asset), instruction.asset, store.locale
+    )
+    reference = details.get("reference") or order.number
+    # What each kind of payment says, and how it shows its destination (an IBAN in groups of four;
+    # an address as it is; a card payment none): payments.wording, shared with the order page.
+    words = payment_wording(
+        kind=instruction.kind,
+        amount=amount,
+        destination=instruction.destination,
+        reference=reference,
+        required_confirmations=instruction.required_confirmations,
+        expires_at=instruction.expires_at,
+        expires_text=_when(instruction.expires_at),
+        now=clock.now(),
+    )
     return {
         "kind": instruction.kind,
+        "way": words.way,
+        "ready": words.ready,
+        "action": words.action,
+        "short": words.short,
+        "settles": words.settles,
         "label": label,
         "asset": instruction.asset,
-        "amount": money.display(
-            money.quantize(instruction.amount, instruction.asset), instruction.asset, store.locale
-        ),
-        # An IBAN in groups of four, as banks print it; an address as it is (it is copied, not read).
-        "destination": (
-            " ".join(instruction.destination[i : i + 4] for i in range(0, len(instruction.destination), 4))
-            if instruction.kind == "manual"
-            else instruction.destination
-        ),
-        "uri": safe_link(instruction.uri),
+        "amount": amount,
+        "destination": words.destination,
+        "uri": safe_link(instruction.uri) if words.ready else None,
         "required_confirmations": instruction.required_confirmations,
         "expires_at": _when(instruction.expires_at),
         "account_name": details.get("account_name"),
         "bic": details.get("bic"),
-        "reference": details.get("reference") or order.number,
+        "reference": reference,
     }
 
 

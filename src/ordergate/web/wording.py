@@ -37,7 +37,7 @@ MILESTONES = (
     Milestone(
         OrderStatus.FUNDED,
         "Payment confirmed",
-        "Your payment arrived and has enough confirmations: the items are yours and the store can ship them.",
+        "Your payment arrived in full and is confirmed: the items are yours and the store can ship them.",
         "It does not mean the parcel has left yet.",
     ),
     Milestone(
