@@ -146,6 +146,10 @@ def server_tls(cert: Path, key: Path) -> ssl.SSLContext:
 
 
 # --- Twilio-compatible SMS API -------------------------------------------------------------------
+# Written from Twilio's REST API reference (Messages resource: POST /2010-04-01/Accounts/{AccountSid}/
+# Messages.json, form fields To, From or MessagingServiceSid, Body; HTTP Basic auth with the account
+# SID and auth token; error codes 20003, 21211, 21602) and its test credentials page (the magic
+# number +15005550001). test_sms.py checks our requests against the official twilio SDK's own.
 
 INVALID_NUMBER = "+15005550001"  # Twilio's magic test number for "not a valid phone number"
 OVERLOADED_NUMBER = "+15005550009"  # our server answers 503 for it
@@ -157,6 +161,7 @@ class SmsApi:
     auth_token: str = "tok_" + "s" * 28
     messages: list[dict[str, str]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # method, path, auth, form: as received
 
 
 class SmsTestServer:
@@ -181,6 +186,15 @@ class SmsTestServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                api.requests.append(
+                    {
+                        "method": "POST",
+                        "path": self.path,
+                        "authorization": self.headers.get("Authorization", ""),
+                        "content_type": self.headers.get("Content-Type", ""),
+                        "form": form,
+                    }
+                )
                 expected_auth = base64.b64encode(f"{api.account_sid}:{api.auth_token}".encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {expected_auth}":
                     api.rejected.append({"status": 401, **form})

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from twilio.http import HttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.rest import Client as TwilioClient
 
 from ordergate.notifications.delivery import outbox_pass
 from ordergate.notifications.sms import parse_sms_url
@@ -130,3 +139,48 @@ def test_sms_url_forms() -> None:
     assert "tok/en" not in repr(p)
     q = parse_sms_url("https://AC9:t@sms.example.com:8443/twilio/?messaging_service_sid=MG1")
     assert q.endpoint == "https://sms.example.com:8443/twilio/2010-04-01/Accounts/AC9/Messages.json"
+
+
+class _SdkRequests(HttpClient):  # type: ignore[misc]
+    """The official twilio SDK's HTTP layer, recording what the SDK would send (no network)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("twilio.http_client"), False)
+        self.sent: list[dict[str, Any]] = []
+
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        self.sent.append({"method": method, "uri": uri, "data": data, "auth": auth})
+        return TwilioResponse(201, json.dumps({"sid": "SM" + "1" * 32, "status": "queued"}))
+
+
+async def test_our_request_is_the_one_the_official_twilio_sdk_makes(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    sms_api: SmsTestServer,
+) -> None:
+    await place_order(client, phone="+4930901820")
+    assert (await outbox_pass(sessionmaker, with_sms(settings, sms_api.url()))).sent == 1
+    [ours] = sms_api.api.requests
+
+    sdk = _SdkRequests()
+    TwilioClient(sms_api.api.account_sid, sms_api.api.auth_token, http_client=sdk).messages.create(
+        to=ours["form"]["To"], from_=ours["form"]["From"], body=ours["form"]["Body"]
+    )
+    [theirs] = sdk.sent
+    assert ours["method"] == theirs["method"] == "POST"
+    assert ours["path"] == urlsplit(theirs["uri"]).path
+    assert ours["form"] == {k: str(v) for k, v in theirs["data"].items()}
+    user, token = theirs["auth"]
+    assert ours["authorization"] == "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+    assert ours["content_type"].startswith("application/x-www-form-urlencoded")
