@@ -15,6 +15,7 @@ from ordergate.intake.sources import load_sources
 from ordergate.notifications.models import OutboxMessage
 from ordergate.settings import Settings
 from ordergate.stores.service import get_store
+from tests.console.helpers import sign_in, text_of
 from tests.factories import demo_config
 from tests.intake.channel import SHOP, Channel, b64_hmac, body_of, shopify_order
 from tests.intake.test_shopify import operator_order, stock
@@ -49,6 +50,10 @@ async def test_a_test_order_is_shown_marked_but_holds_no_stock_and_sends_nothing
     assert (await operator_order(client, admin, answer["order_id"]))["status"] == "funded"
     assert await stock(sessionmaker, "NB-A5-DOT") == before
     assert await _outbox(sessionmaker) == messages
+    # The operator's console says so beside the order.
+    await sign_in(client)
+    assert "Test order" in text_of((await client.get("/admin/orders")).text)
+    assert "Test order: not booked" in text_of((await client.get(f"/admin/orders/{answer['order_id']}")).text)
 
 
 async def test_the_test_header_marks_a_real_looking_order_a_test(
