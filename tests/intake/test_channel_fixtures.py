@@ -54,7 +54,8 @@ async def test_shopify_taxes_excluded_discount_shipping_lines_no_sku_18_digit_id
     ]
     assert order["contact"] == {"email": "liam.kavanagh@example.ie", "phone": None}
     [created] = [e for e in order["events"] if e["type"] == "status"][:1]
-    assert created["data"]["tax"] == "7.27" and created["data"]["name"] == "#1043"
+    assert created["data"]["tax"] == "7.27"
+    assert created["data"]["name"] == "#1043"
 
 
 async def test_shopify_updated_then_fulfilled(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
@@ -62,9 +63,11 @@ async def test_shopify_updated_then_fulfilled(client: httpx.AsyncClient, admin: 
     created = (await channel.shopify(fixture("shopify_orders_create.json"))).json()
     assert created["status"] == "accepted"
     updated = await channel.shopify(fixture("shopify_orders_updated.json"), topic="orders/updated")
-    assert updated.json()["status"] == "accepted" and updated.json()["order_id"] == created["order_id"]
+    assert updated.json()["status"] == "accepted"
+    assert updated.json()["order_id"] == created["order_id"]
     order = await _order(client, admin, created["order_id"])
-    assert order["status"] == "funded" and order["events"][-1]["type"] == "channel_update"
+    assert order["status"] == "funded"
+    assert order["events"][-1]["type"] == "channel_update"
 
     fulfilled = await channel.shopify(fixture("shopify_orders_fulfilled.json"), topic="orders/fulfilled")
     assert fulfilled.json()["status"] == "accepted"
@@ -96,7 +99,8 @@ async def test_woo_prices_including_tax_with_a_fee_and_a_product_without_sku(
     )
     assert replayed["status"] == "accepted", replayed
     order = await _order(client, admin, replayed["order_id"])
-    assert order["status"] == "funded" and order["external_id"] == "7402"
+    assert order["status"] == "funded"
+    assert order["external_id"] == "7402"
     # Net subtotals, shipping plus the fee, and the tax WooCommerce reports beside them.
     assert order["totals"] == {"subtotal": "21.95", "shipping": "5.61", "total": "33.90", "currency": "EUR"}
     assert order["contact"] == {"email": "aoife.nd@example.ie", "phone": None}  # "" is no phone
@@ -107,5 +111,6 @@ async def test_woo_updated_to_completed_ships(client: httpx.AsyncClient, admin: 
     created = (await channel.woo(fixture("woo_order_created.json"))).json()
     assert created["status"] == "accepted"
     updated = (await channel.woo(fixture("woo_order_updated.json"), topic="order.updated")).json()
-    assert updated["status"] == "accepted" and updated["order_id"] == created["order_id"]
+    assert updated["status"] == "accepted"
+    assert updated["order_id"] == created["order_id"]
     assert (await _order(client, admin, created["order_id"]))["status"] == "shipped"

@@ -39,7 +39,8 @@ async def test_a_test_order_is_shown_marked_but_holds_no_stock_and_sends_nothing
     assert answer["status"] == "accepted"
     assert [(i["rule"], i["severity"]) for i in answer["issues"]] == [("channel.test_order", "warn")]
     order = await operator_order(client, admin, answer["order_id"])
-    assert order["test"] is True and order["needs_attention"] is False
+    assert order["test"] is True
+    assert order["needs_attention"] is False
     assert await stock(sessionmaker, "NB-A5-DOT") == before  # nothing reserved
     listed = (await client.get(f"{ADMIN}/orders", headers=admin)).json()["items"]
     assert [(o["number"], o["test"]) for o in listed] == [(answer["order_id"], True)]
@@ -88,7 +89,8 @@ async def test_a_source_can_refuse_test_orders_outright(
     async with maker() as session, session.begin():
         await load_sources(session, await get_store(session, "demo"), configs, settings=settings)
     answer = (await Channel(client).shopify(shopify_order(test=True))).json()
-    assert answer["status"] == "quarantined" and answer["order_id"] is None
+    assert answer["status"] == "quarantined"
+    assert answer["order_id"] is None
     assert [(i["rule"], i["severity"]) for i in answer["issues"]] == [("channel.test_order", "block")]
     assert (await client.get(f"{ADMIN}/orders", headers=admin)).json()["items"] == []
     # A real order from the same shop is booked as ever.
@@ -113,7 +115,8 @@ async def test_event_subscription_headers_without_the_x_prefix_are_accepted(
         "Shopify-Hmac-Sha256": b64_hmac(body),
     }
     first = await client.post("/api/v1/intake/shopify-demo", content=body, headers=headers)
-    assert first.status_code == 202 and first.json()["status"] == "accepted", first.text
+    assert first.status_code == 202, first.text
+    assert first.json()["status"] == "accepted"
     again = (await client.post("/api/v1/intake/shopify-demo", content=body, headers=headers)).json()
     assert again["status"] == "duplicate"
     forged = {**headers, "Shopify-Hmac-Sha256": b64_hmac(body, "another-secret")}

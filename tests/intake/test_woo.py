@@ -138,6 +138,7 @@ async def test_two_orders_in_one_second_share_a_delivery_id_and_both_are_booked(
     assert first["order_id"] != second["order_id"]
 
     again = (await channel.woo(woo_order(id=7102, number="7102"), delivery_id=same_second)).json()
-    assert again["status"] == "duplicate" and again["duplicate_of"] == second["intake_id"]
+    assert again["status"] == "duplicate"
+    assert again["duplicate_of"] == second["intake_id"]
     orders = (await client.get(f"{ADMIN}/orders?source=woo-demo", headers=admin)).json()["items"]
     assert sorted(o["number"] for o in orders) == sorted([first["order_id"], second["order_id"]])

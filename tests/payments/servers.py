@@ -290,75 +290,75 @@ class Btcpay:
             self._method(inv, self.lightning_id, inv["bolt11"]),
         ]
 
+    async def _invoices(self, request: Request) -> Response:
+        if self.down:
+            return JSONResponse({"code": "unavailable"}, status_code=503)
+        if not self._authorised(request):
+            return JSONResponse({"code": "unauthenticated", "message": "Authentication is required"}, 401)
+        if request.path_params["store_id"] != self.store_id:
+            return JSONResponse({"code": "store-not-found"}, status_code=404)
+        if request.method == "GET":
+            public = [self._public(i) for i in self.invoices.values()]
+            return JSONResponse(public[: int(request.query_params.get("take", 50))])
+        body = await request.json()
+        self.created.append(body)
+        invoice_id = secrets.token_urlsafe(16)
+        checkout = body.get("checkout", {})
+        minutes = int(checkout.get("expirationMinutes", 15))
+        lazy = checkout.get("lazyPaymentMethods")
+        invoice = {
+            "id": invoice_id,
+            "storeId": self.store_id,
+            "amount": str(body["amount"]),
+            "currency": body["currency"],
+            "type": "Standard",
+            "checkoutLink": f"http://btcpay.test/i/{invoice_id}",
+            "createdTime": _now(),
+            "expirationTime": _now() + minutes * 60,
+            "monitoringExpiration": _now() + minutes * 60 + 3600,
+            "status": "New",
+            "additionalStatus": "None",
+            "archived": False,
+            "metadata": body.get("metadata", {}),
+            "checkout": checkout,
+            "address": "bc1q" + secrets.token_hex(19),
+            "bolt11": "lnbc" + secrets.token_hex(40),
+            "payments": [],
+            # Without lazy payment methods every method is active from the start.
+            "active": set()
+            if (self.lazy if lazy is None else lazy)
+            else {self.onchain_id, self.lightning_id},
+        }
+        self.invoices[invoice_id] = invoice
+        return JSONResponse(self._public(invoice))
+
+    async def _methods(self, request: Request) -> Response:
+        if self.down:
+            return JSONResponse({"code": "unavailable"}, status_code=503)
+        if not self._authorised(request):
+            return JSONResponse({"code": "unauthenticated"}, status_code=401)
+        invoice_id = request.path_params["invoice_id"]
+        if invoice_id not in self.invoices:
+            return JSONResponse({"code": "invoice-not-found"}, status_code=404)
+        return JSONResponse(self.payment_methods(invoice_id))
+
+    async def _activate(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return JSONResponse({"code": "unauthenticated"}, status_code=401)
+        invoice_id, method_id = request.path_params["invoice_id"], request.path_params["method_id"]
+        if invoice_id not in self.invoices or method_id not in (self.onchain_id, self.lightning_id):
+            return JSONResponse({"code": "invoice-not-found"}, status_code=404)
+        self.activated.append((invoice_id, method_id))
+        self.invoices[invoice_id]["active"].add(method_id)
+        return Response(status_code=200)
+
     def app(self) -> Starlette:
-        async def invoices(request: Request) -> Response:
-            if self.down:
-                return JSONResponse({"code": "unavailable"}, status_code=503)
-            if not self._authorised(request):
-                return JSONResponse({"code": "unauthenticated", "message": "Authentication is required"}, 401)
-            if request.path_params["store_id"] != self.store_id:
-                return JSONResponse({"code": "store-not-found"}, status_code=404)
-            if request.method == "GET":
-                public = [self._public(i) for i in self.invoices.values()]
-                return JSONResponse(public[: int(request.query_params.get("take", 50))])
-            body = await request.json()
-            self.created.append(body)
-            invoice_id = secrets.token_urlsafe(16)
-            checkout = body.get("checkout", {})
-            minutes = int(checkout.get("expirationMinutes", 15))
-            lazy = checkout.get("lazyPaymentMethods")
-            invoice = {
-                "id": invoice_id,
-                "storeId": self.store_id,
-                "amount": str(body["amount"]),
-                "currency": body["currency"],
-                "type": "Standard",
-                "checkoutLink": f"http://btcpay.test/i/{invoice_id}",
-                "createdTime": _now(),
-                "expirationTime": _now() + minutes * 60,
-                "monitoringExpiration": _now() + minutes * 60 + 3600,
-                "status": "New",
-                "additionalStatus": "None",
-                "archived": False,
-                "metadata": body.get("metadata", {}),
-                "checkout": checkout,
-                "address": "bc1q" + secrets.token_hex(19),
-                "bolt11": "lnbc" + secrets.token_hex(40),
-                "payments": [],
-                # Without lazy payment methods every method is active from the start.
-                "active": set()
-                if (self.lazy if lazy is None else lazy)
-                else {self.onchain_id, self.lightning_id},
-            }
-            self.invoices[invoice_id] = invoice
-            return JSONResponse(self._public(invoice))
-
-        async def methods(request: Request) -> Response:
-            if self.down:
-                return JSONResponse({"code": "unavailable"}, status_code=503)
-            if not self._authorised(request):
-                return JSONResponse({"code": "unauthenticated"}, status_code=401)
-            invoice_id = request.path_params["invoice_id"]
-            if invoice_id not in self.invoices:
-                return JSONResponse({"code": "invoice-not-found"}, status_code=404)
-            return JSONResponse(self.payment_methods(invoice_id))
-
-        async def activate(request: Request) -> Response:
-            if not self._authorised(request):
-                return JSONResponse({"code": "unauthenticated"}, status_code=401)
-            invoice_id, method_id = request.path_params["invoice_id"], request.path_params["method_id"]
-            if invoice_id not in self.invoices or method_id not in (self.onchain_id, self.lightning_id):
-                return JSONResponse({"code": "invoice-not-found"}, status_code=404)
-            self.activated.append((invoice_id, method_id))
-            self.invoices[invoice_id]["active"].add(method_id)
-            return Response(status_code=200)
-
         invoice = "/api/v1/stores/{store_id}/invoices/{invoice_id}"
         return Starlette(
             routes=[
-                Route("/api/v1/stores/{store_id}/invoices", invoices, methods=["GET", "POST"]),
-                Route(f"{invoice}/payment-methods", methods),
-                Route(f"{invoice}/payment-methods/{{method_id}}/activate", activate, methods=["POST"]),
+                Route("/api/v1/stores/{store_id}/invoices", self._invoices, methods=["GET", "POST"]),
+                Route(f"{invoice}/payment-methods", self._methods),
+                Route(f"{invoice}/payment-methods/{{method_id}}/activate", self._activate, methods=["POST"]),
             ]
         )
 

@@ -324,7 +324,8 @@ async def test_lazy_payment_methods_are_activated_before_the_address_is_read(
     assert view["payment"]["destination"] == invoice["address"]  # type: ignore[index]
     assert view["payment"]["amount"] == TOTAL_BTC  # type: ignore[index]
     final = await _paid_in_full(client, btcpay, str(view["number"]), invoice_id)
-    assert final["status"] == "funded" and final["payment"]["received_amount"] == TOTAL_BTC  # type: ignore[index]
+    assert final["status"] == "funded"
+    assert final["payment"]["received_amount"] == TOTAL_BTC
 
 
 async def test_btcpay_1x_shapes_are_still_read(

@@ -335,13 +335,15 @@ async def test_a_reorg_that_takes_confirmations_back_is_recorded_and_flags_the_f
     seen = await operator_order(client, order["number"])
     [reorg] = [e for e in seen["events"] if e["type"] == "payment_reorg"]
     assert reorg["data"] == {"reference": f"{txid}:0", "confirmations_before": 2, "confirmations": 0}
-    assert seen["status"] == "funded" and seen["payment"]["confirmations"] == 0
+    assert seen["status"] == "funded"
+    assert seen["payment"]["confirmations"] == 0
     assert "chain reorganisation" in (await attention(client))[order["number"]]
 
     chain.confirm(txid)  # mined again: counted once, confirmations grow back
     await worker_pass(sessionmaker, after=timedelta(minutes=3))
     again = await operator_order(client, order["number"])
-    assert again["payment"]["confirmations"] == 1 and again["payment"]["received_amount"] == TOTAL_BTC
+    assert again["payment"]["confirmations"] == 1
+    assert again["payment"]["received_amount"] == TOTAL_BTC
     assert len([e for e in again["events"] if e["type"] == "payment_reorg"]) == 1
 
 

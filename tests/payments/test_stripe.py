@@ -169,12 +169,14 @@ async def test_payment_intent_amounts_follow_stripes_currency_table(
     async with httpx.AsyncClient() as http:
         prepared_intent = await StripeProvider().prepare(config, pending, http)
     [form] = stripe.forms
-    assert form["amount"] == str(minor) and form["currency"] == currency.lower()
+    assert form["amount"] == str(minor)
+    assert form["currency"] == currency.lower()
     assert format(prepared_intent.amount, "f") == asked
     # Stripe reports the money received in the same units: reading it back gives what was asked.
     body, _ = stripe.succeed(prepared_intent.provider_ref)
     [evidence] = StripeProvider().parse_callback(body).evidence
-    assert evidence.amount == Decimal(asked) and evidence.asset == currency
+    assert evidence.amount == Decimal(asked)
+    assert evidence.asset == currency
 
 
 async def test_requests_carry_the_pinned_api_version_of_the_sdk(
@@ -182,9 +184,10 @@ async def test_requests_carry_the_pinned_api_version_of_the_sdk(
 ) -> None:
     await shop(sessionmaker, [stripe_method(stripe)])
     await _order(client)
-    assert stripe.versions and set(stripe.versions) == {API_VERSION}
+    assert stripe.versions
+    assert set(stripe.versions) == {API_VERSION}
     # The version pinned is the one the stripe SDK in requirements.lock speaks and builds events in.
-    assert API_VERSION == stripe_sdk.api_version
+    assert stripe_sdk.api_version == API_VERSION
 
 
 async def test_a_one_percent_payment_in_isk_does_not_fund_the_order(
@@ -194,9 +197,11 @@ async def test_a_one_percent_payment_in_isk_does_not_fund_the_order(
     products = [{"sku": "NB-A5-DOT", "name": "A5 dotted notebook", "price": "2490", "stock": 100}]
     await shop(sessionmaker, [stripe_method(stripe)], currency="ISK", shipping_flat="990", products=products)
     view, intent_id = await _order(client)
-    assert view["payment"]["amount"] == "3480" and stripe.forms[0]["amount"] == "348000"
+    assert view["payment"]["amount"] == "3480"
+    assert stripe.forms[0]["amount"] == "348000"
     number = str(view["number"])
     r = await callback(client, "stripe", stripe.succeed(intent_id, amount=3500))  # 35 ISK of 3480
     assert r.status_code == 200
     order = await operator_order(client, number)
-    assert order["status"] == "awaiting_payment" and order["payment"]["received_amount"] == "35"
+    assert order["status"] == "awaiting_payment"
+    assert order["payment"]["received_amount"] == "35"

@@ -90,7 +90,9 @@ def test_a_plain_xpub_needs_its_script_type_and_each_gives_the_published_address
 def test_store_settings_say_the_script_type_is_missing() -> None:
     esplora = "https://blockstream.info/api"
     [(field, message)] = settings_errors("onchain", {"xpub": BIP84_XPUB, "esplora_url": esplora, "rate": "1"})
-    assert field == "xpub" and "script_type" in message and BIP84_XPUB not in message
+    assert field == "xpub"
+    assert "script_type" in message
+    assert BIP84_XPUB not in message
     ok = {"xpub": BIP84_XPUB, "script_type": "p2wpkh", "esplora_url": esplora, "rate": "1"}
     assert settings_errors("onchain", ok) == []
 

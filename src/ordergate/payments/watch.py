@@ -156,7 +156,7 @@ def reorganised(
         },
     )
     tx.confirmations, tx.updated_at = confirmations, now
-    if order.status != AWAITING_PAYMENT and confirmations < instruction.required_confirmations:
+    if order.status != OrderStatus.AWAITING_PAYMENT and confirmations < instruction.required_confirmations:
         flag(
             order,
             f"chain reorganisation: payment {tx.reference[:16]}… now has {confirmations} of "

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ordergate import clock
 from ordergate.accounts.auth import client_address
 from ordergate.accounts.claims import finish_claim, start_claim
 from ordergate.accounts.errors import InvalidCode, RateLimited
@@ -26,7 +25,6 @@ from ordergate.orders.service import refresh, track
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.remote import prepare_for_buyer
-from ordergate.payments.wording import PaymentWording, payment_wording
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import (
@@ -45,6 +43,7 @@ from ordergate.web.wording import (
     PAYMENT_STATES,
     STATUS_HEADLINES,
     STATUS_LABELS,
+    payment_words,
 )
 
 router = APIRouter(prefix="/s/{store}/orders/{token}", include_in_schema=False)
@@ -74,23 +73,6 @@ def _preparing(view: TrackingOut) -> bool:
         and payment is not None
         and payment.state == "pending"
         and bool(payment.details.get("preparing"))
-    )
-
-
-def _wording(view: TrackingOut) -> PaymentWording | None:
-    """The payment's words, the same the buyer's emails and texts use (payments.wording)."""
-    p = view.payment
-    if p is None:
-        return None
-    return payment_wording(
-        kind=p.kind,
-        amount=f"{p.amount} {p.asset}",
-        destination=p.destination,
-        reference=str(p.details.get("reference") or view.number),
-        required_confirmations=p.required_confirmations,
-        expires_at=p.expires_at,
-        expires_text=p.expires_at.isoformat(),
-        now=clock.now(),
     )
 
 
@@ -148,7 +130,7 @@ def _order_page(
         preparing=_preparing(view),
         provider_down=provider_down,
         checkout_link=_checkout_link(view),
-        wording=_wording(view),
+        wording=payment_words(view),
     )
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ordergate import clock
+from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.status import OrderStatus
+from ordergate.payments.wording import PaymentWording, payment_wording
 
 GUEST_CHECKOUT_REASONS = {
     "disabled": "This store is not taking guest orders at the moment.",
@@ -80,3 +83,20 @@ PAYMENT_STATES = {
 }
 
 OPEN_STATUSES = (OrderStatus.AWAITING_PAYMENT, OrderStatus.FUNDED, OrderStatus.SHIPPED)
+
+
+def payment_words(view: TrackingOut) -> PaymentWording | None:
+    """The payment's words on the order page: the same the buyer's emails and texts use."""
+    p = view.payment
+    if p is None:
+        return None
+    return payment_wording(
+        kind=p.kind,
+        amount=f"{p.amount} {p.asset}",
+        destination=p.destination,
+        reference=str(p.details.get("reference") or view.number),
+        required_confirmations=p.required_confirmations,
+        expires_at=p.expires_at,
+        expires_text=p.expires_at.isoformat(),
+        now=clock.now(),
+    )
