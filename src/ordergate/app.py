@@ -29,6 +29,8 @@ from ordergate.payments.api import callbacks as payments_callbacks
 from ordergate.payments.api import guest as payments_guest
 from ordergate.payments.api import operator as payments_operator
 from ordergate.payments.providers import check_payment_methods
+from ordergate.recommendations.api import account as recommendations_account
+from ordergate.recommendations.api import guest as recommendations_guest
 from ordergate.settings import Settings
 from ordergate.stores.api import operator as stores_operator
 from ordergate.stores.api import router as stores_router
@@ -65,9 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Guest routers first, mounted without any auth dependency.
     for router in (stores_router, catalog_router, checkout_router, orders_guest, orders_sandbox):
         app.include_router(router)
+    app.include_router(recommendations_guest)  # suggestions for a cart: a guest route, no auth dependency
     app.include_router(notifications_guest)  # lost-link recovery: a guest route, no auth dependency
     app.include_router(accounts_guest)  # guest to account: reads no credentials, may set the session
     app.include_router(accounts_router)  # the signed-in buyer's API: the only API reading the session
+    app.include_router(recommendations_account)  # the signed-in buyer's search and suggestions
     app.include_router(payments_guest)  # opens a BTCPay/Stripe instruction for the order's token holder
     app.include_router(payments_callbacks)  # provider callbacks: signature-verified, no auth dependency
     app.include_router(payments_operator)

@@ -23,6 +23,7 @@ from ordergate.payments.models import (
     PaymentWebhookEvent,
 )
 from ordergate.ratelimit import RateLimitCounter
+from ordergate.recommendations.models import FoldCursor, ProductPair, SuggestionAdd
 from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
 
 __all__ = [
@@ -51,6 +52,9 @@ __all__ = [
     "PaymentWebhookEvent",
     "Policy",
     "Product",
+    "ProductPair",
+    "FoldCursor",
+    "SuggestionAdd",
     "RateLimitCounter",
     "Shipment",
     "SkuMapping",

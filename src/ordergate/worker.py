@@ -14,6 +14,7 @@ from ordergate.checkout.service import sweep_expired_checkouts
 from ordergate.notifications.delivery import outbox_pass
 from ordergate.orders.service import expire_due_orders
 from ordergate.payments.watch import payments_pass
+from ordergate.recommendations.counts import BATCH, fold_order_events
 from ordergate.settings import Settings
 
 log = structlog.get_logger("ordergate.worker")
@@ -26,6 +27,7 @@ class PassResult:
     messages_sent: int = 0
     messages_failed: int = 0  # retried later, or dead
     payments_seen: int = 0  # on-chain payments recorded, invoices opened, callbacks retried
+    order_events_folded: int = 0  # status moves counted into bought-together pairs
 
 
 async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings | None = None) -> PassResult:
@@ -40,6 +42,12 @@ async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings |
             expired = await expire_due_orders(session, limit=100)
         result.orders_expired += expired
         if expired < 100:
+            break
+    while True:  # after the expiry sweep, so its moves are folded once they settle
+        async with maker() as session, session.begin():
+            folded = await fold_order_events(session)
+        result.order_events_folded += folded
+        if folded < BATCH:
             break
     if settings is not None:
         async with maker() as session, session.begin():

@@ -19,7 +19,14 @@ from ordergate.orders.models import Order, OrderEvent, Shipment
 from ordergate.payments.models import PaymentInstruction, PaymentTransaction
 from ordergate.settings import Settings
 
-TOOLS = {"describe_store", "list_products", "explain_checkout", "prepare_checkout", "track_order"}
+TOOLS = {
+    "describe_store",
+    "list_products",
+    "suggest_with_cart",
+    "explain_checkout",
+    "prepare_checkout",
+    "track_order",
+}
 
 
 def server_for(app: FastAPI, settings: Settings) -> AgentServer:

@@ -15,6 +15,7 @@ from ordergate.orders.status import MILESTONES
 from ordergate.settings import Settings
 from tests.agent.support import TOOLS, assistant, ledger, ok, refused
 from tests.factories import DELIVERY, SKU, Buyer, make_store
+from tests.recommendations.helpers import settle
 
 
 async def test_tools_are_listed_and_say_they_cannot_order(app: FastAPI, settings: Settings) -> None:
@@ -241,3 +242,26 @@ async def test_database_outage_is_a_clear_tool_error() -> None:
         await engine.dispose()
     assert "The store's database is not available right now" in message
     assert "/dev/null" not in message
+
+
+async def test_suggest_with_cart_reads_only(
+    app: FastAPI,
+    settings: Settings,
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    for _ in range(2):
+        await Buyer(client).order()  # the notebook alone: popular
+    await settle(sessionmaker)
+    before = await ledger(sessionmaker)
+    async with assistant(app, settings) as mcp:
+        got = ok(
+            await mcp.call_tool(
+                "suggest_with_cart", {"store": "demo", "items": [{"sku": "PEN-FINE-BLK", "quantity": 2}]}
+            )
+        )
+        bad = refused(await mcp.call_tool("suggest_with_cart", {"store": "demo", "items": []}))
+    assert got["cart"] == ["PEN-FINE-BLK"]
+    assert [(i["sku"], i["reason"]) for i in got["items"]] == [(SKU, "popular")]
+    assert "items" in bad
+    assert await ledger(sessionmaker) == before  # no checkout, no order, nothing reserved

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from ordergate.catalog.schemas import ProductOut
 from ordergate.checkout.schemas import CheckoutOut
+from ordergate.recommendations.schemas import SuggestionOut
 from ordergate.stores.schemas import StoreOut
 
 
@@ -20,6 +21,12 @@ class ProductMatches(BaseModel):
     query: str | None
     count: int = Field(description="How many products matched (items may be cut to the limit)")
     items: list[ProductOut]
+
+
+class CartSuggestions(BaseModel):
+    store: str
+    cart: list[str] = Field(description="The SKUs the suggestions are for")
+    items: list[SuggestionOut]
 
 
 class CheckoutStep(BaseModel):

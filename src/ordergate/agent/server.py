@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate import __version__, money
 from ordergate.agent.protocol import AgentServer, domain_message, invalid_arguments, strict
 from ordergate.agent.schemas import (
+    CartSuggestions,
     CheckoutGuide,
     CheckoutStep,
     MilestoneMeaning,
@@ -39,6 +40,7 @@ from ordergate.agent.wording import (
     OrderToken,
     SearchQuery,
     StoreSlug,
+    SuggestLimit,
 )
 from ordergate.catalog import service as catalog
 from ordergate.checkout.schemas import CheckoutIn
@@ -47,6 +49,7 @@ from ordergate.errors import DomainError, NotAvailable, NotFound
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import track
 from ordergate.orders.status import MILESTONES, OrderStatus
+from ordergate.recommendations import search, suggest
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import (
@@ -73,11 +76,6 @@ def _duration(seconds: int) -> str:
 
 def _shipping(shop: Store) -> Decimal:
     return money.quantize(Decimal(shop.shipping_flat), shop.currency)
-
-
-def _matches(query: str, *texts: str) -> bool:
-    haystack = " ".join(texts).casefold()
-    return all(word in haystack for word in query.casefold().split())
 
 
 class AgentTools:
@@ -128,12 +126,24 @@ class AgentTools:
     ) -> ProductMatches:
         async def work(session: AsyncSession) -> ProductMatches:
             shop = await get_store(session, store)
-            items = (await catalog.list_products(session, shop)).items
-            if query:
-                items = [p for p in items if _matches(query, p.sku, p.name, p.description)]
+            if query:  # the storefront's own relevance ranking (recommendations/search.py)
+                items = (await search.product_list(session, shop, query)).items
+            else:
+                items = (await catalog.list_products(session, shop)).items
             return ProductMatches(store=shop.slug, query=query or None, count=len(items), items=items[:limit])
 
         return await self._run("list_products", work)
+
+    async def suggest_with_cart(
+        self, store: StoreSlug, items: CartItems, limit: SuggestLimit = 3
+    ) -> CartSuggestions:
+        async def work(session: AsyncSession) -> CartSuggestions:
+            shop = await get_store(session, store)
+            cart = suggest.Cart(shop.id, shop.currency, tuple(i.sku for i in items))
+            found = await suggest.suggestions(session, cart, limit=limit)
+            return CartSuggestions(store=shop.slug, cart=list(cart.skus), items=found.items)
+
+        return await self._run("suggest_with_cart", work)
 
     async def explain_checkout(self, store: StoreSlug) -> CheckoutGuide:
         async def work(session: AsyncSession) -> CheckoutGuide:
@@ -248,7 +258,7 @@ class AgentTools:
 
 
 def build_server(settings: Settings, sessions: SessionSource) -> AgentServer:
-    """The MCP server with its five tools; `sessions` gives the sessionmaker at call time."""
+    """The MCP server with its six tools; `sessions` gives the sessionmaker at call time."""
     tools = AgentTools(settings, sessions)
     reading = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     specs: list[tuple[Callable[..., Awaitable[BaseModel]], str, str, str, ToolAnnotations]] = [
@@ -266,8 +276,20 @@ def build_server(settings: Settings, sessions: SessionSource) -> AgentServer:
             "list_products",
             "List or search products",
             "The store's products with SKU, name, description, price, currency and stock availability; "
-            "give `query` to keep only products whose SKU, name or description contain all its words. "
+            "give `query` to search: products whose SKU, name or description match its words (plurals "
+            "and small typos forgiven), best match first, as the storefront's search ranks them. "
             f"Read-only. {LIMITS}",
+            reading,
+        ),
+        (
+            tools.suggest_with_cart,
+            "suggest_with_cart",
+            "Suggest what goes with a cart",
+            "Products to offer beside the given cart (SKUs and quantities): those most often bought "
+            "together with its items in this store (reason 'bought_together'), else best-sellers "
+            "('popular') or products with similar names ('similar'). Never one already in the cart or "
+            "out of stock. Read-only: it creates no checkout, reserves nothing and changes no price; "
+            f"prices are the same for every buyer. {LIMITS}",
             reading,
         ),
         (

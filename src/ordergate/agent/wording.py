@@ -64,6 +64,7 @@ SearchQuery = Annotated[
     Field(description="Words to look for in the product's SKU, name or description; omit to list all"),
 ]
 Limit = Annotated[int, Field(ge=1, le=200, description="At most this many products")]
+SuggestLimit = Annotated[int, Field(ge=1, le=12, description="At most this many suggestions")]
 CartItems = Annotated[
     list[ItemIn],
     Field(min_length=1, description="Products (by SKU, from list_products) and how many of each"),

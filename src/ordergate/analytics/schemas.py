@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from ordergate.recommendations.schemas import SuggestionFunnelOut
+
 
 class StepOut(BaseModel):
     step: str
@@ -37,3 +39,4 @@ class FunnelReportOut(BaseModel):
     since: datetime
     until: datetime
     channels: list[ChannelFunnelOut]
+    suggestions: SuggestionFunnelOut | None = None

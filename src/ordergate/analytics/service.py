@@ -23,6 +23,7 @@ from ordergate.checkout.models import Checkout
 from ordergate.errors import Unprocessable
 from ordergate.orders.models import Order, OrderEvent
 from ordergate.orders.status import OrderStatus
+from ordergate.recommendations.report import suggestion_funnel
 from ordergate.stores.models import Store
 
 CHANNELS = ("guest", "account")
@@ -132,6 +133,7 @@ async def funnel_report(
         since=since,
         until=until,
         channels=[_channel_out(channel, tallies[channel], store.currency) for channel in CHANNELS],
+        suggestions=await suggestion_funnel(session, store, sources=web_sources, since=since, until=until),
     )
 
 
