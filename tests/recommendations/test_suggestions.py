@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate import clock
 from ordergate.catalog.models import Product
 from ordergate.recommendations.models import ProductPair
+from tests.checkout.test_sql_statements import counting
 from tests.factories import ADMIN_KEY, Buyer, make_store, set_stock
 from tests.recommendations.helpers import place, settle, suggested
-from tests.checkout.test_sql_statements import counting
 
 NB, PEN, CASE, TABS = "NB-A5-DOT", "PEN-FINE-BLK", "CASE-CANVAS", "STICKY-SET"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}

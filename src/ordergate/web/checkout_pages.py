@@ -28,6 +28,7 @@ from ordergate.deps import AppSettings
 from ordergate.errors import CheckoutExpired, DomainError, NotFound
 from ordergate.orders.schemas import OrderIn
 from ordergate.orders.views import tracking_url
+from ordergate.recommendations import page_parts
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import delivery_field_names, store_view
@@ -141,6 +142,11 @@ async def _page(
         resume_qr=qr_svg(view.resume_url, "QR code of the link to continue this checkout"),
         idempotency_key=uuid.uuid4().hex,
         checkout_api=f"/api/v1/stores/{store.slug}/checkouts/{checkout_id}",
+        **page_parts.context(
+            await page_parts.for_checkout(session, store, checkout),
+            action=f"/s/{store.slug}/checkout/{checkout_id}/suggestions",
+            after_order=False,
+        ),
     )
 
 
@@ -195,6 +201,8 @@ async def checkout_page(
     notice = None
     if request.query_params.get("saved"):
         notice = "Saved. Open the link below on any device to carry on from here."
+    elif added := request.query_params.get("added"):  # a suggestion's "Add" (recommendations/)
+        notice = await page_parts.added_notice(request, session, found, checkout, added[:64])
     return await _page(
         request,
         session,

@@ -25,6 +25,8 @@ from ordergate.orders.service import refresh, track
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.remote import prepare_for_buyer
+from ordergate.recommendations import page_parts
+from ordergate.recommendations.schemas import SuggestionOut
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import (
@@ -92,6 +94,7 @@ def _order_page(
     values: dict[str, str] | None = None,
     status: int = 200,
     provider_down: bool = False,
+    suggestions: list[SuggestionOut] | None = None,
 ) -> Response:
     query = request.query_params
     notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
@@ -131,6 +134,7 @@ def _order_page(
         provider_down=provider_down,
         checkout_link=_checkout_link(view),
         wording=payment_words(view),
+        **page_parts.context(suggestions or [], action=f"{path}/suggestions", after_order=True),
     )
 
 
@@ -192,7 +196,8 @@ async def tracking_page(
             view = await prepare_for_buyer(_maker(request), shop.slug, token, settings=settings)
         except ProviderUnavailable:
             provider_down = True
-    return _order_page(request, settings, shop, view, provider_down=provider_down)
+    suggestions = await page_parts.for_order(session, shop, [i.sku for i in view.items])
+    return _order_page(request, settings, shop, view, provider_down=provider_down, suggestions=suggestions)
 
 
 @router.post("/payment-instruction")
