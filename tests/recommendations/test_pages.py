@@ -85,3 +85,15 @@ async def test_thank_you_page_add_starts_a_new_checkout_and_the_funnel_counts_it
     assert funnel["added"] == 1 and funnel["orders_with_added"] == 1
     assert funnel["attach_rate"] is not None and 0 < funnel["attach_rate"] < 1
     assert funnel["average_order_value_with"] == "12.80"  # 7.90 and 4.90 shipping
+
+
+async def test_storefront_search_box_ranks_and_keeps_the_cart(client: httpx.AsyncClient) -> None:
+    page = await client.get("/s/demo", params={"q": "notebok", "sku": PEN, "qty": "2"})
+    assert page.status_code == 200
+    assert 'role="search"' in page.text and 'value="notebok"' in page.text
+    assert "Results for “notebok”" in page.text
+    shown = re.findall(r'name="add" value="([^"]+)"', page.text)
+    assert shown == [NB]
+    assert 'name="sku" value="PEN-FINE-BLK"><input type="hidden" name="qty" value="2"' in page.text
+    none = await client.get("/s/demo", params={"q": "umbrella"})
+    assert "No products match" in none.text and re.findall(r'name="add" value="([^"]+)"', none.text) == []

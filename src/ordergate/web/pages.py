@@ -15,6 +15,7 @@ from ordergate.checkout.service import open_checkout, price_lines
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError
+from ordergate.recommendations.search import product_list
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import guest_checkout
@@ -50,8 +51,12 @@ async def _storefront(
     errors: FormErrors | None = None,
     notice: str | None = None,
     status: int = 200,
+    search: str = "",
 ) -> HTMLResponse:
-    products = (await list_products(session, store)).items
+    if search:  # ranked by relevance (recommendations/search.py)
+        products = (await product_list(session, store, search)).items
+    else:
+        products = (await list_products(session, store)).items
     known = await products_by_sku(session, store, cart)
     cart = {sku: qty for sku, qty in cart.items() if sku in known}
     lines, totals = price_lines(store, [{"sku": s, "quantity": q} for s, q in cart.items()], known)
@@ -71,6 +76,8 @@ async def _storefront(
         guest_reason=None if guest.available else guest_checkout_reason(guest.reason),
         errors=errors or FormErrors(),
         notice=notice,
+        search=search,
+        cart=cart,
     )
 
 
@@ -85,7 +92,8 @@ async def storefront(
     if added and added in cart:
         names = {p.sku: p.name for p in (await products_by_sku(session, found, [added])).values()}
         notice = f"Added {names.get(added, added)} to your cart." if added in names else None
-    return await _storefront(request, session, settings, found, cart, notice=notice)
+    search = form_str(query.get("q"), 200).strip()
+    return await _storefront(request, session, settings, found, cart, notice=notice, search=search)
 
 
 @router.post("/cart")
