@@ -40,7 +40,9 @@ async def test_checkout_page_offers_three_at_most_and_add_changes_the_cart_and_t
     r = await client.post(action, data={"csrf": csrf_of(page.text), "sku": PEN, "reason": "bought_together"})
     assert r.status_code == 303, r.text
     after = await client.get(r.headers["location"])
-    assert "Added Fine liner, black (3-pack). Your new total is €27.30." in after.text, re.findall(r"notice[^\n]*", after.text)
+    assert "Added Fine liner, black (3-pack). Your new total is €27.30." in after.text, re.findall(
+        r"notice[^\n]*", after.text
+    )
     checkout_id = path.rsplit("/", 1)[1]
     api = (await client.get(f"/api/v1/stores/demo/checkouts/{checkout_id}")).json()
     assert [(i["sku"], i["quantity"]) for i in api["items"]] == [(NB, 1), (PEN, 1)]
