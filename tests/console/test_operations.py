@@ -126,6 +126,7 @@ async def test_report_draws_accessible_svg_charts_and_exports_csv(client: httpx.
     words = text_of(html)
     assert "Checkout completion 66.7%" in words
     assert "Conversion (paid ÷ checkouts) 33.3%" in words
+    assert "Attach rate (orders keeping one) 0.0% 0 orders" in words  # no suggestion was added
     csv = await client.get("/admin/report.csv", params={"since": "7d"})
     assert csv.status_code == 200
     assert csv.headers["content-type"].startswith("text/csv")
