@@ -30,22 +30,22 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from sqlalchemy import event, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
+import httpx
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-import ordergate  # noqa: E402
-from ordergate import clock  # noqa: E402
-from ordergate.app import create_app  # noqa: E402
-from ordergate.catalog.models import Product  # noqa: E402
-from ordergate.db import migrate  # noqa: E402
-from ordergate.orders.models import Order, OrderEvent, OrderLine  # noqa: E402
-from ordergate.recommendations import suggest  # noqa: E402
-from ordergate.recommendations.counts import BATCH, SETTLE, fold_order_events  # noqa: E402
-from ordergate.settings import Settings  # noqa: E402
-from ordergate.stores.schemas import StoreConfig  # noqa: E402
-from ordergate.stores.service import load_store_config  # noqa: E402
+import ordergate
+from ordergate import clock
+from ordergate.app import create_app
+from ordergate.catalog.models import Product
+from ordergate.db import migrate
+from ordergate.orders.models import Order, OrderEvent, OrderLine
+from ordergate.recommendations import suggest
+from ordergate.recommendations.counts import BATCH, SETTLE, fold_order_events
+from ordergate.settings import Settings
+from ordergate.stores.schemas import StoreConfig
+from ordergate.stores.service import load_store_config
 
 SLUG = "bench"
 PLANTED_PROBABILITY = 0.6

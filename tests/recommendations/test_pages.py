@@ -34,7 +34,8 @@ async def test_checkout_page_offers_three_at_most_and_add_changes_the_cart_and_t
     assert "Goes well with your order" in page.text
     offered = ADD_FORM.findall(page.text)
     assert [sku for _action, sku in offered] == [PEN, CASE]
-    assert "Often bought together with your items" in page.text and "€7.90" in page.text
+    assert "Often bought together with your items" in page.text
+    assert "€7.90" in page.text
     action = offered[0][0]
 
     r = await client.post(action, data={"csrf": csrf_of(page.text), "sku": PEN, "reason": "bought_together"})
@@ -52,7 +53,8 @@ async def test_checkout_page_offers_three_at_most_and_add_changes_the_cart_and_t
     forged = await client.post(action, data={"csrf": "forged-" + "x" * 40, "sku": CASE, "reason": "popular"})
     assert forged.status_code == 403
     unknown = await client.post(action, data={"csrf": csrf_of(page.text), "sku": "NOPE", "reason": "popular"})
-    assert unknown.status_code == 422 and "NOPE" in unknown.text
+    assert unknown.status_code == 422
+    assert "NOPE" in unknown.text
     api = (await client.get(f"/api/v1/stores/demo/checkouts/{checkout_id}")).json()
     assert len(api["items"]) == 2
 
@@ -65,13 +67,15 @@ async def test_thank_you_page_add_starts_a_new_checkout_and_the_funnel_counts_it
     page = await client.get(tracking)
     assert "You may also like" in page.text
     offered = ADD_FORM.findall(page.text)
-    assert offered and offered[0][1] == PEN
+    assert offered
+    assert offered[0][1] == PEN
     r = await client.post(
         offered[0][0], data={"csrf": csrf_of(page.text), "sku": PEN, "reason": "bought_together"}
     )
     assert r.status_code == 303
     new_path = r.headers["location"].split("?")[0]
-    assert "/checkout/" in new_path and new_path not in tracking
+    assert "/checkout/" in new_path
+    assert new_path not in tracking
     new_page = await client.get(r.headers["location"])
     assert "Added Fine liner, black (3-pack)." in new_page.text
     # The first order is untouched.
@@ -84,18 +88,22 @@ async def test_thank_you_page_add_starts_a_new_checkout_and_the_funnel_counts_it
         await client.get("/api/v1/stores/demo/admin/report", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     ).json()
     funnel = report["suggestions"]
-    assert funnel["added"] == 1 and funnel["orders_with_added"] == 1
-    assert funnel["attach_rate"] is not None and 0 < funnel["attach_rate"] < 1
+    assert funnel["added"] == 1
+    assert funnel["orders_with_added"] == 1
+    assert funnel["attach_rate"] is not None
+    assert 0 < funnel["attach_rate"] < 1
     assert funnel["average_order_value_with"] == "12.80"  # 7.90 and 4.90 shipping
 
 
 async def test_storefront_search_box_ranks_and_keeps_the_cart(client: httpx.AsyncClient) -> None:
     page = await client.get("/s/demo", params={"q": "notebok", "sku": PEN, "qty": "2"})
     assert page.status_code == 200
-    assert 'role="search"' in page.text and 'value="notebok"' in page.text
+    assert 'role="search"' in page.text
+    assert 'value="notebok"' in page.text
     assert "Results for “notebok”" in page.text
     shown = re.findall(r'name="add" value="([^"]+)"', page.text)
     assert shown == [NB]
     assert 'name="sku" value="PEN-FINE-BLK"><input type="hidden" name="qty" value="2"' in page.text
     none = await client.get("/s/demo", params={"q": "umbrella"})
-    assert "No products match" in none.text and re.findall(r'name="add" value="([^"]+)"', none.text) == []
+    assert "No products match" in none.text
+    assert re.findall(r'name="add" value="([^"]+)"', none.text) == []

@@ -39,7 +39,8 @@ async def test_bought_together_first_normalised_so_best_sellers_do_not_crowd_out
         (PEN, "bought_together"),
         (TABS, "bought_together"),
     ]
-    assert items[0]["price"] == "7.90" and items[0]["currency"] == "EUR"
+    assert items[0]["price"] == "7.90"
+    assert items[0]["currency"] == "EUR"
     # The case was never bought: with thin history it is not invented as bought together.
     assert NB not in [i["sku"] for i in await suggested(client, NB, PEN)]
 
@@ -117,7 +118,8 @@ async def test_expired_and_cancelled_orders_stop_counting_refreshed_ones_count_a
                 )
             )
         }
-    assert counts and set(counts.values()) == {0}
+    assert counts
+    assert set(counts.values()) == {0}
 
     r = await client.post(f"/api/v1/stores/demo/orders/{lapsed['token']}/refresh")
     assert r.status_code == 200, r.text
@@ -140,7 +142,8 @@ async def test_answers_in_two_statements_and_changes_nothing(
         ]
     with counting(app) as statements:
         r = await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}/recommendations")
-    assert r.status_code == 200 and r.json()["items"], r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["items"], r.text
     assert len(statements) <= 2, "\n".join(statements)
     assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in statements)
     async with sessionmaker() as session:

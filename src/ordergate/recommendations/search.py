@@ -58,7 +58,7 @@ def score_text(query_words: Sequence[str], name: str, sku: str, description: str
     """Each query word's best match in the name and SKU (full weight) or description (half weight);
     words below the threshold add nothing. The sum over query words, so more matched words rank
     higher."""
-    title = words(f"{name} {sku}") + [sku.lower()]
+    title = [*words(f"{name} {sku}"), sku.lower()]
     body = words(description)
     total = 0.0
     for q in query_words:
