@@ -31,6 +31,7 @@ from ordergate.payments.api import operator as payments_operator
 from ordergate.payments.providers import check_payment_methods
 from ordergate.recommendations.api import account as recommendations_account
 from ordergate.recommendations.api import guest as recommendations_guest
+from ordergate.recommendations.pages import account_router as recommendations_account_pages
 from ordergate.recommendations.pages import router as recommendations_pages
 from ordergate.settings import Settings
 from ordergate.stores.api import operator as stores_operator
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(recommendations_pages)  # suggestions' "Add" on the checkout and thank-you pages
     mount_console(app)  # the operator console under /admin: its own session cookie and CSRF token
     app.include_router(accounts_pages)  # /account/{store}/...: the account pages
+    app.include_router(recommendations_account_pages)  # "Add" on the account checkout page
     if settings.mcp_http:
         from ordergate.agent.transports import mount_agent  # the MCP stack costs ~35 MB: only when served
 

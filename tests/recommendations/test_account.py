@@ -3,6 +3,8 @@ routes ignore the session entirely, and prices never change with the buyer."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -64,3 +66,37 @@ async def test_suggestions_for_an_account_checkout_start_from_its_history(
     # The guest route never sees an account's checkout, session cookie or not.
     guest = await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}/recommendations")
     assert guest.status_code == 404
+
+
+async def test_account_checkout_page_suggests_from_the_accounts_history_and_adds(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    for _ in range(2):
+        await place(client, "STICKY-SET", "CASE-CANVAS")
+    address = email()
+    order = await order_for(client, address, sku="STICKY-SET")
+    await settle(sessionmaker)
+    assert (await claim(client, sessionmaker, settings, order["token"], address)).status_code == 201
+    r = await client.post(
+        "/api/v1/account/stores/demo/checkouts", json={"items": [{"sku": "NB-A5-DOT", "quantity": 1}]}
+    )
+    path = f"/account/demo/checkout/{r.json()['id']}"
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert "Goes well with your order" in page.text
+    offered = re.findall(r'action="([^"]+/suggestions)".*?name="sku" value="([^"]+)"', page.text, re.S)
+    assert offered[0] == (f"{path}/suggestions", "CASE-CANVAS")
+    token = re.search(r'name="acsrf" value="([^"]+)"', page.text)
+    assert token
+    added = await client.post(
+        offered[0][0], data={"acsrf": token.group(1), "sku": "CASE-CANVAS", "reason": "bought_together"}
+    )
+    assert added.status_code == 303, added.text
+    after = await client.get(added.headers["location"])
+    assert "Added Canvas pen case. Your new total is" in after.text
+    mine = (await client.get(f"/api/v1/account/stores/demo/checkouts/{r.json()['id']}")).json()
+    assert [i["sku"] for i in mine["items"]] == ["NB-A5-DOT", "CASE-CANVAS"]
+    forged = await client.post(
+        offered[0][0], data={"acsrf": "x" * 40, "sku": "STICKY-SET", "reason": "popular"}
+    )
+    assert forged.status_code == 403

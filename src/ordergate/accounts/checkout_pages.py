@@ -19,6 +19,7 @@ from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import CheckoutExpired, DomainError, NotFound
 from ordergate.orders.schemas import OrderIn
+from ordergate.recommendations import page_parts
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import ready_methods, required_delivery_fields
@@ -65,6 +66,7 @@ async def _checkout_page(
     errors: FormErrors,
     values: dict[str, str] | None = None,
     status: int = 200,
+    added: str | None = None,
 ) -> Response:
     try:
         checkout = await account_checkout.find_checkout(session, shop, current.account, checkout_id)
@@ -104,6 +106,12 @@ async def _checkout_page(
         policies=shop.policies,
         errors=errors,
         values=current_values,
+        notice=await page_parts.added_notice(request, session, shop, checkout, added) if added else None,
+        **page_parts.context(  # suggestions, seeded also by the account's past orders (recommendations/)
+            await page_parts.for_checkout(session, shop, checkout, account_id=current.account.id),
+            action=f"/account/{shop.slug}/checkout/{checkout_id}/suggestions",
+            after_order=False,
+        ),
     )
 
 
@@ -157,8 +165,9 @@ async def checkout_page(
     request: Request, session: Session, settings: AppSettings, found: SignedInAccount, checkout_id: str
 ) -> Response:
     shop, current = found.store, found.current
+    added = form_str(request.query_params.get("added"), 64) or None
     return await _checkout_page(
-        request, session, settings, shop, current, checkout_id[:MAX_SECRET], errors=FormErrors()
+        request, session, settings, shop, current, checkout_id[:MAX_SECRET], errors=FormErrors(), added=added
     )
 
 

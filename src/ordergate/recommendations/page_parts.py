@@ -24,12 +24,15 @@ REASON_WORDS = {
 }
 
 
-async def for_checkout(session: AsyncSession, store: Store, checkout: Checkout) -> list[SuggestionOut]:
-    """Up to three suggestions for the checkout page (none once it is not open)."""
+async def for_checkout(
+    session: AsyncSession, store: Store, checkout: Checkout, *, account_id: int | None = None
+) -> list[SuggestionOut]:
+    """Up to three suggestions for the checkout page (none once it is not open); on a signed-in
+    buyer's own checkout page (`account_id`), seeded also by what the account bought before."""
     if checkout.status != "open":
         return []
     cart = suggest.checkout_cart(store, checkout)
-    return (await suggest.suggestions(session, cart, limit=SHOWN)).items
+    return (await suggest.suggestions(session, cart, limit=SHOWN, account_id=account_id)).items
 
 
 async def for_order(session: AsyncSession, store: Store, skus: list[str]) -> list[SuggestionOut]:

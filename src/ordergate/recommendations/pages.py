@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from ordergate.accounts.page_common import SignedInAccount, account_csrf_ok
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError
@@ -18,12 +19,14 @@ from ordergate.recommendations.schemas import Reason
 from ordergate.recommendations.service import add_to_checkout, start_checkout_with
 from ordergate.stores.models import Store
 from ordergate.web.checkout_pages import OpenCheckout
-from ordergate.web.common import message_page, see_other
+from ordergate.web.common import MAX_SECRET, message_page, see_other
 from ordergate.web.forms import form_str
 from ordergate.web.order_pages import TrackedOrder
 from ordergate.web.render import csrf_ok
 
 router = APIRouter(prefix="/s/{store}", include_in_schema=False)
+# The signed-in buyer's checkout page: reads the account session, as every /account/ page does.
+account_router = APIRouter(prefix="/account/{store}", include_in_schema=False)
 REASONS: tuple[str, ...] = get_args(Reason)
 
 
@@ -41,12 +44,13 @@ def _refused(
     )
 
 
-async def _choice(request: Request) -> tuple[str, Reason, bool]:
+async def _choice(request: Request, *, account: bool = False) -> tuple[str, Reason, bool]:
     form = await request.form()
     sku = form_str(form.get("sku"), 64).strip()
     reason = form_str(form.get("reason"), 32)
     chosen: Reason = reason if reason in REASONS else "similar"  # type: ignore[assignment]
-    return sku, chosen, csrf_ok(request, form.get("csrf"))
+    fresh = account_csrf_ok(request, form.get("acsrf")) if account else csrf_ok(request, form.get("csrf"))
+    return sku, chosen, fresh
 
 
 STALE = "This page had been open a long time, so nothing was added. Please try again."
@@ -85,3 +89,29 @@ async def add_after_order(
     except DomainError as exc:
         return _refused(request, settings, store, back, exc.status, exc.detail)
     return see_other(f"/s/{store.slug}/checkout/{checkout_id}?added={quote(sku)}#items")
+
+
+@account_router.post("/checkout/{checkout_id}/suggestions")
+async def add_on_account_checkout(
+    request: Request, session: Session, settings: AppSettings, found: SignedInAccount, checkout_id: str
+) -> Response:
+    store, account_id = found.store, found.current.account.id
+    back = f"/account/{store.slug}/checkout/{checkout_id}"
+    sku, reason, fresh = await _choice(request, account=True)
+    if not fresh:
+        return _refused(request, settings, store, back, 403, STALE)
+    try:
+        await add_to_checkout(
+            session,
+            store,
+            checkout_id[:MAX_SECRET],
+            sku,
+            reason=reason,
+            settings=settings,
+            account_id=account_id,
+        )
+    except (DomainError, ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, DomainError) else "That quantity cannot be ordered."
+        status = 422 if isinstance(exc, ValidationError) else exc.status
+        return _refused(request, settings, store, back, status, detail)
+    return see_other(f"{back}?added={quote(sku)}#items")
