@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate.catalog.models import Product
 from tests.factories import make_store
 
 TOOLS = [
@@ -102,3 +106,30 @@ async def test_other_stores_products_are_never_found(client: httpx.AsyncClient, 
     assert await skus(client, "/api/v1/stores/demo/products", "hammer") == []
     assert await skus(client, tools, "notebook") == []
     assert (await skus(client, "/api/v1/stores/demo/products", "notebooks"))[0] == "NB-A5-DOT"
+
+
+async def test_the_index_follows_catalog_changes(
+    client: httpx.AsyncClient, tools: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Whatever writes products (the store file, the catalog admin, an import, a migration that
+    rebuilds the table), search sees the change: on SQLite the FTS5 triggers must survive."""
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Product).where(Product.sku == "TAPE-5M").values(name="Laser distance meter")
+        )
+        session.add(
+            Product(
+                store_id=(await session.scalar(select(Product.store_id).where(Product.sku == "TAPE-5M"))),
+                sku="LEVEL-60",
+                name="Spirit level",
+                description="60 cm, aluminium.",
+                price=Decimal("12.00"),
+                on_hand=3,
+                reserved=0,
+                active=True,
+                position=9,
+            )
+        )
+    assert (await skus(client, tools, "laser meters"))[0] == "TAPE-5M"
+    assert "TAPE-5M" not in await skus(client, tools, "measure")  # the old name is gone
+    assert await skus(client, tools, "spirit levels") == ["LEVEL-60"]
