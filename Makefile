@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= $(or $(ORDERGATE_PORT),8000)
 
-.PHONY: run test lint types layers pytest browser-deps node-deps bench lock clean
+.PHONY: run pay test lint types layers pytest browser-deps node-deps bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,10 +26,19 @@ run: $(STAMP)
 	@mkdir -p var
 	ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1} $(BIN)/ordergate migrate
 	ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1} $(BIN)/ordergate demo
-	@export ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1}; \
+	@export ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1} ORDERGATE_PORT=$(PORT); \
+	  echo "storefront: http://localhost:$(PORT)/s/demo   console: http://localhost:$(PORT)/admin"; \
 	  $(BIN)/ordergate worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/ordergate serve --port $(PORT)
+
+# A simulated payment for a demo order, with `make run`'s settings (run it beside `make run`):
+#   make pay TOKEN=<the end of the tracking link> [CONFIRMATIONS=n] [AMOUNT=x]
+# Run it again without AMOUNT to add confirmations to a payment that is still confirming.
+pay: $(STAMP)
+	@test -n "$(TOKEN)" || { echo "usage: make pay TOKEN=<order token> [CONFIRMATIONS=n] [AMOUNT=x]"; exit 2; }
+	ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=$${ORDERGATE_SANDBOX:-1} ORDERGATE_PORT=$(PORT) $(BIN)/ordergate sandbox pay \
+	  '$(TOKEN)' $(if $(CONFIRMATIONS),--confirmations $(CONFIRMATIONS)) $(if $(AMOUNT),--amount $(AMOUNT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -93,15 +94,19 @@ def serve(
     """Serve the web app and API with uvicorn (refuses an unmigrated database)."""
     import uvicorn
 
+    # The app reads its settings again in each process: --host/--port reach it (and BASE_URL's default).
+    os.environ.update({k: str(v) for k, v in (("ORDERGATE_HOST", host), ("ORDERGATE_PORT", port)) if v})
     settings = _settings()
     configure_logging(settings.log_level)
     _run(_ready, settings)
-    out.print(f"serving on http://{host or settings.host}:{port or settings.port}")
+    out.print(f"serving on http://{settings.host}:{settings.port}; links use {settings.base_url}")
+    if settings.base_url_is_default and not settings.demo:
+        err.print(f"[yellow]warning:[/] ORDERGATE_BASE_URL is not set: links will use {settings.base_url}")
     uvicorn.run(
         "ordergate.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         workers=workers,
         loop="uvloop",
         http="httptools",
@@ -220,7 +225,6 @@ def sandbox_pay(
     from ordergate.orders.schemas import SandboxPaymentIn
     from ordergate.orders.service import load_order, pay_in_sandbox
     from ordergate.payments.service import active_instruction
-    from ordergate.stores.service import get_store
 
     settings = _settings()
     try:
@@ -228,27 +232,20 @@ def sandbox_pay(
     except InvalidOperation:
         raise _fail(f"--amount {amount!r} is not a number") from None
 
-    async def work(s: Settings) -> None:
-        engine = make_engine(s)
-        try:
-            await check_migrated(engine)
-            async with make_sessionmaker(engine)() as session, session.begin():
-                shop = await get_store(session, store)
-                order = await load_order(session, shop, token=token)
-                instruction = active_instruction(order)
-                needed = instruction.required_confirmations if instruction else 1
-                data = SandboxPaymentIn(
-                    amount=value, confirmations=needed if confirmations is None else confirmations
-                )
-                view = await pay_in_sandbox(session, shop, token, data, settings=s)
-            out.print(
-                f"order {view.number}: {view.status}; payment {view.payment.state if view.payment else '-'}",
-                highlight=False,
-            )
-        finally:
-            await engine.dispose()
+    async def work(session: Any, shop: Any) -> Any:
+        order = await load_order(session, shop, token=token)
+        instruction = active_instruction(order)
+        needed = instruction.required_confirmations if instruction else 1
+        wanted = needed if confirmations is None else confirmations
+        data = SandboxPaymentIn(amount=value, confirmations=wanted)
+        return await pay_in_sandbox(session, shop, token, data, settings=settings)
 
-    _run(work, settings)
+    view = _run(lambda s: _with_store(s, store, work), settings)
+    p = view.payment
+    state = p.state if p else "-"
+    if p and p.confirmations_missing:
+        state = f"received, waiting for {p.confirmations_missing} more confirmation(s)"
+    out.print(f"order {view.number}: {view.status}; payment {state}", highlight=False)
 
 
 stores_app = typer.Typer(help="Stores: load a store's settings from its TOML file.", no_args_is_help=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_LENGTH = 20
@@ -14,7 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERGATE_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./var/ordergate.db"
-    base_url: str = "http://127.0.0.1:8000"
+    # Origin used in links (tracking, resume, emails, passkeys). Unset: the address serve listens on
+    # (HOST, PORT); in the demo http://localhost:PORT, an origin passkeys accept over plain HTTP.
+    base_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     checkout_ttl_seconds: int = Field(default=86400, gt=0)
@@ -45,6 +47,25 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     worker_interval_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "info"
+
+    _base_url_default: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def default_base_url(self) -> Settings:
+        if not self.base_url:
+            self._base_url_default = True
+            host = self.host
+            if self.demo or host in ("0.0.0.0", "::", ""):  # noqa: S104 (words, not a bind)
+                host = "localhost"
+            elif ":" in host:
+                host = f"[{host}]"  # an IPv6 literal in a URL
+            self.base_url = f"http://{host}:{self.port}"
+        return self
+
+    @property
+    def base_url_is_default(self) -> bool:
+        """BASE_URL was not set: links use the listening address (serve warns outside the demo)."""
+        return self._base_url_default
 
     @model_validator(mode="after")
     def refuse_weak_secrets(self) -> Settings:

@@ -38,7 +38,7 @@ from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import see_other
 from ordergate.web.forms import FormErrors
-from ordergate.web.wording import PAYMENT_STATES, STATUS_LABELS
+from ordergate.web.wording import PAYMENT_STATES, STATUS_LABELS, waiting_for_confirmations
 
 router = APIRouter(prefix=f"{ADMIN_PATH}/orders", include_in_schema=False)
 
@@ -171,6 +171,7 @@ async def _order_page(
         notice=notice,
         status_labels=STATUS_LABELS,
         payment_states=PAYMENT_STATES,
+        waiting_for_confirmations=waiting_for_confirmations,
         event_titles=EVENT_TITLES,
         event_details=event_details,
         message_kinds=MESSAGE_KINDS,

@@ -65,6 +65,7 @@ def _sign_in_page(
         None,
         None,
         status=status,
+        demo=settings.demo,
         next_path=next_path,
         errors=errors or FormErrors(),
         notices=notices or [],

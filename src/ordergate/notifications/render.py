@@ -35,7 +35,7 @@ from ordergate.orders.service import load_order
 from ordergate.orders.status import OrderStatus
 from ordergate.orders.views import tracking_url
 from ordergate.payments.models import PaymentInstruction
-from ordergate.payments.service import active_instruction
+from ordergate.payments.service import active_instruction, standing
 from ordergate.payments.wording import payment_wording
 from ordergate.security import hash_token, same_secret
 from ordergate.settings import Settings
@@ -270,7 +270,19 @@ async def render(session: AsyncSession, message: OutboxMessage, settings: Settin
             order = await load_order(session, store, order_id=message.order_id)
         except NotFound:
             raise NothingToSend("the order is gone") from None
-        context.update(_order_context(store, order))
+        context.update(_order_context(store, order), confirming=None)
+        current = active_instruction(order)
+        if current is not None and order.status == OrderStatus.AWAITING_PAYMENT:
+            missing = standing(current, order_status=order.status).confirmations_missing
+            if missing:
+                # Paid in full, in time, waiting for confirmations: say so and never ask to pay again.
+                if message.kind == PAYMENT_EXPIRING:
+                    raise NothingToSend("paid in full before the reminder went out (confirming)")
+                plural = "s" if missing != 1 else ""
+                context.update(
+                    payment=None,
+                    confirming=f"Payment received, waiting for {missing} more confirmation{plural}.",
+                )
         if message.kind == PAYMENT_EXPIRING:
             instruction = next((i for i in order.instructions if i.id == payload.get("instruction_id")), None)
             if (

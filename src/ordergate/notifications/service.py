@@ -260,6 +260,7 @@ async def queue_payment_reminders(
             .where(
                 Order.status == OrderStatus.AWAITING_PAYMENT,
                 PaymentInstruction.superseded_at.is_(None),
+                PaymentInstruction.covered_at.is_(None),  # paid in full, confirming: nothing to remind
                 PaymentInstruction.expires_at > now,
                 PaymentInstruction.expires_at <= now + lead,
                 ~already,

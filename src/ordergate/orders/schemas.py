@@ -88,6 +88,8 @@ class PaymentOut(BaseModel):
     expires_at: datetime
     state: str
     details: dict[str, Any] = Field(default_factory=dict)
+    # > 0: the full amount arrived in time and waits for this many more confirmations; nothing to pay.
+    confirmations_missing: int = 0
 
 
 class ShipmentOut(BaseModel):

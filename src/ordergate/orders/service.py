@@ -24,6 +24,7 @@ from ordergate.payments.service import (
     issue_instruction,
     note_expiry,
     record_payment,
+    standing,
     window_closed,
 )
 from ordergate.settings import Settings
@@ -112,12 +113,23 @@ async def pay_in_sandbox(
     instruction = active_instruction(order)
     if instruction is None or instruction.kind != "sandbox":
         raise Conflict("This order is not paid with the sandbox method", field="payment_method")
+    reference = data.reference
+    if reference is None and data.amount is None:
+        # Nothing named and nothing due, but a payment still short of confirmations: this is
+        # more confirmations for that payment, not a second payment.
+        unconfirmed = [
+            t
+            for t in instruction.transactions
+            if t.dropped_at is None and not t.late and t.confirmations < instruction.required_confirmations
+        ]
+        if unconfirmed and standing(instruction, order_status=order.status).remaining == 0:
+            reference = unconfirmed[0].reference
     await record_payment(
         session,
         order,
         instruction,
         amount=data.amount,
-        reference=data.reference,
+        reference=reference,
         confirmations=data.confirmations,
         actor="sandbox",
     )

@@ -57,6 +57,7 @@ def _payment(order: Order) -> PaymentOut | None:
         expires_at=instruction.expires_at,
         state=s.state,
         details=instruction.details,
+        confirmations_missing=s.confirmations_missing,
     )
 
 

@@ -39,6 +39,9 @@ class PaymentStanding:
     remaining: Decimal
     confirmations: int
     state: str
+    # The full amount arrived in time but not all its confirmations yet: how many are still needed.
+    # Non-zero means "paid, waiting": the buyer must never be asked to pay again.
+    confirmations_missing: int = 0
 
 
 def find_method(store: Store, key: str) -> PaymentMethod | None:
@@ -132,7 +135,10 @@ def standing(
         state = "partial"
     else:
         state = "pending"  # nothing yet, or the full amount waiting for confirmations
-    return PaymentStanding(received, confirmed, remaining, confirmations, state)
+    missing = 0
+    if state == "pending" and paid > 0 and remaining == 0:
+        missing = max(instruction.required_confirmations - confirmations, 1)
+    return PaymentStanding(received, confirmed, remaining, confirmations, state, missing)
 
 
 def _payable(order: Order, instruction: PaymentInstruction, now: datetime, in_time: bool | None) -> bool:

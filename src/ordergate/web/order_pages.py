@@ -40,12 +40,14 @@ from ordergate.web.common import (
 from ordergate.web.forms import FormErrors, form_str
 from ordergate.web.render import buyer_locale, csrf_ok, default_country, qr_svg
 from ordergate.web.wording import (
+    CONFIRMING_HEADLINE,
     MILESTONES,
     OPEN_STATUSES,
     PAYMENT_STATES,
     STATUS_HEADLINES,
     STATUS_LABELS,
     payment_words,
+    waiting_for_confirmations,
 )
 
 router = APIRouter(prefix="/s/{store}/orders/{token}", include_in_schema=False)
@@ -99,10 +101,13 @@ def _order_page(
     query = request.query_params
     notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
     payment = view.payment
+    # Paid in full, waiting for confirmations: not payable (no pay prompt, QR or countdown).
+    confirming = payment is not None and payment.confirmations_missing > 0
     payable = (
         payment is not None
         and payment.state in ("pending", "partial")
         and view.status == OrderStatus.AWAITING_PAYMENT
+        and not confirming
     )
     payment_qr = None
     if payable and payment is not None and payment.uri:
@@ -120,7 +125,13 @@ def _order_page(
         payable=payable,
         payment_qr=payment_qr,
         timeline=_timeline(view),
-        headline=STATUS_HEADLINES.get(view.status, STATUS_LABELS.get(view.status, view.status)),
+        confirming=confirming,
+        confirming_text=waiting_for_confirmations(payment.confirmations_missing) if payment else "",
+        headline=(
+            CONFIRMING_HEADLINE
+            if confirming
+            else STATUS_HEADLINES.get(view.status, STATUS_LABELS.get(view.status, view.status))
+        ),
         status_labels=STATUS_LABELS,
         payment_states=PAYMENT_STATES,
         is_open=view.status in OPEN_STATUSES,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from ordergate.catalog.service import list_products, products_by_sku
 from ordergate.checkout.schemas import CheckoutIn, ItemIn
@@ -26,12 +27,14 @@ from ordergate.web.render import STATIC, csrf_ok
 from ordergate.web.wording import guest_checkout_reason
 
 router = APIRouter(prefix="/s/{store}", include_in_schema=False)
+root = APIRouter(include_in_schema=False)
 
 
 def mount_pages(app: FastAPI, settings: Settings) -> None:
     """The buyer pages and their static files (CSS, JS, icon: no build step)."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_exit(app)
+    app.include_router(root)
     app.include_router(router)
     app.include_router(checkout_pages.router)
     app.include_router(order_pages.router)
@@ -79,6 +82,17 @@ async def _storefront(
         search=search,
         cart=cart,
     )
+
+
+@root.get("/")
+async def home(session: Session, settings: AppSettings) -> Response:
+    """The server's address leads to a storefront: the demo's, or the only store's; else not found."""
+    slugs = list(await session.scalars(select(Store.slug).order_by(Store.id).limit(2)))
+    if settings.demo and "demo" in slugs:
+        return see_other("/s/demo")
+    if settings.demo or len(slugs) == 1:
+        return see_other(f"/s/{slugs[0]}") if slugs else Response(status_code=404)
+    return Response("Not found: stores live at /s/{store}", status_code=404, media_type="text/plain")
 
 
 @router.get("")

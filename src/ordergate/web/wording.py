@@ -82,6 +82,14 @@ PAYMENT_STATES = {
     "expired": "No longer payable",
 }
 
+
+def waiting_for_confirmations(missing: int) -> str:
+    """The words for a payment that has fully arrived but is not yet confirmed: never "pay"."""
+    return f"Payment received, waiting for {missing} more confirmation{'s' if missing != 1 else ''}"
+
+
+CONFIRMING_HEADLINE = "Thank you! Your payment has arrived"
+
 OPEN_STATUSES = (OrderStatus.AWAITING_PAYMENT, OrderStatus.FUNDED, OrderStatus.SHIPPED)
 
 

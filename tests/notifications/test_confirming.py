@@ -1,0 +1,40 @@
+"""A buyer whose payment has fully arrived but is still confirming is never asked to pay again:
+no reminder, and a confirmation written after the payment says it was received."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ordergate import clock
+from ordergate.notifications.delivery import outbox_pass
+from ordergate.settings import Settings
+from tests.factories import Buyer
+from tests.notifications.conftest import mail_files, outbox
+from tests.notifications.helpers import place_order
+
+
+async def test_no_reminder_and_no_pay_prompt_while_the_payment_confirms(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    confirming = await place_order(client, email="confirming@example.com")
+    unpaid = await place_order(client, email="unpaid@example.com")
+    # The full amount arrives with 0 of 2 confirmations before any message went out.
+    paid = (await Buyer(client).pay(confirming["token"], confirmations=0)).json()
+    assert paid["status"] == "awaiting_payment" and paid["payment"]["confirmations_missing"] == 2
+    await outbox_pass(sessionmaker, settings)
+    mails = {p.read_text().split("To: ")[1].split("\n")[0]: p.read_text() for p in mail_files(settings)}
+    text = mails["confirming@example.com"]
+    assert "Payment received, waiting for 2 more confirmations" in text
+    assert "nothing more to pay" in text and "Pay by" not in text and "before" not in text.split("Total")[1]
+    assert "payment received" in text.split("\n\n")[0].lower()  # the subject says so too
+    assert confirming["payment"]["destination"] not in text
+    assert unpaid["payment"]["destination"] in mails["unpaid@example.com"]
+
+    # In the window's last minutes only the unpaid buyer is reminded.
+    clock.advance(timedelta(seconds=660))
+    assert (await outbox_pass(sessionmaker, settings)).reminders_queued == 1
+    reminders = await outbox(sessionmaker, kind="payment_expiring")
+    assert [m.recipient for m in reminders] == ["unpaid@example.com"]
