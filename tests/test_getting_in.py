@@ -26,13 +26,15 @@ def free_port() -> int:
 
 def test_base_url_defaults_to_the_listening_address() -> None:
     demo = Settings(demo=True, port=9000)
-    assert demo.base_url == "http://localhost:9000" and demo.base_url_is_default
+    assert demo.base_url == "http://localhost:9000"
+    assert demo.base_url_is_default
     served = Settings(secret_key=SECRET, host="10.1.2.3", port=8100)  # type: ignore[arg-type]
     assert served.base_url == "http://10.1.2.3:8100"
     anywhere = Settings(secret_key=SECRET, host="0.0.0.0", port=8100)  # type: ignore[arg-type]  # noqa: S104
     assert anywhere.base_url == "http://localhost:8100"
     given = Settings(secret_key=SECRET, base_url="https://shop.example")  # type: ignore[arg-type]
-    assert given.base_url == "https://shop.example" and not given.base_url_is_default
+    assert given.base_url == "https://shop.example"
+    assert not given.base_url_is_default
 
 
 def _serve(db: str, port: int, **env: str) -> subprocess.Popen[str]:
@@ -60,7 +62,8 @@ def _wait(base: str, server: subprocess.Popen[str]) -> None:
 def test_demo_on_another_port_links_to_that_port(tmp_path: Path) -> None:
     """`ORDERGATE_PORT=N make run`: the storefront is at `/`, and every link names port N."""
     db = f"sqlite+aiosqlite:///{tmp_path}/port.db"
-    assert run("migrate", db=db).returncode == 0 and run("demo", db=db).returncode == 0
+    assert run("migrate", db=db).returncode == 0
+    assert run("demo", db=db).returncode == 0
     port = free_port()
     server = _serve(db, port, ORDERGATE_DEMO="1", ORDERGATE_SANDBOX="1")
     base = f"http://127.0.0.1:{port}"
@@ -68,7 +71,8 @@ def test_demo_on_another_port_links_to_that_port(tmp_path: Path) -> None:
         _wait(base, server)
         with httpx.Client(base_url=base, timeout=30) as c:
             home = c.get("/")
-            assert home.status_code == 303 and home.headers["location"] == "/s/demo"
+            assert home.status_code == 303
+            assert home.headers["location"] == "/s/demo"
             checkout = c.post("/api/v1/stores/demo/checkouts", json={"items": [{"sku": SKU, "quantity": 1}]})
             chk = checkout.json()
             assert chk["resume_url"].startswith(f"http://localhost:{port}/s/demo/checkout/")
@@ -109,7 +113,8 @@ def test_serve_warns_when_base_url_is_unset_outside_the_demo(tmp_path: Path) -> 
 
 def test_sandbox_pay_adds_confirmations_to_a_confirming_payment(tmp_path: Path) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path}/pay.db"
-    assert run("migrate", db=db).returncode == 0 and run("demo", db=db).returncode == 0
+    assert run("migrate", db=db).returncode == 0
+    assert run("demo", db=db).returncode == 0
     port = free_port()
     server = _serve(db, port, ORDERGATE_DEMO="1", ORDERGATE_SANDBOX="1")
     base = f"http://127.0.0.1:{port}"

@@ -43,7 +43,6 @@ def checkout_form(html: str, **overrides: str) -> dict[str, object]:
         "contact.phone_region": "GB",
         **{f"delivery.{k}": v for k, v in DELIVERY.items()},
         "payment_method": "sandbox",
-        "accept_policies": "yes",
         "action": "place",
     }
     form.update(overrides)
@@ -103,36 +102,53 @@ async def test_forms_without_the_csrf_token_change_nothing(client: httpx.AsyncCl
     assert r.status_code == 403
 
 
-async def test_checkout_page_asks_policies_first_and_few_fields(client: httpx.AsyncClient) -> None:
+async def test_checkout_page_starts_with_the_first_field_and_asks_five(client: httpx.AsyncClient) -> None:
     path = await open_checkout(client, (SKU, 2), ("CASE-CANVAS", 1))
     r = await client.get(path)
     assert r.status_code == 200
     html = r.text
     assert r.headers["x-robots-tag"] == "noindex, nofollow"
     assert '<meta name="robots"' in html
-    policies = html.index("Terms of sale")
-    assert "version 2026-01" in html
-    assert "/s/demo/policies/terms" in html
-    first_field = html.index('id="contact-email"')
-    assert policies < first_field
+    # The first thing in the page's main part is the first field: nothing to read before it.
+    main = html[html.index("<main") :]
+    first_field = main.index('id="contact-email"')
+    assert "Terms of sale" not in main[:first_field]
+    assert "<svg" not in main[:first_field]
     order = [
-        html.index(k)
+        main.index(k)
         for k in (
             'id="contact-email"',
             'id="delivery-name"',
-            "Not reserved",
             'name="payment_method"',
             "Place order",
+            "By placing this order you accept",
+            "Continue on another device",
+            "Order summary",  # the side column on a desktop: items and totals
+            "Not reserved",
         )
     ]
     assert order == sorted(order)
-    # Only the store's required delivery fields, and at most 8 things to fill in.
+    # Policies are accepted by the statement beside "Place order", with their versions: no checkbox.
+    statement = re.sub(
+        r"<[^>]+>", "", re.search(r'<p class="accept-statement"[^>]*>(.*?)</p>', html, re.S)[1]
+    )  # type: ignore[index]
+    assert statement == (
+        "By placing this order you accept Terms of sale 2026-01, Privacy notice 2026-01"
+        " and Returns policy 2025-11."
+    )
+    assert 'type="checkbox"' not in html
+    assert "/s/demo/policies/terms" in html
+    # The resume QR is there on demand, inside "Continue on another device".
+    details = html[html.index('<details class="resume">') : html.index("</details>")]
+    assert "<svg" in details
+    assert 'id="resume-link"' in details
+    # The store's country is chosen; a physical item needs at most 5 fields filled by the buyer:
+    # contact, name, street, town, postcode.
+    assert re.search(r'<option value="IE" selected>Ireland</option>', html)
     assert 'id="delivery-address-line2"' not in html
     assert 'id="delivery-region"' not in html
-    must_fill = 1 + len(
-        set(re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"[^>]*\brequired', html))
-    )
-    assert must_fill <= 8, must_fill
+    required = re.findall(r'<input[^>]*\bname="(delivery\.[^"]+)"[^>]*\brequired[^>]*value=""', html)
+    assert 1 + len(required) == 5, required  # the contact (email or phone) + the empty required ones
     assert "€57.90" in html  # 2 x 14.50 + 24.00 + 4.90 shipping
     assert "<svg" in html
     assert 'aria-label="QR code of the link to continue this checkout"' in html
@@ -146,15 +162,13 @@ async def test_validation_errors_sit_beside_their_fields_and_keep_what_was_typed
     form = checkout_form(
         page.text, **{"contact.email": "ada@", "delivery.city": "", "delivery.country": "XX"}
     )
-    del form["accept_policies"]
     r = await client.post(path, data=form)
     assert r.status_code == 422
     html = r.text
     assert html.count('aria-invalid="true"') >= 3
-    assert re.search(r'id="contact-email-error">.*not a valid email address', html, re.I)
+    assert re.search(r'id="contact-email-error">.*Check the part after @', html)
     assert re.search(r'id="delivery-city-error">.*Enter your town or city', html)
-    assert re.search(r'id="delivery-country-error">.*ISO 3166-1', html)
-    assert re.search(r'id="accept-policies-error">.*Tick the box', html)
+    assert re.search(r'id="delivery-country-error">.*Choose a country from the list', html)
     assert 'value="ada@"' in html
     assert f'value="{DELIVERY["name"]}"' in html
     assert 'role="alert"' in html
@@ -204,11 +218,29 @@ async def test_place_order_and_track_it(client: httpx.AsyncClient) -> None:
     ):
         assert text in html
     assert 'aria-label="QR code to pay' in html
-    assert "Save this link" in html
     assert "Create account" in html
     assert "Awaiting payment" in html
     assert "Order placed" in html
     assert "does not mean you have paid" in html
+    # What to do next comes first: the payment box, then the order's link (sent to the buyer's
+    # contact, with its own QR), never the raw token as a separate thing to copy.
+    assert html.index('id="pay-title"') < html.index('id="save-title"') < html.index('id="progress-title"')
+    assert "We sent this link to a•••@e•••.com" in html
+    assert 'aria-label="QR code of this order&#39;s tracking link"' in html
+    assert "Copy token" not in html
+    assert f">{token}<" not in html
+
+
+async def test_bank_transfer_in_its_own_words(client: httpx.AsyncClient) -> None:
+    tracking = await place(client, payment_method="manual")
+    html = (await client.get(tracking)).text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Pay within 3 days" in text
+    assert "by bank transfer" in text
+    assert "DE89 3704 0044 0532 0130 00" in text  # the IBAN in groups of four
+    box = html[html.index('id="order-payment"') : html.index('id="save-title"')]
+    assert "confirmation" not in box.lower()
+    assert "data-countdown" not in box
 
 
 async def test_placing_twice_gives_the_same_order(client: httpx.AsyncClient) -> None:

@@ -23,12 +23,15 @@ async def test_no_reminder_and_no_pay_prompt_while_the_payment_confirms(
     unpaid = await place_order(client, email="unpaid@example.com")
     # The full amount arrives with 0 of 2 confirmations before any message went out.
     paid = (await Buyer(client).pay(confirming["token"], confirmations=0)).json()
-    assert paid["status"] == "awaiting_payment" and paid["payment"]["confirmations_missing"] == 2
+    assert paid["status"] == "awaiting_payment"
+    assert paid["payment"]["confirmations_missing"] == 2
     await outbox_pass(sessionmaker, settings)
     mails = {p.read_text().split("To: ")[1].split("\n")[0]: p.read_text() for p in mail_files(settings)}
     text = mails["confirming@example.com"]
     assert "Payment received, waiting for 2 more confirmations" in text
-    assert "nothing more to pay" in text and "Pay by" not in text and "before" not in text.split("Total")[1]
+    assert "nothing more to pay" in text
+    assert "Pay by" not in text
+    assert "before" not in text.split("Total")[1]
     assert "payment received" in text.split("\n\n")[0].lower()  # the subject says so too
     assert confirming["payment"]["destination"] not in text
     assert unpaid["payment"]["destination"] in mails["unpaid@example.com"]

@@ -234,6 +234,22 @@ async def _links(
     return links, tokens
 
 
+def _confirming(message: OutboxMessage, order: Order) -> dict[str, Any]:
+    """Paid in full, in time, waiting for confirmations: the message says so and never asks to pay
+    again (no payment details; no reminder at all)."""
+    current = active_instruction(order)
+    if current is None or order.status != OrderStatus.AWAITING_PAYMENT:
+        return {}
+    missing = standing(current, order_status=order.status).confirmations_missing
+    if not missing:
+        return {}
+    if message.kind == PAYMENT_EXPIRING:
+        raise NothingToSend("paid in full before the reminder went out (confirming)")
+    plural = "s" if missing != 1 else ""
+    words = f"Payment received, waiting for {missing} more confirmation{plural}."
+    return {"payment": None, "confirming": words}
+
+
 async def render(session: AsyncSession, message: OutboxMessage, settings: Settings) -> Rendered:
     """Raises NothingToSend when the message has nothing left to say, SealBroken when a secret
     cannot be opened with this server's key."""
@@ -271,18 +287,7 @@ async def render(session: AsyncSession, message: OutboxMessage, settings: Settin
         except NotFound:
             raise NothingToSend("the order is gone") from None
         context.update(_order_context(store, order), confirming=None)
-        current = active_instruction(order)
-        if current is not None and order.status == OrderStatus.AWAITING_PAYMENT:
-            missing = standing(current, order_status=order.status).confirmations_missing
-            if missing:
-                # Paid in full, in time, waiting for confirmations: say so and never ask to pay again.
-                if message.kind == PAYMENT_EXPIRING:
-                    raise NothingToSend("paid in full before the reminder went out (confirming)")
-                plural = "s" if missing != 1 else ""
-                context.update(
-                    payment=None,
-                    confirming=f"Payment received, waiting for {missing} more confirmation{plural}.",
-                )
+        context.update(_confirming(message, order))
         if message.kind == PAYMENT_EXPIRING:
             instruction = next((i for i in order.instructions if i.id == payload.get("instruction_id")), None)
             if (

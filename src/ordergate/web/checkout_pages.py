@@ -1,4 +1,5 @@
-"""The one-page guest checkout: policies first, contact, delivery, advisory quote, payment, "Place order"."""
+"""The one-page guest checkout: contact, delivery, payment, "Place order" (which accepts the policies
+named beside it), with the order summary beside the form."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ from ordergate.web.render import (
     default_country,
     phone_regions,
     qr_svg,
+    store_country,
 )
 
 router = APIRouter(prefix="/s/{store}/checkout/{checkout_id}", include_in_schema=False)
@@ -78,7 +80,6 @@ def _typed_values(form: FormData, store: Store) -> dict[str, str]:
     names = [f"contact.{f}" for f in CONTACT_FIELDS] + [f"delivery.{f}" for f in delivery_field_names(store)]
     values = {name: form_str(form.get(name)).strip() for name in names}
     values["payment_method"] = form_str(form.get("payment_method"), 64)
-    values["accept_policies"] = "yes" if form.get("accept_policies") == "yes" else ""
     return values
 
 
@@ -98,11 +99,11 @@ async def _page(
     view = await checkout_view(session, store, checkout_id, checkout, settings=settings)
     advisory = await quote(session, store, checkout_id, settings=settings)
     shop = store_view(store, settings=settings)
-    locale = buyer_locale(request, store)
-    country = default_country(locale, store) or ""
+    # Country pickers start at the store's country (the buyer's locale's when the store names none).
+    country = store_country(store) or default_country(buyer_locale(request, store), store) or ""
     ready = [m for m in shop.payment_methods if m.ready]
     amounts = {o.method: o for o in advisory.payment_options}
-    # Country pickers start at the buyer's (or the store's) country; the first ready method is chosen.
+    # The first ready method is chosen.
     form_values = {
         "contact.phone_region": country,
         "delivery.country": country,
@@ -239,8 +240,6 @@ def _check_ready_to_place(
             errors.add(field, MISSING_MESSAGES.get(missing, f"{missing} is required"))
     if not values["payment_method"]:
         errors.add("payment_method", "Choose how you want to pay")
-    if not values["accept_policies"]:
-        errors.add("accept_policies", "Tick the box to accept the store's policies")
 
 
 @router.post("")
@@ -292,6 +291,8 @@ async def submit_checkout(
     if errors:
         return await again(422)
 
+    # Pressing "Place order" beside "By placing this order you accept ..." accepts the policies
+    # named there, at the versions shown (hidden fields): recorded with the order as the API does.
     accepted = [form_str(p, 100) for p in form.getlist("policy")][:50]
     try:
         data = OrderIn(payment_method=values["payment_method"], accepted_policies=accepted)

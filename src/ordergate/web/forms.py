@@ -48,6 +48,30 @@ FRIENDLIER = {
         "not a phone number; give it with its country code, or set phone_region",
     ): "Not a phone number: check it, or start it with your country code (like +44)",
 }
+
+
+def buyer_words(field: str, message: str) -> str:
+    """A validator's message as a person at the form needs it: what to check, where."""
+    if field in FRIENDLIER_FIELDS and (field, message) in FRIENDLIER:
+        return FRIENDLIER[(field, message)]
+    if field.endswith("email") and message.startswith("not a valid email address"):
+        if "must have an @-sign" in message:
+            return "An email address needs an @, like name@example.com"
+        if "before the @-sign" in message:
+            return "Check the part before @"
+        if "after the @-sign" in message:
+            return "Check the part after @ (like example.com)"
+        return "Check your email address: it should look like name@example.com"
+    if field.endswith("phone") and message == "not a valid phone number for its country":
+        return "This number is not right for its country: check the digits and the country"
+    if field.endswith("country") and "ISO 3166-1" in message:
+        return "Choose a country from the list"
+    if message.startswith("String should have at most"):
+        return "That is too long: use " + message.removeprefix("String should have ")
+    return message
+
+
+FRIENDLIER_FIELDS = {field for field, _ in FRIENDLIER}
 # Where a service's error field is shown on the checkout form.
 FIELD_ALIASES = {"contact": "contact.email", "accepted_policies": "accept_policies"}
 
@@ -90,7 +114,7 @@ def validate_part(model: type[M], data: Mapping[str, object], prefix: str, error
                 bad.add(loc[0])
             field = f"{prefix}.{field_path(loc)}"
             message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            errors.add(field, FRIENDLIER.get((field, message), message))
+            errors.add(field, buyer_words(field, message))
     rest = {k: v for k, v in data.items() if k not in bad}
     try:
         return model.model_validate(rest) if rest else None
@@ -109,7 +133,7 @@ def domain_errors(exc: DomainError, errors: FormErrors, *, known: Iterable[str])
         if message.startswith("required"):
             message = MISSING_MESSAGES.get(err.field, message)
         field = FIELD_ALIASES.get(err.field, err.field)
-        errors.add(field if field in known else "", message)
+        errors.add(field if field in known else "", buyer_words(err.field, message))
 
 
 def cart_from(skus: list[str], quantities: list[str]) -> dict[str, int]:

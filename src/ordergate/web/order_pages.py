@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -11,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate import clock
 from ordergate.accounts.auth import client_address
 from ordergate.accounts.claims import finish_claim, start_claim
 from ordergate.accounts.errors import InvalidCode, RateLimited
@@ -112,6 +115,12 @@ def _order_page(
     payment_qr = None
     if payable and payment is not None and payment.uri:
         payment_qr = qr_svg(payment.uri, f"QR code to pay {payment.amount} {payment.asset}")
+    # A bank transfer is paid within days and has no confirmations; its IBAN reads in groups of four.
+    bank, pay_days, iban = False, 0, ""
+    if payment is not None and payment.kind == "manual":
+        bank = True
+        pay_days = max(1, math.ceil((payment.expires_at - clock.now()).total_seconds() / 86400))
+        iban = " ".join(textwrap.wrap(payment.destination.replace(" ", ""), 4))
     path = f"/s/{store.slug}/orders/{view.token}"
     return page(
         request,
@@ -124,6 +133,10 @@ def _order_page(
         payment=payment,
         payable=payable,
         payment_qr=payment_qr,
+        tracking_qr=qr_svg(view.tracking_url or path, "QR code of this order's tracking link"),
+        bank=bank,
+        pay_days=pay_days,
+        iban=iban,
         timeline=_timeline(view),
         confirming=confirming,
         confirming_text=waiting_for_confirmations(payment.confirmations_missing) if payment else "",

@@ -121,6 +121,11 @@ def default_country(locale: Locale, store: Store | None) -> str | None:
     return None
 
 
+def store_country(store: Store) -> str | None:
+    """The store's own country (its locale's territory): where a delivery most likely goes."""
+    return default_country(Locale("en"), store)
+
+
 @lru_cache(maxsize=1)
 def countries() -> list[tuple[str, str]]:
     """(ISO code, English name) of every country, by name."""
