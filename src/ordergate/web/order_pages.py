@@ -36,12 +36,12 @@ from ordergate.web.common import (
     MAX_SECRET,
     buyer_store,
     exit_page,
-    message_page,
     page,
     see_other,
 )
 from ordergate.web.forms import FormErrors, form_str
-from ordergate.web.render import buyer_locale, csrf_ok, default_country, qr_svg
+from ordergate.web.render import csrf_ok, qr_svg
+from ordergate.web.track_pages import links_request, track_page
 from ordergate.web.wording import (
     CONFIRMING_HEADLINE,
     MILESTONES,
@@ -163,13 +163,14 @@ def _order_page(
 
 
 def _not_found(request: Request, settings: Settings, store: Store) -> Response:
-    return message_page(
+    """The lost-link form: a buyer whose link is broken gets the links sent again."""
+    return track_page(
         request,
         settings,
         store,
         status=404,
         title="Order not found",
-        body="There is no order at this link. Check that the whole link was copied: it is long on purpose.",
+        intro="There is no order at this link. Check that the whole link was copied: it is long on purpose.",
     )
 
 
@@ -332,11 +333,7 @@ async def send_link(
         errors = FormErrors()
         errors.add("contact", "Enter your email address or phone number")
         return _order_page(request, settings, found.store, found.view, errors=errors, status=422)
-    body = {"email": contact}
-    if "@" not in contact:
-        # A national number is read in the buyer's country ("+..." numbers need no hint).
-        region = default_country(buyer_locale(request, None), None)
-        body = {"phone": contact, **({"phone_region": region} if region else {})}
+    body = links_request(request, contact)
 
     async def action() -> object:
         try:

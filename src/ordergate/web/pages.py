@@ -20,7 +20,7 @@ from ordergate.recommendations.search import product_list
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import guest_checkout
-from ordergate.web import checkout_pages, order_pages
+from ordergate.web import checkout_pages, order_pages, track_pages
 from ordergate.web.common import BuyerStore, install_page_exit, message_page, page, see_other
 from ordergate.web.forms import FormErrors, cart_from, form_str
 from ordergate.web.render import STATIC, csrf_ok
@@ -38,6 +38,7 @@ def mount_pages(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     app.include_router(checkout_pages.router)
     app.include_router(order_pages.router)
+    app.include_router(track_pages.router)
 
 
 def cart_query(cart: dict[str, int]) -> str:
