@@ -112,9 +112,11 @@ def test_guest_journey(
     expect(page.get_by_text("Not reserved")).to_be_visible()
     summary = page.locator("#items").bounding_box()
     form = page.locator("#contact").bounding_box()
-    assert summary and form
+    assert summary
+    assert form
     if size == "desktop":
-        assert summary["x"] > form["x"] + form["width"] - 1 and summary["y"] < form["y"] + 200
+        assert summary["x"] > form["x"] + form["width"] - 1
+        assert summary["y"] < form["y"] + 200
     qr = page.get_by_role("img", name="QR code of the link to continue this checkout")
     expect(qr).to_be_hidden()
     screenshot(page, f"checkout-{tag}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -13,7 +11,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ordergate import clock
 from ordergate.accounts.auth import client_address
 from ordergate.accounts.claims import finish_claim, start_claim
 from ordergate.accounts.errors import InvalidCode, RateLimited
@@ -40,17 +37,14 @@ from ordergate.web.common import (
     see_other,
 )
 from ordergate.web.forms import FormErrors, form_str
+from ordergate.web.payment_box import payment_box
 from ordergate.web.render import csrf_ok, qr_svg
 from ordergate.web.track_pages import links_request, track_page
 from ordergate.web.wording import (
-    CONFIRMING_HEADLINE,
     MILESTONES,
     OPEN_STATUSES,
     PAYMENT_STATES,
-    STATUS_HEADLINES,
     STATUS_LABELS,
-    payment_words,
-    waiting_for_confirmations,
 )
 
 router = APIRouter(prefix="/s/{store}/orders/{token}", include_in_schema=False)
@@ -103,24 +97,6 @@ def _order_page(
 ) -> Response:
     query = request.query_params
     notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
-    payment = view.payment
-    # Paid in full, waiting for confirmations: not payable (no pay prompt, QR or countdown).
-    confirming = payment is not None and payment.confirmations_missing > 0
-    payable = (
-        payment is not None
-        and payment.state in ("pending", "partial")
-        and view.status == OrderStatus.AWAITING_PAYMENT
-        and not confirming
-    )
-    payment_qr = None
-    if payable and payment is not None and payment.uri:
-        payment_qr = qr_svg(payment.uri, f"QR code to pay {payment.amount} {payment.asset}")
-    # A bank transfer is paid within days and has no confirmations; its IBAN reads in groups of four.
-    bank, pay_days, iban = False, 0, ""
-    if payment is not None and payment.kind == "manual":
-        bank = True
-        pay_days = max(1, math.ceil((payment.expires_at - clock.now()).total_seconds() / 86400))
-        iban = " ".join(textwrap.wrap(payment.destination.replace(" ", ""), 4))
     path = f"/s/{store.slug}/orders/{view.token}"
     return page(
         request,
@@ -130,21 +106,9 @@ def _order_page(
         status=status,
         noindex=True,
         order=view,
-        payment=payment,
-        payable=payable,
-        payment_qr=payment_qr,
+        **payment_box(view),
         tracking_qr=qr_svg(view.tracking_url or path, "QR code of this order's tracking link"),
-        bank=bank,
-        pay_days=pay_days,
-        iban=iban,
         timeline=_timeline(view),
-        confirming=confirming,
-        confirming_text=waiting_for_confirmations(payment.confirmations_missing) if payment else "",
-        headline=(
-            CONFIRMING_HEADLINE
-            if confirming
-            else STATUS_HEADLINES.get(view.status, STATUS_LABELS.get(view.status, view.status))
-        ),
         status_labels=STATUS_LABELS,
         payment_states=PAYMENT_STATES,
         is_open=view.status in OPEN_STATUSES,
@@ -157,7 +121,6 @@ def _order_page(
         preparing=_preparing(view),
         provider_down=provider_down,
         checkout_link=_checkout_link(view),
-        wording=payment_words(view),
         **page_parts.context(suggestions or [], action=f"{path}/suggestions", after_order=True),
     )
 
