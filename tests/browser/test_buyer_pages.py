@@ -295,3 +295,37 @@ def test_expired_payment_gets_a_new_instruction(
     assert old not in page.content()
     assert renewed in page.content()
     context.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_product_page_and_the_way_back_in(
+    browser: Browser, live_server: LiveServer, axe_source: str, size: str
+) -> None:
+    """The product page, "Track an order" and the not-found page: reachable, no serious axe finding."""
+    context = new_context(browser, size, js=True)
+    page = context.new_page()
+    page.goto(f"{live_server.base}/")
+    page.wait_for_url(re.compile(r"/s/demo$"))
+    page.get_by_role("link", name="A5 dotted notebook").click()
+    page.wait_for_url(re.compile(r"/s/demo/products/NB-A5-DOT$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("A5 dotted notebook")
+    expect(page.get_by_text("lay-flat binding")).to_be_visible()
+    screenshot(page, f"product-{size}")
+    audit(page, axe_source, browser, size, True)
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.locator("#cart")).to_contain_text("A5 dotted notebook")
+
+    page.get_by_role("link", name="Track an order").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Track an order")
+    expect(page.get_by_role("link", name="Sign in to see your orders")).to_be_visible()
+    screenshot(page, f"track-{size}")
+    audit(page, axe_source, browser, size, True)
+
+    page.goto(f"{live_server.base}/s/demo/orders/{'x' * 40}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Order not found")
+    page.locator("#contact").fill("ada@example")
+    page.get_by_role("button", name="Send my order links").click()
+    expect(page.locator("#contact-error")).to_contain_text("Check the part after @")
+    screenshot(page, f"order-not-found-{size}")
+    audit(page, axe_source, browser, size, True)
+    context.close()

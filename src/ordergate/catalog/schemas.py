@@ -13,6 +13,7 @@ class ProductOut(BaseModel):
     currency: str
     available: bool
     available_quantity: int
+    image_url: str = ""  # the operator's picture of it (https), "" when none
 
 
 class ProductList(BaseModel):

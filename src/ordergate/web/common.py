@@ -81,9 +81,11 @@ def page(
     area: PageArea = BUYER,
     status: int = 200,
     noindex: bool = False,
+    img_sources: tuple[str, ...] = (),
     **context: Any,
 ) -> HTMLResponse:
-    """Every page, buyer, account or console: base.html's frame, the area's CSRF token, the headers."""
+    """Every page, buyer, account or console: base.html's frame, the area's CSRF token, the headers
+    (`img_sources`: the image hosts this page's CSP allows besides this site)."""
     return render(
         request,
         settings,
@@ -92,6 +94,7 @@ def page(
         status=status,
         noindex=noindex,
         area=area,
+        img_sources=img_sources,
     )
 
 

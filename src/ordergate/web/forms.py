@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ValidationError
 
@@ -153,6 +154,11 @@ def cart_from(skus: list[str], quantities: list[str]) -> dict[str, int]:
         if len(cart) >= MAX_CART_LINES:
             break
     return cart
+
+
+def cart_query(cart: dict[str, int]) -> str:
+    """The cart as the storefront's address carries it: sku=...&qty=... pairs."""
+    return urlencode([pair for sku, qty in cart.items() for pair in (("sku", sku), ("qty", str(qty)))])
 
 
 def form_str(value: object, limit: int = 500) -> str:

@@ -20,10 +20,10 @@ from ordergate.recommendations.search import product_list
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.stores.service import guest_checkout
-from ordergate.web import checkout_pages, order_pages, track_pages
+from ordergate.web import checkout_pages, order_pages, product_pages, track_pages
 from ordergate.web.common import BuyerStore, install_page_exit, message_page, page, see_other
-from ordergate.web.forms import FormErrors, cart_from, form_str
-from ordergate.web.render import STATIC, csrf_ok
+from ordergate.web.forms import FormErrors, cart_from, cart_query, form_str
+from ordergate.web.render import STATIC, csrf_ok, image_origins, image_url
 from ordergate.web.wording import guest_checkout_reason
 
 router = APIRouter(prefix="/s/{store}", include_in_schema=False)
@@ -39,10 +39,7 @@ def mount_pages(app: FastAPI, settings: Settings) -> None:
     app.include_router(checkout_pages.router)
     app.include_router(order_pages.router)
     app.include_router(track_pages.router)
-
-
-def cart_query(cart: dict[str, int]) -> str:
-    return urlencode([pair for sku, qty in cart.items() for pair in (("sku", sku), ("qty", str(qty)))])
+    app.include_router(product_pages.router)
 
 
 async def _storefront(
@@ -65,12 +62,15 @@ async def _storefront(
     cart = {sku: qty for sku, qty in cart.items() if sku in known}
     lines, totals = price_lines(store, [{"sku": s, "quantity": q} for s, q in cart.items()], known)
     guest = guest_checkout(store, settings=settings)
+    images = {p.sku: image_url(p.image_url) for p in products}
     return page(
         request,
         settings,
         "storefront.html",
         store,
         status=status,
+        img_sources=image_origins(images.values()),
+        images=images,
         products=products,
         lines=lines,
         totals=totals,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 import pycountry
@@ -170,8 +172,10 @@ class Formats:
     def number(self, amount: str | Decimal) -> str:
         return str(format_decimal(_decimal(amount), locale=self.locale, decimal_quantization=False))
 
-    def moment(self, when: datetime) -> str:
-        return f"{format_datetime(when.astimezone(UTC), 'medium', tzinfo=UTC, locale=self.locale)} UTC"
+    def moment(self, when: datetime) -> Markup:
+        """The time in UTC; the page's script shows it in the buyer's time zone (UTC on hover)."""
+        text = f"{format_datetime(when.astimezone(UTC), 'medium', tzinfo=UTC, locale=self.locale)} UTC"
+        return Markup('<time datetime="{}" data-local>{}</time>').format(self.iso(when), text)
 
     def until(self, when: datetime) -> str:
         """ "in 14 minutes" / "2 minutes ago", in English like the rest of the page."""
@@ -239,6 +243,25 @@ def csrf_ok(request: Request, submitted: object, area: PageArea = BUYER) -> bool
 # --- responses -------------------------------------------------------------------------------
 
 
+def image_url(value: str | None) -> str:
+    """An operator's image URL fit for an <img>: https, or a path on this site; else none."""
+    value = (value or "").strip()
+    if value.startswith("https://") or (value.startswith("/") and not value.startswith("//")):
+        return value
+    return ""
+
+
+def image_origins(urls: Iterable[str]) -> tuple[str, ...]:
+    """The origins the page's CSP must allow images from (the operator's image host)."""
+    found = {f"https://{urlsplit(u).netloc}" for u in urls if u.startswith("https://") and urlsplit(u).netloc}
+    return tuple(sorted(found))
+
+
+def content_security_policy(img_sources: Iterable[str] = ()) -> str:
+    extra = " ".join(s for s in img_sources if s.startswith("https://") and not any(c in s for c in " ;,'"))
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {extra}".rstrip())
+
+
 def render(
     request: Request,
     settings: Settings,
@@ -248,6 +271,7 @@ def render(
     status: int = 200,
     noindex: bool = False,
     area: PageArea = BUYER,
+    img_sources: Iterable[str] = (),
 ) -> HTMLResponse:
     """A page with its security headers and its area's CSRF token (a cookie when the visitor had none)."""
     token, new = csrf_token(request, area)
@@ -255,7 +279,7 @@ def render(
         **context, csrf_field=area.field, csrf_token=token, noindex=noindex
     )
     response = HTMLResponse(html, status_code=status)
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = content_security_policy(img_sources)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     if noindex:

@@ -220,6 +220,7 @@ document.documentElement.classList.add("js");
         root.setAttribute("data-signature", freshRoot.getAttribute("data-signature"));
         root.setAttribute("data-open", freshRoot.getAttribute("data-open"));
       }
+      localTimes();
       var headline = document.querySelector("#order-head h1");
       announce("Order updated: " + (headline ? headline.textContent : ""));
       tick();
@@ -261,9 +262,22 @@ document.documentElement.classList.add("js");
     schedule();
   }
 
+  /* Times in the buyer's own time zone; the UTC time the server wrote stays on hover (title). */
+  function localTimes(scope) {
+    if (!window.Intl || !Intl.DateTimeFormat) return;
+    var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+    (scope || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var when = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      if (!el.title) el.title = el.textContent;
+      el.textContent = format.format(new Date(when));
+    });
+  }
+
   function start() {
     var summary = document.querySelector("[data-error-summary]");
     if (summary) summary.focus();
+    localTimes();
     setupCopy();
     setupStorefront();
     setupCheckout();
