@@ -12,6 +12,7 @@ from ordergate.accounts.api import guest as accounts_guest
 from ordergate.accounts.api import router as accounts_router
 from ordergate.accounts.pages import router as accounts_pages
 from ordergate.analytics.api import router as analytics_router
+from ordergate.catalog.admin_api import router as catalog_operator
 from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
 from ordergate.console.pages import mount_console
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_callbacks)  # provider callbacks: signature-verified, no auth dependency
     app.include_router(payments_operator)
     app.include_router(orders_operator)
+    app.include_router(catalog_operator)
     app.include_router(notifications_operator)
     app.include_router(analytics_router)
     app.include_router(stores_operator)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate import money
-from ordergate.catalog.models import Product
+from ordergate import clock, money
+from ordergate.catalog.models import Product, StockMovement
 from ordergate.catalog.schemas import ProductList, ProductOut
 from ordergate.errors import OutOfStock
 from ordergate.sql import execute_counted
@@ -49,40 +49,125 @@ async def products_by_sku(session: AsyncSession, store: Store, skus: Iterable[st
     return {p.sku: p for p in rows}
 
 
-async def reserve_stock(session: AsyncSession, *, product_id: int, sku: str, quantity: int) -> None:
-    """Hold `quantity` for an order; the WHERE clause is the stock check, so two buyers can't both win."""
-    changed = await execute_counted(
-        session,
+async def guarded_move(
+    session: AsyncSession,
+    stmt: Update,
+    *,
+    kind: str,
+    delta: int,
+    reserved_delta: int = 0,
+    order_id: int | None,
+    actor: str,
+    reason: str = "",
+) -> bool:
+    """Run one guarded UPDATE and, when it changed the row, write its ledger row in the same
+    transaction. RETURNING gives the level after the change without reading first."""
+    result = await session.execute(
+        stmt.returning(Product.id, Product.store_id, Product.on_hand).execution_options(
+            synchronize_session=False
+        )
+    )
+    row = result.first()
+    if row is None:
+        return False
+    await session.execute(
+        insert(StockMovement).values(
+            store_id=row.store_id,
+            product_id=row.id,
+            kind=kind,
+            delta=delta,
+            reserved_delta=reserved_delta,
+            on_hand_after=row.on_hand,
+            reason=reason[:500],
+            actor=actor[:64],
+            order_id=order_id,
+            created_at=clock.now(),
+        )
+    )
+    return True
+
+
+async def reserve_stock(
+    session: AsyncSession, *, product_id: int, sku: str, quantity: int, order_id: int | None = None
+) -> None:
+    """Hold `quantity` for an order; the WHERE clause is the stock check, so two buyers can't both win.
+    Placement holds are not written to the ledger (the order itself is the record, and placement
+    is the hot path); a hold taken again by a refreshed order (`order_id` given) is."""
+    stmt = (
         update(Product)
         .where(Product.id == product_id, Product.on_hand - Product.reserved >= quantity)
-        .values(reserved=Product.reserved + quantity),
+        .values(reserved=Product.reserved + quantity)
     )
-    if changed != 1:
+    if order_id is None:
+        changed = await execute_counted(session, stmt) == 1
+    else:
+        changed = await guarded_move(
+            session,
+            stmt,
+            kind="order_reserved",
+            delta=0,
+            reserved_delta=quantity,
+            order_id=order_id,
+            actor="buyer",
+            reason="payment instruction refreshed",
+        )
+    if not changed:
         raise OutOfStock(f"Not enough stock of {sku}", field="items")
 
 
-async def release_stock(session: AsyncSession, *, product_id: int, quantity: int) -> None:
-    """An unpaid order gives its hold back."""
-    await execute_counted(
+async def release_stock(
+    session: AsyncSession, *, product_id: int, quantity: int, order_id: int | None = None, reason: str = ""
+) -> None:
+    """An unpaid order gives its hold back (expiry, cancellation): reserved changes, on hand does not."""
+    await guarded_move(
         session,
         update(Product)
         .where(Product.id == product_id, Product.reserved >= quantity)
         .values(reserved=Product.reserved - quantity),
+        kind="order_released",
+        delta=0,
+        reserved_delta=-quantity,
+        order_id=order_id,
+        actor="system",
+        reason=reason,
     )
 
 
-async def commit_stock(session: AsyncSession, *, product_id: int, quantity: int) -> None:
+async def commit_stock(
+    session: AsyncSession, *, product_id: int, quantity: int, order_id: int | None = None
+) -> None:
     """A paid order takes its held units off the shelf."""
-    await execute_counted(
+    await guarded_move(
         session,
         update(Product)
         .where(Product.id == product_id, Product.reserved >= quantity)
         .values(reserved=Product.reserved - quantity, on_hand=Product.on_hand - quantity),
+        kind="order_funded",
+        delta=-quantity,
+        reserved_delta=-quantity,
+        order_id=order_id,
+        actor="system",
+        reason="order paid",
     )
 
 
-async def return_stock(session: AsyncSession, *, product_id: int, quantity: int) -> None:
-    """A cancelled paid order puts its units back on the shelf."""
-    await execute_counted(
-        session, update(Product).where(Product.id == product_id).values(on_hand=Product.on_hand + quantity)
+async def return_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    quantity: int,
+    order_id: int | None = None,
+    kind: str = "order_returned",
+    actor: str = "system",
+    reason: str = "paid order cancelled",
+) -> None:
+    """Units go back on the shelf: a cancelled paid order, a refund with restock."""
+    await guarded_move(
+        session,
+        update(Product).where(Product.id == product_id).values(on_hand=Product.on_hand + quantity),
+        kind=kind,
+        delta=quantity,
+        order_id=order_id,
+        actor=actor,
+        reason=reason,
     )

@@ -73,14 +73,15 @@ async def move(
     for line in order.lines:
         if line.product_id is None or effect is None:
             continue
+        pid, qty = line.product_id, line.quantity
         if effect == "reserve":
-            await reserve_stock(session, product_id=line.product_id, sku=line.sku, quantity=line.quantity)
+            await reserve_stock(session, product_id=pid, sku=line.sku, quantity=qty, order_id=order.id)
         elif effect == "release":
-            await release_stock(session, product_id=line.product_id, quantity=line.quantity)
+            await release_stock(session, product_id=pid, quantity=qty, order_id=order.id, reason=to)
         elif effect == "commit":
-            await commit_stock(session, product_id=line.product_id, quantity=line.quantity)
+            await commit_stock(session, product_id=pid, quantity=qty, order_id=order.id)
         elif effect == "return":
-            await return_stock(session, product_id=line.product_id, quantity=line.quantity)
+            await return_stock(session, product_id=pid, quantity=qty, order_id=order.id)
     event = OrderEvent(
         order_id=order.id,
         type="status",

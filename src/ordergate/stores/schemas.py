@@ -101,6 +101,9 @@ class ProductConfig(_Strict):
     description: str = ""
     price: Decimal = Field(ge=0)
     stock: int = Field(default=0, ge=0)
+    image_url: str = Field(default="", max_length=500)
+    status: Literal["active", "archived"] = "active"
+    low_stock_threshold: int | None = Field(default=None, ge=0)
 
 
 class SourceConfig(_Strict):

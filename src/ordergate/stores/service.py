@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from ordergate import clock, security
-from ordergate.catalog.models import Product
+from ordergate.catalog.config import apply_config_products
 from ordergate.errors import Forbidden, NotAvailable, NotFound, Unauthorized
 from ordergate.payments.providers import PROVIDERS, Readiness
 from ordergate.settings import Settings
@@ -266,16 +266,7 @@ async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store
     for stale_method in methods.values():
         stale_method.enabled = False
 
-    existing = {
-        p.sku: p for p in (await session.scalars(select(Product).where(Product.store_id == store.id))).all()
-    }
-    for position, prc in enumerate(config.products):
-        product = existing.get(prc.sku) or Product(store_id=store.id, sku=prc.sku, reserved=0)
-        product.name, product.description, product.price = prc.name, prc.description, prc.price
-        product.active, product.position = True, position
-        # Stock in the file is what is on the shelf now: never below what open orders hold.
-        product.on_hand = max(prc.stock, product.reserved or 0)
-        session.add(product)
+    await apply_config_products(session, store, config.products)
     await session.flush()
     return store
 
