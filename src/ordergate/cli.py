@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from ordergate.catalog.cli import catalog_app
 from ordergate.db import DatabaseNotReady, check_migrated, make_engine, make_sessionmaker, migrate
 from ordergate.errors import DomainError
 from ordergate.intake.cli import intake_app, load_demo_sources
@@ -28,6 +29,7 @@ sandbox_app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(intake_app, name="intake")
+app.add_typer(catalog_app, name="catalog")
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")

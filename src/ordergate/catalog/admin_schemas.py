@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, pattern=SKU_PATTERN)]
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+
+
+def sku_text(value: str) -> str:
+    value = value.strip()
+    if not SKU_PATTERN.match(value):
+        raise ValueError("a SKU is 1 to 64 letters, digits, dots, dashes, pluses or underscores (no spaces)")
+    return value
+
+
+Sku = Annotated[str, AfterValidator(sku_text)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

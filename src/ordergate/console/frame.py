@@ -29,6 +29,7 @@ KEY_PARAMETERS = frozenset(
 )
 SECTIONS = (
     ("orders", "/admin/orders", "Orders"),
+    ("products", "/admin/products", "Products"),
     ("payments", "/admin/payments", "Payments"),
     ("messages", "/admin/messages", "Messages"),
     ("intake", "/admin/intake", "Intake"),
