@@ -34,6 +34,7 @@ from ordergate.recommendations.api import account as recommendations_account
 from ordergate.recommendations.api import guest as recommendations_guest
 from ordergate.recommendations.pages import account_router as recommendations_account_pages
 from ordergate.recommendations.pages import router as recommendations_pages
+from ordergate.payments.refund_api import router as refunds_operator
 from ordergate.settings import Settings
 from ordergate.stores.api import operator as stores_operator
 from ordergate.stores.api import router as stores_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_operator)
     app.include_router(orders_operator)
     app.include_router(catalog_operator)
+    app.include_router(refunds_operator)
     app.include_router(notifications_operator)
     app.include_router(analytics_router)
     app.include_router(stores_operator)

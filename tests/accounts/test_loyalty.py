@@ -151,3 +151,26 @@ async def test_automatic_accounts_wait_for_verification(
     assert r.json()["id"] == accounts[0].id
     assert r.json()["status"] == "active"
     assert {o["number"] for o in r.json()["orders"]} == {first["number"], second["number"]}
+
+
+async def test_a_full_refund_takes_the_points_back(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    admin: dict[str, str],
+) -> None:
+    await set_store(sessionmaker, loyalty_points_per_unit="1")
+    ada = email()
+    order = await order_for(client, ada)
+    assert (await claim(client, sessionmaker, settings, order["token"], ada)).status_code == 201
+    await fulfil(client, admin, order)
+    earned = await entries(sessionmaker)
+    refunds = f"/api/v1/stores/demo/admin/orders/{order['number']}/refunds"
+    r = await client.post(refunds, json={"amount": "1.00", "reason": "scratch"}, headers=admin)
+    assert r.status_code == 201
+    assert await entries(sessionmaker) == earned  # a partial refund leaves the points
+    r = await client.post(refunds, json={"reason": "returned"}, headers=admin)
+    assert r.status_code == 201
+    view = (await client.get(f"/api/v1/stores/demo/admin/orders/{order['number']}", headers=admin)).json()
+    assert view["status"] == "refunded"
+    assert await entries(sessionmaker) == [earned[0], ("reversed", -earned[0][1])]

@@ -1,5 +1,6 @@
 """The order book in the console and in the operator API: filters, search, one order's page, and
-the moves its state allows (shipment with evidence, complete, cancel, payments, refund notes)."""
+the moves its state allows (shipment with evidence, complete, cancel, payments); refunds are in
+tests/payments/test_refunds.py."""
 
 from __future__ import annotations
 
@@ -192,74 +193,6 @@ async def test_cancel_with_a_reason_and_record_a_bank_transfer(client: httpx.Asy
     )
     assert r.status_code == 303
     assert (await buyer.track(transfer["token"]))["status"] == "funded"
-
-
-async def test_refund_notes_are_events_capped_by_what_was_received(
-    client: httpx.AsyncClient, admin: dict[str, str]
-) -> None:
-    buyer = Buyer(client)
-    order = await buyer.order()
-    url = f"{API}/{order['number']}/refunds"
-    r = await client.post(url, json={"amount": "1.00", "reference": "R-0"}, headers=admin)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "amount"
-    await buyer.pay(order["token"])
-    sbx = (await buyer.track(order["token"]))["payment"]["amount"]
-
-    r = await client.post(url, json={"amount": "5.00", "reference": "R-1", "note": "damaged"}, headers=admin)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "amount"
-    r = await client.post(url, json={"amount": sbx, "reference": "R-1", "note": "damaged box"}, headers=admin)
-    assert r.status_code == 200, r.text
-    view = r.json()
-    assert view["status"] == "funded"  # no state change
-    noted = [e for e in view["events"] if e["type"] == "refund_noted"]
-    assert noted == [
-        {
-            "type": "refund_noted",
-            "from_status": None,
-            "to_status": None,
-            "actor": "operator",
-            "data": {"amount": sbx, "asset": "SBX", "reference": "R-1", "note": "damaged box"},
-            "created_at": noted[0]["created_at"],
-        }
-    ]
-    r = await client.post(url, json={"amount": "0.00000001", "reference": "R-2"}, headers=admin)
-    assert r.status_code == 422  # all of it was refunded already
-    r = await client.post(url, json={"amount": "5.00", "asset": "eur", "reference": "R-3"}, headers=admin)
-    assert r.status_code == 200  # a paid order can be refunded in its currency, up to its total
-    r = await client.post(url, json={"amount": "14.41", "asset": "EUR", "reference": "R-4"}, headers=admin)
-    assert r.status_code == 422
-    assert "14.40 EUR" in r.json()["detail"]
-    r = await client.post(url, json={"amount": "1.001", "asset": "EUR", "reference": "R-4"}, headers=admin)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "amount"
-    r = await client.post(url, json={"amount": "1", "asset": "BTC", "reference": "R-4"}, headers=admin)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "asset"
-    r = await client.post(url, json={"amount": "-1", "reference": "R-4"}, headers=admin)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "amount"
-    assert (await client.post(url, json={"amount": "1"})).status_code == 401
-
-    # The console's form: errors beside the fields, then the note on the timeline.
-    await sign_in(client)
-    path = f"/admin/orders/{order['number']}"
-    r = await post(
-        client, f"{path}/refunds", {"amount": "20", "asset": "EUR", "reference": "R-5", "note": ""}
-    )
-    assert r.status_code == 422
-    assert 'id="refund-amount-error"' in r.text
-    assert "14.40 EUR can still" in r.text
-    assert '<details class="action" open>' in r.text  # the form with the error stays open
-    r = await post(
-        client, f"{path}/refunds", {"amount": "2.50", "asset": "EUR", "reference": "R-5", "note": "goodwill"}
-    )
-    assert r.status_code == 303
-    page = text_of((await client.get(r.headers["location"])).text)
-    assert "Refund noted on the order" in page
-    assert "2.50 EUR" in page
-    assert "goodwill" in page
 
 
 async def test_dead_messages_can_be_sent_again(

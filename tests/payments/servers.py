@@ -232,6 +232,7 @@ class Btcpay:
     created: list[dict[str, Any]] = field(default_factory=list)  # invoice requests as received
     activated: list[tuple[str, str]] = field(default_factory=list)  # (invoice id, payment method id)
     auth_seen: list[str] = field(default_factory=list)
+    refund_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.down, self.version, self.lazy = False, "2.x", False
@@ -239,6 +240,7 @@ class Btcpay:
         self.created.clear()
         self.activated.clear()
         self.auth_seen.clear()
+        self.refund_requests.clear()
 
     @property
     def onchain_id(self) -> str:
@@ -369,6 +371,10 @@ class Btcpay:
     # The webhooks BTCPay would send: body and headers, signed as BTCPay signs them.
 
     def delivery(self, type_: str, invoice_id: str, **fields: Any) -> tuple[bytes, dict[str, str]]:
+        if type_ in ("InvoiceSettled", "InvoiceProcessing", "InvoiceExpired", "InvoiceInvalid") and (
+            invoice_id in self.invoices
+        ):
+            self.invoices[invoice_id]["status"] = type_.removeprefix("Invoice")
         delivery_id = secrets.token_urlsafe(12)
         payload = {
             "deliveryId": delivery_id,
@@ -527,7 +533,62 @@ class Stripe:
                 self.by_idempotency[key] = intent_id
             return JSONResponse(intent)
 
-        return Starlette(routes=[Route("/v1/payment_intents", intents, methods=["GET", "POST"])])
+        # POST /v1/refunds as Stripe's API reference describes it ("Create a refund"): form-encoded
+        # payment_intent, amount (minor units, default the rest), reason (duplicate | fraudulent |
+        # requested_by_customer), metadata[...]; answers the Refund object (id re_..., object
+        # "refund", amount, currency, payment_intent, status, reason, metadata, created). More than
+        # is left to refund is an invalid_request_error (400); an Idempotency-Key seen before gets
+        # the same refund back.
+        async def refunds(request: Request) -> Response:
+            if self.down:
+                return error(500, "api_error", "unavailable")
+            if not authorised(request):
+                return error(401, "invalid_request_error", "Invalid API Key provided")
+            form = {k: str(v) for k, v in (await request.form()).items()}
+            self.refund_requests.append((form, {k.lower(): v for k, v in request.headers.items()}))
+            key = request.headers.get("idempotency-key")
+            if key and key in self.by_idempotency:
+                return JSONResponse(self.refunds[self.by_idempotency[key]])
+            intent = self.intents.get(form.get("payment_intent", ""))
+            if intent is None:
+                return error(
+                    400, "invalid_request_error", f"No such payment_intent: '{form.get('payment_intent')}'"
+                )
+            if form.get("reason") not in (None, "duplicate", "fraudulent", "requested_by_customer"):
+                return error(400, "invalid_request_error", "Invalid reason")
+            done = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
+            left = intent["amount_received"] - done
+            amount = int(form.get("amount", left))
+            if amount > left or amount <= 0:
+                return error(
+                    400,
+                    "invalid_request_error",
+                    f"Refund amount ({amount}) is greater than unrefunded amount ({left})",
+                )
+            refund_id = "re_" + secrets.token_hex(12)
+            refund = {
+                "id": refund_id,
+                "object": "refund",
+                "amount": amount,
+                "currency": intent["currency"],
+                "payment_intent": intent["id"],
+                "charge": intent["latest_charge"],
+                "status": self.refund_status,
+                "reason": form.get("reason"),
+                "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+                "created": _now(),
+            }
+            self.refunds[refund_id] = refund
+            if key:
+                self.by_idempotency[key] = refund_id
+            return JSONResponse(refund)
+
+        return Starlette(
+            routes=[
+                Route("/v1/payment_intents", intents, methods=["GET", "POST"]),
+                Route("/v1/refunds", refunds, methods=["POST"]),
+            ]
+        )
 
     def event(
         self, type_: str, intent: dict[str, Any], *, at: int | None = None, secret: str | None = None

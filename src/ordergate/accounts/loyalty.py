@@ -65,7 +65,7 @@ async def credit_order(session: AsyncSession, order: Order, store: Store) -> Non
 
 
 async def reverse_order(session: AsyncSession, order: Order) -> None:
-    """Take back what a cancelled order earned, if it earned anything (at most once)."""
+    """Take back what a cancelled or fully refunded order earned, if anything (at most once)."""
     earned = await session.scalar(
         select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id, LoyaltyEntry.kind == EARNED)
     )

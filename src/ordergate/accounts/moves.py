@@ -1,6 +1,6 @@
 """What accounts do when an order moves (a follower of orders/state.py `move()`, registered by
 ordergate.wiring, run in the move's transaction): points on completion, their reversal on
-cancellation, and automatic accounts on a guest's first funded order."""
+cancellation or a full refund, and automatic accounts on a guest's first funded order."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ async def follow_order_move(session: AsyncSession, order: Order, event: OrderEve
         store = await session.get(Store, order.store_id)
         if store is not None:
             await credit_order(session, order, store)
-    elif to == OrderStatus.CANCELLED and order.account_id is not None:
+    elif to in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) and order.account_id is not None:
         await reverse_order(session, order)
     elif to == OrderStatus.FUNDED and order.account_id is None and order.source == "web-guest":
         store = await session.get(Store, order.store_id)

@@ -4,12 +4,14 @@ schemas, and the services' refusals back beside the fields they name."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TypeVar
 
 from pydantic import BaseModel
 
 from ordergate.errors import DomainError
-from ordergate.orders.schemas import CancelIn, PaymentEvidenceIn, RefundNoteIn, ShipmentIn
+from ordergate.orders.schemas import CancelIn, OperatorOrderOut, PaymentEvidenceIn, RefundIn, ShipmentIn
+from ordergate.orders.status import PAID_STATUSES, OrderStatus
 from ordergate.web.forms import FormErrors, validate_part
 
 M = TypeVar("M", bound=BaseModel)
@@ -20,10 +22,9 @@ REQUIRED = {
     "shipment.tracking_number": "Enter the tracking number",
     "payment.amount": "Enter the amount received",
     "payment.reference": "Enter the payment's reference (bank reference or transaction id)",
-    "refund.amount": "Enter the amount refunded",
-    "refund.reference": "Enter the refund's reference (bank reference or transaction id)",
 }
 AMOUNT_HINT = "Enter the amount as a number, like 12.50"
+REFUND_STATES = {"pending": "Pending", "succeeded": "Refunded", "failed": "Failed", "recorded": "Recorded"}
 
 
 def place(exc: DomainError, errors: FormErrors, *, prefix: str, known: tuple[str, ...] | set[str]) -> None:
@@ -77,24 +78,53 @@ def payment_form(values: Mapping[str, str], errors: FormErrors) -> PaymentEviden
     return _parse(PaymentEvidenceIn, wanted, "payment", errors)
 
 
-def refund_form(values: Mapping[str, str], errors: FormErrors) -> RefundNoteIn | None:
-    _required(values, "refund", ("amount", "reference"), errors)
-    if errors:
-        return None
-    wanted: dict[str, object] = {
-        "amount": values.get("amount", "").strip(),
-        "reference": values.get("reference", ""),
-        "note": values.get("note", ""),
-    }
-    if values.get("asset", "").strip():
-        wanted["asset"] = values["asset"]
-    return _parse(RefundNoteIn, wanted, "refund", errors)
+def refund_form(values: Mapping[str, str], errors: FormErrors) -> RefundIn | None:
+    """Amount, or quantities per line (`line.<sku>`), or neither (everything not yet refunded)."""
+    wanted: dict[str, object] = {"restock": bool(values.get("restock")), "reason": values.get("reason", "")}
+    if values.get("amount", "").strip():
+        wanted["amount"] = values["amount"].strip()
+    if values.get("reference", "").strip():
+        wanted["reference"] = values["reference"]
+    lines = []
+    for key, raw in values.items():
+        if not key.startswith("line.") or not raw.strip():
+            continue
+        if not raw.strip().isdigit() or int(raw) <= 0:
+            errors.add("refund.lines", "Enter each quantity as a whole number, like 1 (or leave it empty)")
+            return None
+        lines.append({"sku": key[5:], "quantity": int(raw)})
+    if lines:
+        wanted["lines"] = lines
+    parsed = _parse(RefundIn, wanted, "refund", errors)
+    for field in [f for f in errors.fields if f.startswith("refund.lines")]:
+        errors.fields.setdefault("refund.lines", errors.fields.pop(field))
+    return parsed
+
+
+def refundable_amount(view: OperatorOrderOut) -> Decimal:
+    """What can still be refunded (payments/refunds.py decides; this shows the form and its hint)."""
+    reached = any(m.status == OrderStatus.FUNDED for m in view.milestones) or view.status in (
+        *PAID_STATUSES,
+        OrderStatus.REFUNDED,
+    )
+    if not reached:
+        return Decimal(0)
+    held = sum((Decimal(r.amount) for r in view.refunds if r.state != "failed"), Decimal(0))
+    return max(Decimal(view.totals.total) - held, Decimal(0))
+
+
+def refund_kind(view: OperatorOrderOut) -> str:
+    """How this order's money goes back: its payment's kind (stripe, btcpay, sandbox, manual...)."""
+    paid_with = [p.method for p in view.payments if not p.dropped]
+    if view.payment is not None and (not paid_with or view.payment.method in paid_with):
+        return view.payment.kind
+    return "manual" if view.payment is not None else "channel"
 
 
 FIELDS = {
     "shipment": {"shipment.carrier", "shipment.tracking_number", "shipment.evidence"},
     "cancel": {"cancel.reason"},
     "payment": {"payment.amount", "payment.reference", "payment.confirmations"},
-    "refund": {"refund.amount", "refund.asset", "refund.reference", "refund.note"},
+    "refund": {"refund.amount", "refund.reference", "refund.reason", "refund.lines"},
     "complete": set(),
 }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,7 +13,16 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.console.frame import ADMIN_PATH, ConsoleOperator, clean, form_ok, page, stale_form
-from ordergate.console.order_forms import FIELDS, cancel_form, payment_form, place, refund_form, shipment_form
+from ordergate.console.order_forms import (
+    FIELDS,
+    REFUND_STATES,
+    cancel_form,
+    payment_form,
+    place,
+    refund_kind,
+    refundable_amount,
+    shipment_form,
+)
 from ordergate.console.service import Operator, order_messages
 from ordergate.console.wording import EVENT_TITLES, MESSAGE_KINDS, event_details
 from ordergate.db import Session
@@ -25,15 +33,13 @@ from ordergate.orders.operator import (
     cancel,
     complete,
     list_orders,
-    note_refund,
     operator_order,
     order_sources,
     record_payment_evidence,
     record_shipment,
 )
-from ordergate.orders.schemas import OperatorOrderOut
 from ordergate.orders.state import can_move
-from ordergate.orders.status import PAID_STATUSES, STATUSES, OrderStatus
+from ordergate.orders.status import STATUSES, OrderStatus
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import see_other
@@ -49,7 +55,7 @@ DONE = {
     "complete": "Order completed.",
     "cancel": "Order cancelled. Any stock it held is back on sale.",
     "payment": "Payment recorded.",
-    "refund": "Refund noted on the order.",
+    "refund": "Refund made. The buyer is told.",
     "retry": "The message will be sent again.",
 }
 
@@ -120,15 +126,6 @@ async def orders_page(
     )
 
 
-def _refundable(view: OperatorOrderOut) -> bool:
-    received = Decimal(view.payment.received_amount) if view.payment else Decimal(0)
-    return (
-        received > 0
-        or view.status in PAID_STATUSES
-        or (view.payment is None and view.status != OrderStatus.CANCELLED)
-    )
-
-
 async def _order_page(
     request: Request,
     session: AsyncSession,
@@ -151,7 +148,7 @@ async def _order_page(
         "shipment": can_move(view.status, OrderStatus.SHIPPED),
         "complete": can_move(view.status, OrderStatus.COMPLETED),
         "cancel": can_move(view.status, OrderStatus.CANCELLED),
-        "refund": _refundable(view),
+        "refund": refundable_amount(view) > 0,
     }
     notice = DONE.get(request.query_params.get("done", "")) if status == 200 else None
     return page(
@@ -175,6 +172,9 @@ async def _order_page(
         event_titles=EVENT_TITLES,
         event_details=event_details,
         message_kinds=MESSAGE_KINDS,
+        refundable=refundable_amount(view),
+        refund_kind=refund_kind(view),
+        refund_states=REFUND_STATES,
         page_path=f"{ADMIN_PATH}/orders/{view.number}",
     )
 
@@ -297,15 +297,6 @@ async def payment_submit(
         form="payment",
         parse=payment_form,
         act=record_payment_evidence,
-    )
-
-
-@router.post("/{number}/refunds")
-async def refund_submit(
-    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
-) -> Response:
-    return await _act(
-        request, session, settings, number, found=found, form="refund", parse=refund_form, act=note_refund
     )
 
 

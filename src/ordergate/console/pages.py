@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from ordergate.console import catalog_pages, ops_pages, order_pages
+from ordergate.console import catalog_pages, ops_pages, order_pages, refund_pages
 from ordergate.console.frame import (
     ADMIN_PATH,
     SESSION_COOKIE,
@@ -42,6 +42,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(order_pages.router)
     app.include_router(ops_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(refund_pages.router)
 
 
 @router.get("")

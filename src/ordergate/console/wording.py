@@ -15,6 +15,8 @@ EVENT_TITLES = {
     "provider_status": "Payment provider update",
     "refund_due": "Refund due",
     "refund_noted": "Refund noted",
+    "refund": "Refund",
+    "refund_failed": "Refund failed",
     "attention": "Flagged for attention",
     "channel_update": "Update from the channel",
 }
@@ -28,6 +30,7 @@ MESSAGE_KINDS = {
     "cancelled": "Cancelled",
     "order_links": "Tracking links",
     "verification_code": "One-time code",
+    "refund": "Refund",
 }
 # Event data fields, in the order shown, with their labels.
 DATA_LABELS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ STATUS_LABELS: dict[str, str] = {
     OrderStatus.COMPLETED: "completed",
     OrderStatus.EXPIRED: "payment window closed",
     OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REFUNDED: "refunded",
 }
 
 
@@ -191,6 +193,21 @@ def _order_context(store: Store, order: Order) -> dict[str, Any]:
     }
 
 
+def _refund(store: Store, refund: Any) -> dict[str, Any] | None:
+    if not isinstance(refund, dict):
+        return None
+    currency = str(refund.get("currency") or "")
+    amount = money.display(
+        money.quantize(Decimal(str(refund.get("amount") or "0")), currency), currency, store.locale
+    )
+    claim = refund.get("claim_url")
+    return {
+        "amount": amount,
+        "claim_url": claim if isinstance(claim, str) and claim.startswith(("https://", "http://")) else None,
+        "lines": refund.get("lines") or [],
+    }
+
+
 def order_token(settings: Settings, order: Order) -> str | None:
     """The order's token, opened from its seal; None for an order that has no tracking link here
     (another channel's order)."""
@@ -308,6 +325,7 @@ async def render(session: AsyncSession, message: OutboxMessage, settings: Settin
             refresh_url=f"{url}#refresh" if url else None,
             reason=payload.get("reason"),
             was_paid=payload.get("from_status") in (OrderStatus.FUNDED, OrderStatus.SHIPPED),
+            refund=_refund(store, payload.get("refund")),
         )
     subject, text, html = render_templates(message.kind, message.channel, context)
     return Rendered(subject, text, html, store.name, tuple(secrets))

@@ -29,7 +29,7 @@ from ordergate.notifications.schemas import OutboxListOut, OutboxMessageOut
 from ordergate.notifications.sealing import seal
 from ordergate.orders.models import Order, OrderEvent
 from ordergate.orders.status import OrderStatus
-from ordergate.payments.models import PaymentInstruction
+from ordergate.payments.models import PaymentInstruction, Refund
 from ordergate.ratelimit import allow
 from ordergate.settings import Settings
 from ordergate.sql import insert, rowcount
@@ -46,6 +46,7 @@ PAYMENT_EXPIRED = "payment_expired"
 CANCELLED = "cancelled"
 ORDER_LINKS = "order_links"
 VERIFICATION_CODE = "verification_code"
+REFUND = "refund"
 KINDS = (
     ORDER_CONFIRMATION,
     PAYMENT_RECEIVED,
@@ -56,6 +57,7 @@ KINDS = (
     CANCELLED,
     ORDER_LINKS,
     VERIFICATION_CODE,
+    REFUND,
 )
 # Order status reached -> the message the buyer gets. A refresh (expired -> awaiting_payment)
 # happens on the buyer's own screen and sends nothing.
@@ -152,6 +154,24 @@ async def notify_status_change(session: AsyncSession, order: Order, event: Order
     if event.data.get("reason") and kind == CANCELLED:
         payload["reason"] = str(event.data["reason"])[:500]
     await _enqueue(session, _order_rows(order, kind, f"order:{order.id}:{event.to_status}:{nth}", payload))
+
+
+async def notify_refund(session: AsyncSession, order: Order, refund: Refund) -> None:
+    """The buyer is told money is coming back (and, for BTCPay, where to claim it): once per refund."""
+    if order.checkout_hash is None:
+        return  # another channel's order: its channel tells its buyer
+    payload = {
+        "refund": {
+            "amount": format(refund.amount, "f"),
+            "currency": refund.currency,
+            "state": refund.state,
+            "claim_url": refund.claim_url,
+            "lines": [
+                {"sku": str(line["sku"]), "quantity": int(line["quantity"])} for line in refund.lines or []
+            ],
+        }
+    }
+    await _enqueue(session, _order_rows(order, REFUND, f"refund:{refund.public_id}", payload))
 
 
 async def enqueue_verification_code(

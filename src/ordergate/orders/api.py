@@ -27,7 +27,6 @@ from ordergate.orders.schemas import (
     OperatorOrderOut,
     OrderListOut,
     PaymentEvidenceIn,
-    RefundNoteIn,
     SandboxPaymentIn,
     ShipmentIn,
     TrackingOut,
@@ -151,16 +150,3 @@ async def cancel(
     body: CancelIn | None = None,
 ) -> OperatorOrderOut:
     return await manage.cancel(session, store, number, body or CancelIn())
-
-
-@operator.post(
-    "/orders/{number}/refunds",
-    response_model=OperatorOrderOut,
-    responses=responses(*OPERATOR_ERRORS),
-)
-async def note_refund(
-    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: RefundNoteIn
-) -> OperatorOrderOut:
-    """Note a refund made outside ordergate (amount, reference, note) as an order event; the
-    order's status does not change. At most what the order received can be noted."""
-    return await manage.note_refund(session, store, number, body)

@@ -13,7 +13,7 @@ from ordergate.clock import now
 from ordergate.db import Base, MoneyType, UTCDateTime
 
 if TYPE_CHECKING:
-    from ordergate.payments.models import PaymentInstruction
+    from ordergate.payments.models import PaymentInstruction, Refund
 
 
 class Order(Base):
@@ -63,6 +63,7 @@ class Order(Base):
     instructions: Mapped[list[PaymentInstruction]] = relationship(
         lazy="raise", order_by="PaymentInstruction.id"
     )
+    refunds: Mapped[list[Refund]] = relationship(lazy="raise", order_by="Refund.id")
 
 
 class OrderLine(Base):

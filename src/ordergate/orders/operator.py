@@ -4,7 +4,6 @@ payment evidence and noting refunds made outside ordergate."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,12 +17,11 @@ from ordergate.orders.schemas import (
     OrderListOut,
     OrderSummaryOut,
     PaymentEvidenceIn,
-    RefundNoteIn,
     ShipmentIn,
 )
 from ordergate.orders.service import expire_if_due, load_order
-from ordergate.orders.state import move, record_event
-from ordergate.orders.status import PAID_STATUSES, STATUSES, OrderStatus
+from ordergate.orders.state import move
+from ordergate.orders.status import STATUSES, OrderStatus
 from ordergate.orders.views import operator_view
 from ordergate.payments.service import active_instruction, record_payment
 from ordergate.stores.models import Store
@@ -177,63 +175,4 @@ async def record_payment_evidence(
         confirmations=data.confirmations,
         actor="operator",
     )
-    return operator_view(order, store)
-
-
-def refundable(order: Order) -> dict[str, Decimal]:
-    """What can still be noted as refunded, by asset: the money received in each asset (late and
-    overpayments included); in the order's currency, up to its total once it was paid (in any asset,
-    or through its channel); less the refunds already noted. Needs instructions with transactions."""
-    received: dict[str, Decimal] = {}
-    for instruction in order.instructions:
-        for t in instruction.transactions:
-            if t.dropped_at is None:
-                received[instruction.asset] = received.get(instruction.asset, Decimal(0)) + t.amount
-    paid = any(received.values()) or order.status in PAID_STATUSES or not order.instructions
-    caps = dict(received)
-    caps[order.currency] = max(received.get(order.currency, Decimal(0)), order.total if paid else Decimal(0))
-    for event in order.events:
-        if event.type == "refund_noted" and event.data.get("asset") in caps:
-            caps[event.data["asset"]] -= Decimal(str(event.data.get("amount", "0")))
-    return {asset: max(cap, Decimal(0)) for asset, cap in caps.items()}
-
-
-async def note_refund(
-    session: AsyncSession, store: Store, number: str, data: RefundNoteIn
-) -> OperatorOrderOut:
-    """Note on the order a refund the operator made outside ordergate: an event, no state change."""
-    order = await load_order(session, store, number=number)
-    instruction = active_instruction(order)
-    asset = data.asset or (instruction.asset if instruction is not None else order.currency)
-    caps = refundable(order)
-    if not any(caps.values()):
-        raise Unprocessable(
-            "Nothing was received for this order, so there is no refund to note", field="amount"
-        )
-    if asset not in caps:
-        open_assets = ", ".join(sorted(a for a, cap in caps.items() if cap > 0))
-        raise Unprocessable(
-            f"Nothing was received in {asset} for this order; note the refund in {open_assets}", field="asset"
-        )
-    amount = money.quantize(data.amount, asset)
-    if amount != data.amount:
-        raise Unprocessable(f"{asset} amounts have at most {money.exponent(asset)} decimals", field="amount")
-    if amount > caps[asset]:
-        raise Unprocessable(
-            f"At most {money.text(caps[asset], asset)} {asset} can still be noted as refunded on this order",
-            field="amount",
-        )
-    record_event(
-        session,
-        order,
-        "refund_noted",
-        actor="operator",
-        data={
-            "amount": money.text(amount, asset),
-            "asset": asset,
-            "reference": data.reference,
-            "note": data.note,
-        },
-    )
-    await session.flush()
     return operator_view(order, store)

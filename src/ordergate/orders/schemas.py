@@ -46,13 +46,21 @@ class PaymentEvidenceIn(_In):
     confirmations: int = Field(default=1, strict=True, ge=0, le=1_000_000)
 
 
-class RefundNoteIn(_In):
-    """A refund the operator made outside ordergate (bank, wallet, provider dashboard), noted on the order."""
+class RefundLineIn(_In):
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    quantity: int = Field(strict=True, ge=1, le=1_000_000)
 
-    amount: Decimal = Field(gt=0, max_digits=28, decimal_places=8, allow_inf_nan=False)
-    asset: AssetCode | None = None  # default: the asset the order was paid in, else its currency
-    reference: Reference
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+class RefundIn(_In):
+    """Give money back: `amount`, or `lines` (their value), or neither (everything not yet refunded).
+    `restock` puts the refunded lines' units back on sale; `reference` is the evidence of a refund
+    made by hand (on-chain transaction id, bank reference) and is needed for those."""
+
+    amount: Decimal | None = Field(default=None, gt=0, max_digits=28, decimal_places=8, allow_inf_nan=False)
+    lines: list[RefundLineIn] | None = Field(default=None, min_length=1, max_length=200)
+    restock: bool = False
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    reference: Reference | None = None
 
 
 class SandboxPaymentIn(_In):
@@ -143,6 +151,29 @@ class PaymentRecordOut(BaseModel):
     received_at: datetime
 
 
+class RefundLineOut(BaseModel):
+    sku: str
+    quantity: int
+    restocked: bool
+
+
+class RefundOut(BaseModel):
+    id: str
+    amount: str
+    currency: str
+    state: str  # pending | succeeded | failed | recorded
+    method: str
+    kind: str
+    provider_reference: str | None
+    reference: str | None
+    reason: str
+    restock: bool
+    lines: list[RefundLineOut]
+    claim_url: str | None = None  # BTCPay: where the buyer claims the refund
+    detail: str | None = None  # why a provider refund failed
+    created_at: datetime
+
+
 class OperatorOrderOut(TrackingOut):
     contact: ContactOut
     delivery: dict[str, str] | None
@@ -154,6 +185,8 @@ class OperatorOrderOut(TrackingOut):
     attention_reason: str | None
     payments: list[PaymentRecordOut] = Field(default_factory=list)
     test: bool = False  # a channel's test order: holds no stock, sends nothing, counts in no report
+    refunds: list[RefundOut] = Field(default_factory=list)
+    refunded_amount: str = "0"
 
 
 class OrderSummaryOut(BaseModel):

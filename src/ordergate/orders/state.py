@@ -26,6 +26,10 @@ ALLOWED_MOVES: dict[tuple[OrderStatus, OrderStatus], str | None] = {
     (OrderStatus.FUNDED, OrderStatus.SHIPPED): None,
     (OrderStatus.FUNDED, OrderStatus.CANCELLED): "return",
     (OrderStatus.SHIPPED, OrderStatus.COMPLETED): None,
+    # Everything paid was given back (payments/refunds.py); restocking is the refund's own choice.
+    (OrderStatus.FUNDED, OrderStatus.REFUNDED): None,
+    (OrderStatus.SHIPPED, OrderStatus.REFUNDED): None,
+    (OrderStatus.COMPLETED, OrderStatus.REFUNDED): None,
 }
 
 

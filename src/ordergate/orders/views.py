@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ordergate import money
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import (
@@ -12,12 +14,15 @@ from ordergate.orders.schemas import (
     OrderLineOut,
     PaymentOut,
     PaymentRecordOut,
+    RefundLineOut,
+    RefundOut,
     ShipmentOut,
     TotalsOut,
     TrackingOut,
 )
 from ordergate.orders.state import milestones
 from ordergate.orders.status import OrderStatus
+from ordergate.payments.models import Refund
 from ordergate.payments.service import active_instruction, standing
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
@@ -110,8 +115,37 @@ def tracking_view(order: Order, store: Store, *, token: str, settings: Settings)
     )
 
 
+REFUNDED_STATES = ("succeeded", "recorded")
+
+
+def refund_view(refund: Refund) -> RefundOut:
+    return RefundOut(
+        id=refund.public_id,
+        amount=money.text(refund.amount, refund.currency),
+        currency=refund.currency,
+        state=refund.state,
+        method=refund.method,
+        kind=refund.kind,
+        provider_reference=refund.provider_reference,
+        reference=refund.reference,
+        reason=refund.reason,
+        restock=refund.restock,
+        lines=[RefundLineOut.model_validate(line) for line in refund.lines or []],
+        claim_url=refund.claim_url,
+        detail=refund.detail,
+        created_at=refund.created_at,
+    )
+
+
+def refunded_total(refunds: list[Refund]) -> Decimal:
+    return sum((r.amount for r in refunds if r.state in REFUNDED_STATES), Decimal(0))
+
+
 def operator_view(order: Order, store: Store) -> OperatorOrderOut:
+    """Needs the order loaded by number (its refunds with it)."""
     return OperatorOrderOut(
+        refunds=[refund_view(r) for r in order.refunds],
+        refunded_amount=money.text(refunded_total(order.refunds), order.currency),
         token=None,
         contact=ContactOut(email=order.email, phone=order.phone),
         delivery=order.delivery,

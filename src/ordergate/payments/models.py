@@ -122,3 +122,35 @@ class PaymentWebhookEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Refund(Base):
+    """Money given back on an order: through its provider (Stripe, BTCPay), simulated (sandbox), or
+    recorded with the operator's evidence (on-chain, bank). Pending rows count against what can
+    still be refunded, so two refunds at once can never exceed what was paid."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_state_updated_at", "state", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyType)
+    currency: Mapped[str] = mapped_column(String(16))
+    # pending -> succeeded | failed (provider); recorded (evidence given by the operator)
+    state: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    provider_target: Mapped[str | None] = mapped_column(String(200), nullable=True)  # intent / invoice
+    provider_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the operator's evidence
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    restock: Mapped[bool] = mapped_column(Boolean, default=False)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    actor: Mapped[str] = mapped_column(String(64), default="operator")
+    detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    claim_url: Mapped[str | None] = mapped_column(String(500), nullable=True)  # BTCPay's pull payment
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -64,6 +64,7 @@ STATUS_HEADLINES: dict[str, str] = {
     OrderStatus.COMPLETED: "Order completed",
     OrderStatus.EXPIRED: "The payment time ran out",
     OrderStatus.CANCELLED: "This order was cancelled",
+    OrderStatus.REFUNDED: "This order was refunded",
 }
 
 STATUS_LABELS: dict[str, str] = {
@@ -73,6 +74,7 @@ STATUS_LABELS: dict[str, str] = {
     OrderStatus.COMPLETED: "Completed",
     OrderStatus.EXPIRED: "Payment time ran out",
     OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.REFUNDED: "Refunded",
 }
 
 PAYMENT_STATES = {
