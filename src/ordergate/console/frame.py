@@ -28,6 +28,7 @@ KEY_PARAMETERS = frozenset(
     {"key", "api_key", "apikey", "operator_key", "token", "access_token", "authorization", "bearer"}
 )
 SECTIONS = (
+    ("home", "/admin/home", "Home"),
     ("orders", "/admin/orders", "Orders"),
     ("products", "/admin/products", "Products"),
     ("payments", "/admin/payments", "Payments"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from ordergate.console import catalog_pages, ops_pages, order_pages, refund_pages
+from ordergate.console import catalog_pages, home_pages, ops_pages, order_pages, refund_pages
 from ordergate.console.frame import (
     ADMIN_PATH,
     SESSION_COOKIE,
@@ -43,12 +43,13 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(ops_pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(refund_pages.router)
+    app.include_router(home_pages.router)
 
 
 @router.get("")
 @router.get("/")
 async def home(request: Request, session: Session, settings: AppSettings, found: ConsoleOperator) -> Response:
-    return see_other(f"{ADMIN_PATH}/orders")
+    return see_other(f"{ADMIN_PATH}/home")
 
 
 def _sign_in_page(

@@ -37,6 +37,10 @@ document.documentElement.classList.add("js");
     document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
       input.addEventListener("focus", function () { input.select(); });
     });
+    /* Print buttons (packing slip, invoice): the browser's own print dialog. */
+    document.addEventListener("click", function (event) {
+      if (event.target.closest("[data-print]")) window.print();
+    });
   }
 
   function fallbackCopy(source, text, done) {
