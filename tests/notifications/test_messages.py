@@ -64,6 +64,7 @@ def hostile_context() -> dict[str, Any]:
         "orders": [order],
         "code": "123456",
         "valid_minutes": 15,
+        "refund": {"amount": HOSTILE, "claim_url": "https://btcpay.example/pull-payments/x", "lines": []},
     }
 
 
