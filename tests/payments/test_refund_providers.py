@@ -5,6 +5,7 @@ BTCPay's invoice refund (a pull payment whose claim link goes to the buyer)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from tests.payments.helpers import (
     prepared,
     shop,
     stripe_method,
+    worker_pass,
 )
 from tests.payments.servers import Btcpay, Stripe
 
@@ -115,6 +117,16 @@ async def test_stripe_down_leaves_the_refund_pending_and_holding(
     r = await refund(client, number)
     assert r.status_code == 201 and r.json()["state"] == "pending" and "asked again" in r.json()["detail"]
     assert (await refund(client, number, amount="0.01")).status_code == 409  # the pending one holds it all
+
+    stripe.down = False
+    await worker_pass(sessionmaker, after=timedelta(seconds=30))
+    assert (await operator_order(client, number))["refunds"][0]["state"] == "pending"  # not yet due
+    await worker_pass(sessionmaker, after=timedelta(seconds=40))
+    order = await operator_order(client, number)
+    assert order["refunds"][0]["state"] == "succeeded" and order["status"] == "refunded"
+    assert len(stripe.refunds) == 1
+    await worker_pass(sessionmaker, after=timedelta(minutes=5))
+    assert len(stripe.refund_requests) == 1  # the worker's (the first try found Stripe down); none after
 
 
 async def test_btcpay_refund_is_a_pull_payment_the_buyer_claims(

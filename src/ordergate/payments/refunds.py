@@ -12,12 +12,13 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import structlog
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock, money
 from ordergate.catalog.admin import restock_line
@@ -31,13 +32,23 @@ from ordergate.payments.models import PaymentInstruction, Refund
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.refund_calls import REFUND_TIMEOUT, RefundAnswer, RefundAsk, ask_provider
 from ordergate.stores.models import PaymentMethod, Store
+from ordergate.stores.service import get_store
 
 PROVIDER_KINDS = ("stripe", "btcpay")
+RETRY_AFTER = timedelta(seconds=60)
+MAX_ATTEMPTS = 20
 SIMULATED_KINDS = ("sandbox",)
 PENDING, SUCCEEDED, FAILED, RECORDED = "pending", "succeeded", "failed", "recorded"
 # Stock taken off the shelf by payment and not yet put back: only then can a refund restock.
 STOCK_OUT = (FUNDED, SHIPPED, COMPLETED)
 log = structlog.get_logger("ordergate.payments")
+
+
+async def execute_counted(session: AsyncSession, stmt: Update) -> int:
+    # issue 12 brings ordergate.sql.execute_counted; this stands in for it until then.
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 class RefundTooLarge(Conflict):
@@ -185,23 +196,27 @@ async def start_refund(
     if refund.state != PENDING:
         await _accepted(session, order, refund, [*refunds, refund], actor=actor)
         return order, refund, None
+    ask = await _ask(session, store, order.number, refund)
+    return order, refund, ask
+
+
+async def _ask(session: AsyncSession, store: Store, number: str, refund: Refund) -> RefundAsk:
     config = await session.scalar(
         select(PaymentMethod.config).where(
             PaymentMethod.store_id == store.id, PaymentMethod.key == refund.method
         )
     )
-    ask = RefundAsk(
-        public_id=public_id,
-        kind=kind,
+    return RefundAsk(
+        public_id=refund.public_id,
+        kind=refund.kind,
         config=dict(config or {}),
         target=str(refund.provider_target),
-        amount=plan.amount,
-        currency=order.currency,
-        order_number=order.number,
+        amount=refund.amount,
+        currency=refund.currency,
+        order_number=number,
         store_slug=store.slug,
-        reason=data.reason,
+        reason=refund.reason,
     )
-    return order, refund, ask
 
 
 async def _accepted(
@@ -292,3 +307,52 @@ async def send_refund(
         answer = RefundAnswer(FAILED, detail=f"{exc.detail}: check BTCPay's refunds before trying again")
     refund = await finish_refund(session, store, number, ask.public_id, answer, actor=actor)
     return refund_view(refund)
+
+
+async def retry_pending_refunds(maker: async_sessionmaker[AsyncSession], *, http: httpx.AsyncClient) -> int:
+    """Worker: ask Stripe again for refunds it never answered (same idempotency key, so a refund it
+    made but whose answer was lost comes back as it is, never a second one)."""
+    now = clock.now()
+    async with maker() as session, session.begin():
+        ids = list(
+            await session.scalars(
+                select(Refund.id)
+                .where(
+                    Refund.state == PENDING,
+                    Refund.kind == "stripe",
+                    Refund.provider_reference.is_(None),
+                    Refund.updated_at <= now - RETRY_AFTER,
+                    Refund.attempts < MAX_ATTEMPTS,
+                )
+                .order_by(Refund.id)
+                .limit(20)
+            )
+        )
+    answered = 0
+    for refund_id in ids:
+        async with maker() as session, session.begin():
+            # A claim: whoever moves updated_at first asks; another worker skips this refund.
+            claimed = await execute_counted(
+                session,
+                update(Refund)
+                .where(
+                    Refund.id == refund_id, Refund.state == PENDING, Refund.updated_at <= now - RETRY_AFTER
+                )
+                .values(updated_at=now, attempts=Refund.attempts + 1),
+            )
+            refund = await session.get(Refund, refund_id)
+            order = await session.get(Order, refund.order_id) if refund is not None else None
+            store = await session.get(Store, refund.store_id) if refund is not None else None
+            if not claimed or refund is None or order is None or store is None:
+                continue
+            ask = await _ask(session, store, order.number, refund)
+            slug, number = store.slug, order.number
+        try:
+            answer = await ask_provider(ask, http)
+        except ProviderUnavailable:
+            continue  # asked again after RETRY_AFTER
+        async with maker() as session, session.begin():
+            shop = await get_store(session, slug)
+            await finish_refund(session, shop, number, ask.public_id, answer, actor="worker")
+        answered += 1
+    return answered
