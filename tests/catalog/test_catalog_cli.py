@@ -32,7 +32,8 @@ def test_import_export_and_toml(tmp_path: Path) -> None:
     assert exported.returncode == 0, exported.stderr
     with (tmp_path / "all.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert rows[0]["sku"] == "NB-A5-DOT" and rows[0]["on_hand"] == "100000"
+    assert rows[0]["sku"] == "NB-A5-DOT"
+    assert rows[0]["on_hand"] == "100000"
 
     source = tmp_path / "in.csv"
     source.write_text(
@@ -69,12 +70,15 @@ def test_import_export_and_toml(tmp_path: Path) -> None:
     config = StoreConfig.model_validate(raw)  # the store file takes it back
     by_sku = {p.sku: p for p in config.products}
     assert str(by_sku["NB-A5-DOT"].price) == "15.00"
-    assert by_sku["NEW-1"].stock == 12 and by_sku["NEW-1"].low_stock_threshold == 2
+    assert by_sku["NEW-1"].stock == 12
+    assert by_sku["NEW-1"].low_stock_threshold == 2
     assert by_sku["STICKY-SET"].status == "archived"
     assert "NEW-2" not in by_sku
 
     missing = run("catalog", "import", str(tmp_path / "nope.csv"), db=db)
-    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    assert missing.returncode == 1
+    assert "cannot read" in missing.stderr
     (tmp_path / "bad.csv").write_text("sku,colour\nA,red\n")
     bad = run("catalog", "import", str(tmp_path / "bad.csv"), db=db)
-    assert bad.returncode == 1 and "unknown column(s) colour" in bad.stderr
+    assert bad.returncode == 1
+    assert "unknown column(s) colour" in bad.stderr

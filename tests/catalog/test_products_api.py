@@ -37,12 +37,15 @@ async def test_create_edit_archive_restore(client: httpx.AsyncClient, admin: dic
         "low_stock": False,
     }
     again = await make(client, admin, name="Other")
-    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "sku"
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["field"] == "sku"
     on_sale = (await client.get("/api/v1/stores/demo/products")).json()["items"]
     assert "MUG-01" in [p["sku"] for p in on_sale]
 
     r = await client.patch(f"{API}/MUG-01", json={"price": "13.50", "name": "Big mug"}, headers=admin)
-    assert r.status_code == 200 and r.json()["price"] == "13.50" and r.json()["name"] == "Big mug"
+    assert r.status_code == 200
+    assert r.json()["price"] == "13.50"
+    assert r.json()["name"] == "Big mug"
     r = await client.patch(f"{API}/MUG-01", json={"status": "archived"}, headers=admin)
     assert r.json()["status"] == "archived"
     on_sale = (await client.get("/api/v1/stores/demo/products")).json()["items"]
@@ -50,7 +53,8 @@ async def test_create_edit_archive_restore(client: httpx.AsyncClient, admin: dic
     refused = await client.post(
         "/api/v1/stores/demo/checkouts", json={"items": [{"sku": "MUG-01", "quantity": 1}]}
     )
-    assert refused.status_code in (409, 422) and "items" in refused.json()["errors"][0]["field"]
+    assert refused.status_code in (409, 422)
+    assert "items" in refused.json()["errors"][0]["field"]
     archived = (await client.get(API, params={"status": "archived"}, headers=admin)).json()["items"]
     assert [p["sku"] for p in archived] == ["MUG-01"]
     r = await client.patch(f"{API}/MUG-01", json={"status": "active"}, headers=admin)
@@ -83,13 +87,17 @@ async def test_stock_changes_are_guarded_and_in_the_ledger(
     assert (await make(client, admin, on_hand=5)).status_code == 201
     order = await Buyer(client).order(sku="MUG-01", quantity=3)  # 3 reserved
     r = await client.post(f"{API}/MUG-01/stock", json={"delta": -3, "reason": "broken"}, headers=admin)
-    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "delta", r.text
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"][0]["field"] == "delta"
     r = await client.post(f"{API}/MUG-01/stock", json={"on_hand": 2, "reason": "count"}, headers=admin)
-    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "on_hand", r.text
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"][0]["field"] == "on_hand"
     r = await client.post(f"{API}/MUG-01/stock", json={"delta": -2, "reason": "broken"}, headers=admin)
-    assert r.status_code == 200 and (r.json()["on_hand"], r.json()["reserved"]) == (3, 3)
+    assert r.status_code == 200
+    assert (r.json()["on_hand"], r.json()["reserved"]) == (3, 3)
     r = await client.post(f"{API}/MUG-01/stock", json={"on_hand": 10, "reason": "count"}, headers=admin)
-    assert r.json()["on_hand"] == 10 and r.json()["available"] == 7
+    assert r.json()["on_hand"] == 10
+    assert r.json()["available"] == 7
     both = await client.post(
         f"{API}/MUG-01/stock", json={"delta": 1, "on_hand": 1, "reason": "x"}, headers=admin
     )
@@ -107,7 +115,8 @@ async def test_stock_changes_are_guarded_and_in_the_ledger(
         ("adjustment", -2, 3, None),
         ("import", 5, 5, None),
     ]
-    assert moves[3]["reason"] == "broken" and moves[3]["actor"].startswith("key ")
+    assert moves[3]["reason"] == "broken"
+    assert moves[3]["actor"].startswith("key ")
 
 
 async def test_expiry_release_is_in_the_ledger(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
@@ -165,6 +174,6 @@ async def test_store_file_still_loads_and_its_stock_changes_are_in_the_ledger(
     product = (await client.get(f"{API}/{sku}", headers=admin)).json()
     assert product["on_hand"] == 42
     moves = (await client.get(f"{API}/{sku}/stock", headers=admin)).json()["movements"]
-    assert (
-        moves[0]["kind"] == "config" and moves[0]["on_hand_after"] == 42 and moves[0]["actor"] == "store file"
-    )
+    assert moves[0]["kind"] == "config"
+    assert moves[0]["on_hand_after"] == 42
+    assert moves[0]["actor"] == "store file"

@@ -51,7 +51,8 @@ async def test_stripe_refund_partial_then_the_rest(
     r = await refund(client, number, amount="5.00")
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["state"] == "succeeded" and body["provider_reference"].startswith("re_")
+    assert body["state"] == "succeeded"
+    assert body["provider_reference"].startswith("re_")
     [(form, headers)] = stripe.refund_requests
     assert form == {
         "payment_intent": intent_id,
@@ -83,13 +84,16 @@ async def test_stripe_refund_partial_then_the_rest(
 
     await asyncio.to_thread(sdk_request)
     sdk_form, sdk_headers = stripe.refund_requests[-1]
-    assert sdk_form == form and sdk_headers["idempotency-key"] == headers["idempotency-key"]
+    assert sdk_form == form
+    assert sdk_headers["idempotency-key"] == headers["idempotency-key"]
     assert len(stripe.refunds) == 1  # the SDK's request hit the same idempotency key: no second refund
 
     rest = await refund(client, number)
-    assert rest.status_code == 201 and rest.json()["amount"] == "14.40"
+    assert rest.status_code == 201
+    assert rest.json()["amount"] == "14.40"
     order = await operator_order(client, number)
-    assert order["status"] == "refunded" and order["refunded_amount"] == "19.40"
+    assert order["status"] == "refunded"
+    assert order["refunded_amount"] == "19.40"
 
 
 async def test_stripe_refusal_fails_the_refund_and_frees_the_amount(
@@ -99,12 +103,14 @@ async def test_stripe_refusal_fails_the_refund_and_frees_the_amount(
     number, intent_id = await paid_by_card(client, stripe)
     stripe.intents[intent_id]["amount_received"] = 1000  # Stripe holds less than we think
     r = await refund(client, number, amount="15.00")
-    assert r.status_code == 201 and r.json()["state"] == "failed"
+    assert r.status_code == 201
+    assert r.json()["state"] == "failed"
     assert "greater than unrefunded amount" in r.json()["detail"]
     ok = await refund(client, number, amount="10.00")
     assert ok.json()["state"] == "succeeded"
     order = await operator_order(client, number)
-    assert order["refunded_amount"] == "10.00" and order["status"] == "funded"
+    assert order["refunded_amount"] == "10.00"
+    assert order["status"] == "funded"
     assert any(e["type"] == "refund_failed" for e in order["events"])
 
 
@@ -115,7 +121,9 @@ async def test_stripe_down_leaves_the_refund_pending_and_holding(
     number, _ = await paid_by_card(client, stripe)
     stripe.down = True
     r = await refund(client, number)
-    assert r.status_code == 201 and r.json()["state"] == "pending" and "asked again" in r.json()["detail"]
+    assert r.status_code == 201
+    assert r.json()["state"] == "pending"
+    assert "asked again" in r.json()["detail"]
     assert (await refund(client, number, amount="0.01")).status_code == 409  # the pending one holds it all
 
     stripe.down = False
@@ -123,7 +131,8 @@ async def test_stripe_down_leaves_the_refund_pending_and_holding(
     assert (await operator_order(client, number))["refunds"][0]["state"] == "pending"  # not yet due
     await worker_pass(sessionmaker, after=timedelta(seconds=40))
     order = await operator_order(client, number)
-    assert order["refunds"][0]["state"] == "succeeded" and order["status"] == "refunded"
+    assert order["refunds"][0]["state"] == "succeeded"
+    assert order["status"] == "refunded"
     assert len(stripe.refunds) == 1
     await worker_pass(sessionmaker, after=timedelta(minutes=5))
     assert len(stripe.refund_requests) == 1  # the worker's (the first try found Stripe down); none after
@@ -144,13 +153,17 @@ async def test_btcpay_refund_is_a_pull_payment_the_buyer_claims(
     assert r.status_code == 201, r.text
     body = r.json()
     [request] = btcpay.refund_requests
-    assert request["refundVariant"] == "Custom" and request["paymentMethod"] == "BTC"
+    assert request["refundVariant"] == "Custom"
+    assert request["paymentMethod"] == "BTC"
     assert (request["customAmount"], request["customCurrency"]) == ("4.40", "EUR")
-    assert body["state"] == "pending" and body["claim_url"].startswith("http://btcpay.test/pull-payments/")
+    assert body["state"] == "pending"
+    assert body["claim_url"].startswith("http://btcpay.test/pull-payments/")
     async with sessionmaker() as session:
         payload = await session.scalar(select(OutboxMessage.payload).where(OutboxMessage.kind == "refund"))
-    assert payload is not None and payload["refund"]["claim_url"] == body["claim_url"]
+    assert payload is not None
+    assert payload["refund"]["claim_url"] == body["claim_url"]
 
     btcpay.invoices[invoice_id]["status"] = "Processing"  # BTCPay refuses a refund it cannot make
     refused = await refund(client, order["number"], amount="1.00")
-    assert refused.json()["state"] == "failed" and "Cannot refund this invoice" in refused.json()["detail"]
+    assert refused.json()["state"] == "failed"
+    assert "Cannot refund this invoice" in refused.json()["detail"]

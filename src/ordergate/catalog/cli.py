@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate.catalog.admin_schemas import RowOutcome
 from ordergate.catalog.config import export_toml
 from ordergate.catalog.transfer import CsvProblem, export_csv, import_row, read_rows
-from ordergate.intake.cli import _fail, _run, err, out
+from ordergate.cli_support import err, out
+from ordergate.cli_support import fail as _fail
+from ordergate.cli_support import run_with_database as _run
 from ordergate.stores.service import get_store
 
 catalog_app = typer.Typer(help="The catalog: CSV import and export of products and stock, TOML export.")

@@ -14,7 +14,7 @@ from ordergate.catalog import admin
 from ordergate.catalog.admin_schemas import ProductIn, ProductPatch, StockIn
 from ordergate.catalog.config import export_toml
 from ordergate.catalog.transfer import export_csv
-from ordergate.console.frame import ADMIN_PATH, clean, form_ok, operator_for, page, stale_form
+from ordergate.console.frame import ADMIN_PATH, ConsoleOperator, clean, form_ok, page, stale_form
 from ordergate.console.service import Operator
 from ordergate.db import Session
 from ordergate.deps import AppSettings
@@ -65,10 +65,9 @@ def _download(text: str, filename: str, media_type: str) -> Response:
 
 
 @router.get("")
-async def products_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def products_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     query = request.query_params
     filters = {
         "q": clean(query.get("q"), 100).strip(),
@@ -109,19 +108,17 @@ async def products_page(request: Request, session: Session, settings: AppSetting
 
 
 @router.get("/export.csv")
-async def export_products_csv(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def export_products_csv(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     text = await export_csv(session, found.store)
     return _download(text, f"{found.store.slug}-products.csv", "text/csv; charset=utf-8")
 
 
 @router.get("/export.toml")
-async def export_products_toml(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def export_products_toml(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     text = await export_toml(session, found.store)
     return _download(text, f"{found.store.slug}-products.toml", "application/toml; charset=utf-8")
 
@@ -149,10 +146,9 @@ def _new_page(
 
 
 @router.get("/new")
-async def new_product_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def new_product_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     return _new_page(request, settings, found)
 
 
@@ -192,10 +188,9 @@ def _form_values(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 @router.post("")
-async def create_product_submit(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def create_product_submit(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     data = await request.form()
     values = _form_values(data)
     shown = {f"product.{k}": v for k, v in values.items()}
@@ -273,21 +268,17 @@ async def _product_page(
 
 
 @router.get("/{sku}")
-async def product_page(request: Request, session: Session, settings: AppSettings, sku: str) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def product_page(
+    request: Request, session: Session, settings: AppSettings, sku: str, found: ConsoleOperator
+) -> Response:
     return await _product_page(request, session, settings, found, sku)
 
 
 async def _submit(
-    request: Request, session: AsyncSession, settings: Settings, sku: str, form: str
+    request: Request, session: AsyncSession, settings: Settings, sku: str, form: str, found: Operator
 ) -> Response:
     """One change from the product page: edit, stock, archive or restore; the page again with the
     errors beside their fields (and what was typed kept) when it is refused."""
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
     data = await request.form()
     values = _form_values(data)
     shown = {f"{form}.{k}": v for k, v in values.items()}
@@ -364,20 +355,28 @@ def _to_amount(errors: FormErrors, before: set[str]) -> None:
 
 
 @router.post("/{sku}")
-async def edit_submit(request: Request, session: Session, settings: AppSettings, sku: str) -> Response:
-    return await _submit(request, session, settings, sku, "product")
+async def edit_submit(
+    request: Request, session: Session, settings: AppSettings, sku: str, found: ConsoleOperator
+) -> Response:
+    return await _submit(request, session, settings, sku, "product", found)
 
 
 @router.post("/{sku}/stock")
-async def stock_submit(request: Request, session: Session, settings: AppSettings, sku: str) -> Response:
-    return await _submit(request, session, settings, sku, "stock")
+async def stock_submit(
+    request: Request, session: Session, settings: AppSettings, sku: str, found: ConsoleOperator
+) -> Response:
+    return await _submit(request, session, settings, sku, "stock", found)
 
 
 @router.post("/{sku}/archive")
-async def archive_submit(request: Request, session: Session, settings: AppSettings, sku: str) -> Response:
-    return await _submit(request, session, settings, sku, "archived")
+async def archive_submit(
+    request: Request, session: Session, settings: AppSettings, sku: str, found: ConsoleOperator
+) -> Response:
+    return await _submit(request, session, settings, sku, "archived", found)
 
 
 @router.post("/{sku}/restore")
-async def restore_submit(request: Request, session: Session, settings: AppSettings, sku: str) -> Response:
-    return await _submit(request, session, settings, sku, "active")
+async def restore_submit(
+    request: Request, session: Session, settings: AppSettings, sku: str, found: ConsoleOperator
+) -> Response:
+    return await _submit(request, session, settings, sku, "active", found)

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.console.dashboard import dashboard
-from ordergate.console.frame import ADMIN_PATH, clean, operator_for, page
+from ordergate.console.frame import ADMIN_PATH, ConsoleOperator, clean, page
+from ordergate.console.service import Operator
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import NotFound
-from ordergate.orders.service import operator_order
+from ordergate.orders.operator import operator_order
+from ordergate.settings import Settings
 from ordergate.web.wording import STATUS_LABELS
 
 router = APIRouter(prefix=ADMIN_PATH, include_in_schema=False)
 
 
 @router.get("/home")
-async def home_page(request: Request, session: Session, settings: AppSettings) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
+async def home_page(
+    request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
+) -> Response:
     return page(
         request,
         settings,
@@ -33,11 +35,8 @@ async def home_page(request: Request, session: Session, settings: AppSettings) -
 
 
 async def _printable(
-    request: Request, session: Session, settings: AppSettings, number: str, kind: str
+    request: Request, session: AsyncSession, settings: Settings, number: str, kind: str, found: Operator
 ) -> Response:
-    found = await operator_for(request, session, settings)
-    if isinstance(found, Response):
-        return found
     try:
         view = await operator_order(session, found.store, clean(number, 32))
     except NotFound:
@@ -67,10 +66,14 @@ async def _printable(
 
 
 @router.get("/orders/{number}/packing-slip")
-async def packing_slip(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
-    return await _printable(request, session, settings, number, "packing-slip")
+async def packing_slip(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
+    return await _printable(request, session, settings, number, "packing-slip", found)
 
 
 @router.get("/orders/{number}/invoice")
-async def invoice(request: Request, session: Session, settings: AppSettings, number: str) -> Response:
-    return await _printable(request, session, settings, number, "invoice")
+async def invoice(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
+    return await _printable(request, session, settings, number, "invoice", found)

@@ -2,83 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
-import sys
 from collections import Counter
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import structlog
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ordergate.db import DatabaseNotReady, check_migrated, make_engine, make_sessionmaker
-from ordergate.errors import DomainError
+from ordergate.cli_support import err, out
+from ordergate.cli_support import fail as _fail
+from ordergate.cli_support import run_with_database as _run
 from ordergate.intake import flow, mappings, quarantine, receive
 from ordergate.intake.adapters.base import Envelope
 from ordergate.intake.adapters.csv import CsvFileError, Group, read_groups
 from ordergate.intake.models import HELD, QUARANTINED
 from ordergate.intake.schemas import BulkReplayIn, ReplayIn, SkuMappingIn
 from ordergate.intake.sources import find_source
-from ordergate.observability import configure_logging
 from ordergate.settings import Settings
 from ordergate.stores.service import get_store
 
 intake_app = typer.Typer(
     help="Order intake: import CSV files, the quarantine, replay, SKU mappings, counts.", no_args_is_help=True
 )
-out = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
 Store = Annotated[str, typer.Option(help="Store slug")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise _fail(f"{'.'.join(str(p) for p in first['loc']) or 'settings'}: {first['msg']}") from None
-
-
-def _run(work: Callable[[async_sessionmaker[AsyncSession]], Coroutine[Any, Any, T]]) -> T:
-    """Run against the configured database; any database or domain problem is one line, not a traceback."""
-    settings = _settings()
-    # Tables and reports go to stdout; only warnings are logged, and to stderr.
-    configure_logging("warning")
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-
-    async def main() -> T:
-        engine = make_engine(settings)
-        try:
-            await check_migrated(engine)
-            return await work(make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DatabaseNotReady as exc:
-        raise _fail(str(exc)) from None
-    except ArgumentError as exc:
-        raise _fail(f"ORDERGATE_DATABASE_URL is not a database URL: {exc}") from None
-    except DomainError as exc:
-        raise _fail(exc.detail) from None
-    except (SQLAlchemyError, OSError) as exc:
-        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
 
 
 def _issues_text(issues: list[Any]) -> str:

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 
 from ordergate import money
-from ordergate.payments.btcpay import btcpay_settings
+from ordergate.payments.btcpay import BtcpayProvider
 from ordergate.payments.config import BtcpaySettings, StripeSettings, secret_value
 from ordergate.payments.protocol import ProviderUnavailable
-from ordergate.payments.stripe import minor_units, stripe_settings
+from ordergate.payments.stripe import StripeProvider, minor_units
 
 REFUND_TIMEOUT = 15.0
 # Stripe's refund statuses (API reference, "The Refund object": pending, requires_action,
@@ -72,7 +72,7 @@ def _error_text(response: httpx.Response) -> str:
 async def stripe_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer:
     """POST /v1/refunds (form-encoded) for the PaymentIntent, in minor units; our refund's id is the
     Idempotency-Key, so asking again after a lost answer never refunds twice."""
-    cfg = stripe_settings(ask.config)
+    cfg = StripeProvider().settings(ask.config)
     if not isinstance(cfg, StripeSettings):
         return RefundAnswer("failed", detail=f"the Stripe settings are not valid: {cfg}")
     key = secret_value(cfg.secret_key)
@@ -109,7 +109,7 @@ async def btcpay_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer
     """POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund (Greenfield) with the `Custom`
     variant in the invoice's currency. BTCPay answers with a pull payment: the buyer claims the
     money at its `viewLink` (sent to them), so the refund stays pending until they do."""
-    cfg = btcpay_settings(ask.config)
+    cfg = BtcpayProvider().settings(ask.config)
     if not isinstance(cfg, BtcpaySettings):
         return RefundAnswer("failed", detail=f"the BTCPay settings are not valid: {cfg}")
     key = secret_value(cfg.api_key)

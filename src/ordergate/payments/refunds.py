@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import httpx
 import structlog
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock, money
@@ -26,11 +26,14 @@ from ordergate.errors import Conflict, Unprocessable
 from ordergate.notifications.service import notify_refund
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import RefundIn, RefundOut
-from ordergate.orders.service import load_order, refund_view
-from ordergate.orders.state import COMPLETED, FUNDED, REFUNDED, SHIPPED, move, record_event
+from ordergate.orders.service import load_order
+from ordergate.orders.state import move, record_event
+from ordergate.orders.status import PAID_STATUSES, OrderStatus
+from ordergate.orders.views import refund_view
 from ordergate.payments.models import PaymentInstruction, Refund
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.refund_calls import REFUND_TIMEOUT, RefundAnswer, RefundAsk, ask_provider
+from ordergate.sql import execute_counted
 from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import get_store
 
@@ -40,15 +43,8 @@ MAX_ATTEMPTS = 20
 SIMULATED_KINDS = ("sandbox",)
 PENDING, SUCCEEDED, FAILED, RECORDED = "pending", "succeeded", "failed", "recorded"
 # Stock taken off the shelf by payment and not yet put back: only then can a refund restock.
-STOCK_OUT = (FUNDED, SHIPPED, COMPLETED)
+STOCK_OUT = PAID_STATUSES
 log = structlog.get_logger("ordergate.payments")
-
-
-async def execute_counted(session: AsyncSession, stmt: Update) -> int:
-    # issue 12 brings ordergate.sql.execute_counted; this stands in for it until then.
-    result = await session.execute(stmt.execution_options(synchronize_session=False))
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
 
 
 class RefundTooLarge(Conflict):
@@ -64,8 +60,8 @@ class Plan:
 def paid_amount(order: Order) -> Decimal:
     """What the buyer paid, in the order's currency: its total once it was funded (here, or in
     its channel before it reached us); nothing before."""
-    reached = any(e.type == "status" and e.to_status == FUNDED for e in order.events)
-    if reached or order.status in (*STOCK_OUT, REFUNDED):
+    reached = any(e.type == "status" and e.to_status == OrderStatus.FUNDED for e in order.events)
+    if reached or order.status in (*STOCK_OUT, OrderStatus.REFUNDED):
         return order.total
     return Decimal(0)
 
@@ -83,6 +79,25 @@ def _paying_instruction(order: Order) -> PaymentInstruction | None:
     return current[-1] if current else None
 
 
+def _lines_value(
+    data: RefundIn, ordered: Counter[str], prices: dict[str, Decimal], already: Counter[str]
+) -> tuple[list[dict[str, object]], Decimal]:
+    """The lines asked for, checked against what the order has and what was refunded already."""
+    assert data.lines is not None
+    wanted: Counter[str] = Counter()
+    for n, item in enumerate(data.lines):
+        if item.sku not in ordered:
+            raise Unprocessable(f"{item.sku} is not a line of this order", field=f"lines[{n}].sku")
+        wanted[item.sku] += item.quantity
+        left = ordered[item.sku] - already[item.sku]
+        if wanted[item.sku] > left:
+            raise RefundTooLarge(
+                f"{left} of {item.sku} can still be refunded on this order", field=f"lines[{n}].quantity"
+            )
+    lines: list[dict[str, object]] = [{"sku": sku, "quantity": q} for sku, q in wanted.items()]
+    return lines, sum((prices[sku] * q for sku, q in wanted.items()), Decimal(0))
+
+
 def _plan(order: Order, data: RefundIn, refunds: list[Refund], remaining: Decimal) -> Plan:
     ordered: Counter[str] = Counter()
     prices: dict[str, Decimal] = {}
@@ -94,31 +109,15 @@ def _plan(order: Order, data: RefundIn, refunds: list[Refund], remaining: Decima
         for done in refund.lines or []:
             already[str(done["sku"])] += int(done["quantity"])
     lines: list[dict[str, object]] = []
-    value = Decimal(0)
     if data.lines:
-        wanted: Counter[str] = Counter()
-        for n, item in enumerate(data.lines):
-            if item.sku not in ordered:
-                raise Unprocessable(f"{item.sku} is not a line of this order", field=f"lines[{n}].sku")
-            wanted[item.sku] += item.quantity
-            left = ordered[item.sku] - already[item.sku]
-            if wanted[item.sku] > left:
-                raise RefundTooLarge(
-                    f"{left} of {item.sku} can still be refunded on this order", field=f"lines[{n}].quantity"
-                )
-        for sku, quantity in wanted.items():
-            lines.append({"sku": sku, "quantity": quantity})
-            value += prices[sku] * quantity
+        lines, value = _lines_value(data, ordered, prices, already)
+        amount = data.amount if data.amount is not None else money.quantize(value, order.currency)
     elif data.amount is None:  # everything not yet refunded
-        for sku, quantity in ordered.items():
-            if quantity - already[sku] > 0:
-                lines.append({"sku": sku, "quantity": quantity - already[sku]})
-    if data.amount is not None:
-        amount = data.amount
-    elif data.lines:
-        amount = money.quantize(value, order.currency)
-    else:
+        left = {sku: q - already[sku] for sku, q in ordered.items()}
+        lines = [{"sku": sku, "quantity": q} for sku, q in left.items() if q > 0]
         amount = remaining
+    else:
+        amount = data.amount
     if money.quantize(amount, order.currency) != amount:
         raise Unprocessable(
             f"{order.currency} amounts have at most {money.exponent(order.currency)} decimals", field="amount"
@@ -243,7 +242,7 @@ async def _accepted(
     await notify_refund(session, order, refund)
     covered = sum((r.amount for r in refunds if _holding(r)), Decimal(0))
     if covered >= paid_amount(order) and order.status in STOCK_OUT:
-        await move(session, order, REFUNDED, actor=actor[:32], data={"refund": refund.public_id})
+        await move(session, order, OrderStatus.REFUNDED, actor=actor[:32], data={"refund": refund.public_id})
     await session.flush()
 
 
