@@ -48,7 +48,7 @@ from ordergate.web.wording import PAYMENT_STATES, STATUS_LABELS, waiting_for_con
 
 router = APIRouter(prefix=f"{ADMIN_PATH}/orders", include_in_schema=False)
 
-LIMIT, MORE = 100, 500
+LIMIT = 100  # a page; "Next page" goes on from its last order (keyset), however deep
 FILTER_FIELDS = ("status", "source", "created_from", "created_to", "q")
 DONE = {
     "shipment": "Shipment recorded: the buyer is told it is on its way.",
@@ -82,8 +82,9 @@ async def orders_page(
     created_to = _day(filters["created_to"], "created_to", errors)
     if created_from and created_to and created_to < created_from:
         errors.add("created_to", "The last day is before the first day")
-    limit = MORE if query.get("more") == "1" else LIMIT
+    after = clean(query.get("after"), 200).strip() or None
     items: list[Any] = []
+    next_cursor: str | None = None
     status = 200
     if errors:
         status = 422
@@ -94,18 +95,20 @@ async def orders_page(
                 found.store,
                 status=filters["status"] or None,
                 attention=True if filters["attention"] else None,
-                limit=limit,
+                limit=LIMIT,
                 source=filters["source"] or None,
                 created_from=created_from,
                 created_to=created_to,
                 search=filters["q"] or None,
+                after=after,
             )
-            items = listing.items
+            items, next_cursor = listing.items, listing.next
         except DomainError as exc:
             place(exc, errors, prefix="", known=FILTER_FIELDS)
             status = exc.status
     filtered = any(filters.values())
-    more_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "more"])
+    same = [(k, v) for k, v in request.query_params.multi_items() if k not in ("after", "more")]
+    base = urlencode(same)
     return page(
         request,
         settings,
@@ -121,8 +124,13 @@ async def orders_page(
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         sources=await order_sources(session, found.store),
-        limit=limit,
-        more_url=f"{ADMIN_PATH}/orders?{more_query}{'&' if more_query else ''}more=1",
+        limit=LIMIT,
+        later=bool(after),
+        first_url=f"{ADMIN_PATH}/orders?{base}",
+        next_url=(
+            f"{ADMIN_PATH}/orders?{urlencode([*same, ('after', next_cursor)])}" if next_cursor else None
+        ),
+        export_url=f"{ADMIN_PATH}/orders/export.csv?{base}",
     )
 
 

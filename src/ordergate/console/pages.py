@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from ordergate.console import catalog_pages, home_pages, ops_pages, order_pages, refund_pages
+from ordergate.console import bulk_pages, catalog_pages, home_pages, ops_pages, order_pages, refund_pages
 from ordergate.console.frame import (
     ADMIN_PATH,
     SESSION_COOKIE,
@@ -39,6 +39,7 @@ SIGN_IN_NOTICES = {
 def mount_console(app: FastAPI) -> None:
     """The operator console under /admin (not a guest path: its cookies reach it)."""
     app.include_router(router)
+    app.include_router(bulk_pages.router)  # /orders/bulk, /orders/export.csv before /orders/{number}
     app.include_router(order_pages.router)
     app.include_router(ops_pages.router)
     app.include_router(catalog_pages.router)

@@ -4,9 +4,9 @@ is completing a checkout: checkout/api.py."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore, StoreOperator
@@ -22,6 +22,7 @@ from ordergate.errors import (
 )
 from ordergate.orders import operator as manage
 from ordergate.orders import service
+from ordergate.orders.book import OrderFilters, order_page, orders_csv
 from ordergate.orders.schemas import (
     CancelIn,
     OperatorOrderOut,
@@ -69,7 +70,14 @@ async def sandbox_payment(
     return await service.pay_in_sandbox(session, store, token, body, settings=settings)
 
 
-@operator.get("/orders", response_model=OrderListOut, responses=responses(*OPERATOR_ERRORS))
+@operator.get(
+    "/orders",
+    response_model=OrderListOut,
+    responses={
+        **responses(*OPERATOR_ERRORS),
+        200: {"content": {"text/csv": {}}, "description": "The list; with format=csv every page of it"},
+    },
+)
 async def list_orders(
     session: Session,
     store: CurrentStore,
@@ -83,18 +91,20 @@ async def list_orders(
     q: Annotated[
         str | None, Query(max_length=100, description="An order number, or part of an email or phone")
     ] = None,
-) -> OrderListOut:
-    return await manage.list_orders(
-        session,
-        store,
-        status=status,
-        attention=attention,
-        limit=limit,
-        source=source,
-        created_from=created_from,
-        created_to=created_to,
-        search=q,
-    )
+    after: Annotated[str | None, Query(max_length=200, description="The `next` of the page before")] = None,
+    as_format: Annotated[
+        Literal["json", "csv"], Query(alias="format", description="csv: every matching order, as CSV")
+    ] = "json",
+) -> OrderListOut | Response:
+    filters = OrderFilters(status, attention, source, created_from, created_to, q)
+    if as_format == "csv":
+        text = await orders_csv(session, store, filters)
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{store.slug}-orders.csv"'},
+        )
+    return await order_page(session, store, filters, limit=limit, after=after)
 
 
 @operator.get("/orders/{number}", response_model=OperatorOrderOut, responses=responses(*OPERATOR_ERRORS))

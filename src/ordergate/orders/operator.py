@@ -3,50 +3,28 @@ payment evidence and noting refunds made outside ordergate."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate import clock, money, security
-from ordergate.errors import Conflict, Unprocessable
+from ordergate import clock
+from ordergate.errors import Conflict
+from ordergate.orders.book import OrderFilters, order_page
 from ordergate.orders.models import Order, Shipment
 from ordergate.orders.schemas import (
     CancelIn,
     OperatorOrderOut,
     OrderListOut,
-    OrderSummaryOut,
     PaymentEvidenceIn,
     ShipmentIn,
 )
 from ordergate.orders.service import expire_if_due, load_order
 from ordergate.orders.state import move
-from ordergate.orders.status import STATUSES, OrderStatus
+from ordergate.orders.status import OrderStatus
 from ordergate.orders.views import operator_view
 from ordergate.payments.service import active_instruction, record_payment
 from ordergate.stores.models import Store
-
-MAX_SEARCH = 100
-
-
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _search_clause(text: str) -> ColumnElement[bool]:
-    """An order number (with or without its dash), part of an email address or phone number, or
-    the order's id in its channel."""
-    clauses = [Order.external_id == text]
-    number = text.upper().replace(" ", "")
-    if len(number) >= 4 and set(number) <= set(security.NUMBER_ALPHABET + "-"):
-        clauses.append(Order.number.contains(number, autoescape=True))
-        if "-" not in number and len(number) == 8:
-            clauses.append(Order.number == f"{number[:4]}-{number[4:]}")
-    clauses.append(func.lower(Order.email).contains(text.lower(), autoescape=True))
-    digits = "".join(c for c in text if c.isdigit()).lstrip("0")  # a national 0 is not in E.164
-    if len(digits) >= 4:
-        clauses.append(Order.phone.contains(digits, autoescape=True))
-    return or_(*clauses)
 
 
 async def list_orders(
@@ -60,49 +38,11 @@ async def list_orders(
     created_from: date | None = None,
     created_to: date | None = None,
     search: str | None = None,
+    after: str | None = None,
 ) -> OrderListOut:
-    """Newest first. `created_from`/`created_to` are whole UTC days, both included; `search` finds
-    an order by number or by its buyer's email or phone."""
-    if status is not None and status not in STATUSES:
-        raise Unprocessable(f"status must be one of {', '.join(STATUSES)}", field="status")
-    if created_from is not None and created_to is not None and created_to < created_from:
-        raise Unprocessable("created_to must not be before created_from", field="created_to")
-    search = (search or "").strip()
-    if len(search) > MAX_SEARCH:
-        raise Unprocessable(f"search is at most {MAX_SEARCH} characters", field="q")
-    for field, value in (("source", source), ("q", search)):
-        if value and "\x00" in value:
-            raise Unprocessable(f"{field} must not contain NUL characters", field=field)
-    stmt = select(Order).where(Order.store_id == store.id).order_by(Order.created_at.desc(), Order.id.desc())
-    if status is not None:
-        stmt = stmt.where(Order.status == status)
-    if attention is not None:
-        stmt = stmt.where(Order.needs_attention == attention)
-    if source is not None:
-        stmt = stmt.where(Order.source == source)
-    if created_from is not None:
-        stmt = stmt.where(Order.created_at >= _day_start(created_from))
-    if created_to is not None:
-        stmt = stmt.where(Order.created_at < _day_start(created_to + timedelta(days=1)))
-    if search:
-        stmt = stmt.where(_search_clause(search))
-    rows = await session.scalars(stmt.limit(limit))
-    return OrderListOut(
-        items=[
-            OrderSummaryOut(
-                number=o.number,
-                status=o.status,
-                total=money.text(o.total, o.currency),
-                currency=o.currency,
-                source=o.source,
-                needs_attention=o.needs_attention,
-                attention_reason=o.attention_reason,
-                created_at=o.created_at,
-                test=o.test,
-            )
-            for o in rows
-        ]
-    )
+    """Newest first, one page (orders/book.py); `after` is the `next` of the page before."""
+    filters = OrderFilters(status, attention, source, created_from, created_to, search)
+    return await order_page(session, store, filters, limit=limit, after=after)
 
 
 async def order_sources(session: AsyncSession, store: Store) -> list[str]:

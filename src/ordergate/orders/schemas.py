@@ -199,7 +199,13 @@ class OrderSummaryOut(BaseModel):
     attention_reason: str | None = None  # why the operator should look (late, over, partial payment)
     created_at: datetime
     test: bool = False  # a channel's test order
+    customer_name: str | None = None  # the delivery name
+    email: str | None = None
+    phone: str | None = None
+    items_count: int = 0  # units over all lines
+    payment_method: str | None = None
 
 
 class OrderListOut(BaseModel):
     items: list[OrderSummaryOut]
+    next: str | None = None  # pass as `after` for the next page; None on the last
