@@ -56,6 +56,7 @@ DONE = {
     "cancel": "Order cancelled. Any stock it held is back on sale.",
     "payment": "Payment recorded.",
     "refund": "Refund made. The buyer is told.",
+    "accept_late": "Late payment accepted: the order is paid and its items are taken from stock.",
     "retry": "The message will be sent again.",
 }
 
@@ -157,6 +158,8 @@ async def _order_page(
         "complete": can_move(view.status, OrderStatus.COMPLETED),
         "cancel": can_move(view.status, OrderStatus.CANCELLED),
         "refund": refundable_amount(view) > 0,
+        "accept_late": view.status == OrderStatus.EXPIRED
+        and any(p.late and not p.dropped for p in view.payments),
     }
     notice = DONE.get(request.query_params.get("done", "")) if status == 200 else None
     return page(

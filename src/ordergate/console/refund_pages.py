@@ -1,4 +1,5 @@
-"""The console's refund form on an order's page (through the provider where there is one)."""
+"""The console's money actions on an order's page: a refund (through the provider where there is
+one) and accepting a payment that arrived after the order expired."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ordergate.console.order_pages import _not_found, _order_page
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError, NotFound
+from ordergate.orders.late import accept_late_payment
 from ordergate.payments.refunds import send_refund, start_refund
 from ordergate.web.common import see_other
 from ordergate.web.forms import FormErrors
@@ -70,3 +72,23 @@ async def refund_submit(
         )
     await send_refund(session, found.store, number, refund, ask, actor=actor)
     return see_other(f"{ADMIN_PATH}/orders/{number.strip().upper()}?done=refund")
+
+
+@router.post("/{number}/accept-payment")
+async def accept_payment_submit(
+    request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
+) -> Response:
+    data = await request.form()
+    if not form_ok(request, data.get("csrf")):
+        return await _order_page(request, session, settings, found, number, errors=stale_form(), status=403)
+    number = clean(number, 32)
+    errors = FormErrors()
+    try:
+        async with session.begin_nested():
+            await accept_late_payment(session, found.store, number, actor=f"key {found.key_id}")
+    except NotFound:
+        return _not_found(request, settings, found)
+    except DomainError as exc:
+        errors.add("", exc.detail)
+        return await _order_page(request, session, settings, found, number, errors=errors, status=exc.status)
+    return see_other(f"{ADMIN_PATH}/orders/{number.strip().upper()}?done=accept_late")

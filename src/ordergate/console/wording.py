@@ -17,6 +17,7 @@ EVENT_TITLES = {
     "refund_noted": "Refund noted",
     "refund": "Refund",
     "refund_failed": "Refund failed",
+    "late_payment_accepted": "Late payment accepted",
     "attention": "Flagged for attention",
     "channel_update": "Update from the channel",
 }

@@ -23,6 +23,7 @@ from ordergate.errors import (
 from ordergate.orders import operator as manage
 from ordergate.orders import service
 from ordergate.orders.book import OrderFilters, order_page, orders_csv
+from ordergate.orders.late import accept_late_payment
 from ordergate.orders.schemas import (
     CancelIn,
     OperatorOrderOut,
@@ -160,3 +161,16 @@ async def cancel(
     body: CancelIn | None = None,
 ) -> OperatorOrderOut:
     return await manage.cancel(session, store, number, body or CancelIn())
+
+
+@operator.post(
+    "/orders/{number}/accept-payment",
+    response_model=OperatorOrderOut,
+    responses=responses(*OPERATOR_ERRORS, Conflict, OutOfStock),
+)
+async def accept_payment(
+    session: Session, store: CurrentStore, operator_key: StoreOperator, number: Number
+) -> OperatorOrderOut:
+    """Accept a payment that arrived after the order expired: the order becomes funded (409 when
+    confirmed money does not cover it, or its units are no longer in stock)."""
+    return await accept_late_payment(session, store, number, actor=f"key {operator_key.key_id}")

@@ -1,0 +1,65 @@
+"""The operator accepts a late payment: an order that expired unpaid, whose money arrived after its
+window, becomes funded after all (its units taken from the shelf if they are still there)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ordergate import money
+from ordergate.errors import Conflict
+from ordergate.orders.models import Order
+from ordergate.orders.schemas import OperatorOrderOut
+from ordergate.orders.service import expire_if_due, load_order
+from ordergate.orders.state import move, record_event
+from ordergate.orders.status import OrderStatus
+from ordergate.orders.views import operator_view
+from ordergate.payments.models import PaymentInstruction
+from ordergate.stores.models import Store
+
+
+def late_cover(order: Order) -> tuple[PaymentInstruction, Decimal] | None:
+    """The instruction whose confirmed money (late included) covers its amount, and that money."""
+    for instruction in reversed(order.instructions):
+        confirmed = sum(
+            (
+                t.amount
+                for t in instruction.transactions
+                if t.dropped_at is None and t.confirmations >= instruction.required_confirmations
+            ),
+            Decimal(0),
+        )
+        if confirmed > 0 and confirmed >= instruction.amount:
+            return instruction, confirmed
+    return None
+
+
+def can_accept_late(order: Order) -> bool:
+    return order.status == OrderStatus.EXPIRED and late_cover(order) is not None
+
+
+async def accept_late_payment(
+    session: AsyncSession, store: Store, number: str, *, actor: str
+) -> OperatorOrderOut:
+    order = await load_order(session, store, number=number)
+    await expire_if_due(session, order)
+    if order.status != OrderStatus.EXPIRED:
+        raise Conflict(
+            f"Only an expired order can accept a late payment; this one is {order.status}", field="status"
+        )
+    cover = late_cover(order)
+    if cover is None:
+        raise Conflict("No confirmed payment covers this order's amount", field="payment")
+    instruction, confirmed = cover
+    await move(
+        session,
+        order,
+        OrderStatus.FUNDED,
+        actor=actor[:32],
+        data={"reason": "late payment accepted", "confirmed": money.text(confirmed, instruction.asset)},
+    )
+    order.needs_attention, order.attention_reason = False, None
+    record_event(session, order, "late_payment_accepted", actor=actor[:32], data={"asset": instruction.asset})
+    await session.flush()
+    return operator_view(order, store)
