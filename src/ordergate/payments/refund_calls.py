@@ -19,7 +19,6 @@ from ordergate.payments.config import BtcpaySettings, StripeSettings, secret_val
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.stripe import StripeProvider, minor_units
 
-REFUND_TIMEOUT = 15.0
 # Stripe's refund statuses (API reference, "The Refund object": pending, requires_action,
 # succeeded, failed, canceled) onto ours.
 STRIPE_STATES = {

@@ -31,8 +31,9 @@ from ordergate.orders.state import move, record_event
 from ordergate.orders.status import PAID_STATUSES, OrderStatus
 from ordergate.orders.views import refund_view
 from ordergate.payments.models import PaymentInstruction, Refund
+from ordergate.payments.outside import CALL_TIMEOUT, outside_client
 from ordergate.payments.protocol import ProviderUnavailable
-from ordergate.payments.refund_calls import REFUND_TIMEOUT, RefundAnswer, RefundAsk, ask_provider
+from ordergate.payments.refund_calls import RefundAnswer, RefundAsk, ask_provider
 from ordergate.sql import execute_counted
 from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import get_store
@@ -294,7 +295,7 @@ async def send_refund(
     # and nothing may talk to the outside world from inside a transaction.
     await session.commit()
     try:
-        async with httpx.AsyncClient(timeout=REFUND_TIMEOUT) as http:
+        async with outside_client(CALL_TIMEOUT) as http:
             answer = await ask_provider(ask, http)
     except ProviderUnavailable as exc:
         log.warning("refund_provider_unavailable", kind=ask.kind, refund=ask.public_id, detail=exc.detail)
