@@ -20,6 +20,10 @@ CONTRACT_MOVES = {
     ("funded", "shipped"),
     ("funded", "cancelled"),
     ("shipped", "completed"),
+    # v1.1: everything paid was refunded
+    ("funded", "refunded"),
+    ("shipped", "refunded"),
+    ("completed", "refunded"),
 }
 
 
@@ -28,7 +32,8 @@ def test_state_machine_is_exactly_the_contract() -> None:
     for a in STATUSES:
         for b in STATUSES:
             assert can_move(a, b) == ((a, b) in CONTRACT_MOVES)
-    assert not any(can_move("completed", s) or can_move("cancelled", s) for s in STATUSES)
+    assert not any(can_move("cancelled", s) or can_move("refunded", s) for s in STATUSES)
+    assert [s for s in STATUSES if can_move("completed", s)] == ["refunded"]
 
 
 def test_stock_effects_balance() -> None:

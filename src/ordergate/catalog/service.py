@@ -171,23 +171,3 @@ async def return_stock(
         actor=actor,
         reason=reason,
     )
-
-
-async def take_stock(
-    session: AsyncSession, *, product_id: int, sku: str, quantity: int, order_id: int
-) -> None:
-    """A late payment accepted for an order whose hold had lapsed: its units come off the shelf now,
-    if they are still there (the WHERE clause is the check)."""
-    taken = await guarded_move(
-        session,
-        update(Product)
-        .where(Product.id == product_id, Product.on_hand - Product.reserved >= quantity)
-        .values(on_hand=Product.on_hand - quantity),
-        kind="order_funded",
-        delta=-quantity,
-        order_id=order_id,
-        actor="operator",
-        reason="late payment accepted",
-    )
-    if not taken:
-        raise OutOfStock(f"Not enough stock of {sku} left to fill this order now", field="items")

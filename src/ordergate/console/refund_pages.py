@@ -89,6 +89,8 @@ async def accept_payment_submit(
     except NotFound:
         return _not_found(request, settings, found)
     except DomainError as exc:
+        # The savepoint is gone but the order read inside it still says "reopened": read it afresh.
+        session.expunge_all()
         errors.add("", exc.detail)
         return await _order_page(request, session, settings, found, number, errors=errors, status=exc.status)
     return see_other(f"{ADMIN_PATH}/orders/{number.strip().upper()}?done=accept_late")

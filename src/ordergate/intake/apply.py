@@ -29,12 +29,7 @@ from ordergate.orders.status import OrderStatus
 from ordergate.stores.models import Store
 
 # A channel's order never gets a new payment instruction from us: the refresh move is not for it.
-# A refresh, and the operator's acceptance of a late payment, are never a channel's moves.
-OPERATOR_ONLY = (
-    (OrderStatus.EXPIRED, OrderStatus.AWAITING_PAYMENT),
-    (OrderStatus.EXPIRED, OrderStatus.FUNDED),
-)
-INTAKE_MOVES = [m for m in ALLOWED_MOVES if m not in OPERATOR_ONLY]
+INTAKE_MOVES = [m for m in ALLOWED_MOVES if m != (OrderStatus.EXPIRED, OrderStatus.AWAITING_PAYMENT)]
 
 
 def actor(source: IntakeSource) -> str:

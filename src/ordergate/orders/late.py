@@ -1,5 +1,7 @@
 """The operator accepts a late payment: an order that expired unpaid, whose money arrived after its
-window, becomes funded after all (its units taken from the shelf if they are still there)."""
+window, becomes funded after all. Two moves of the contract's own table: reopened (expired ->
+awaiting_payment, which holds its units again if they are still there) and funded (the units come
+off the shelf), in one transaction."""
 
 from __future__ import annotations
 
@@ -52,13 +54,9 @@ async def accept_late_payment(
     if cover is None:
         raise Conflict("No confirmed payment covers this order's amount", field="payment")
     instruction, confirmed = cover
-    await move(
-        session,
-        order,
-        OrderStatus.FUNDED,
-        actor=actor[:32],
-        data={"reason": "late payment accepted", "confirmed": money.text(confirmed, instruction.asset)},
-    )
+    why = {"reason": "late payment accepted", "confirmed": money.text(confirmed, instruction.asset)}
+    await move(session, order, OrderStatus.AWAITING_PAYMENT, actor=actor[:32], data=why)
+    await move(session, order, OrderStatus.FUNDED, actor=actor[:32], data=why)
     order.needs_attention, order.attention_reason = False, None
     record_event(session, order, "late_payment_accepted", actor=actor[:32], data={"asset": instruction.asset})
     await session.flush()

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ordergate import clock
-from ordergate.catalog.service import commit_stock, release_stock, reserve_stock, return_stock, take_stock
+from ordergate.catalog.service import commit_stock, release_stock, reserve_stock, return_stock
 from ordergate.errors import IllegalTransition
 from ordergate.notifications.service import notify_status_change
 from ordergate.orders.followers import announce_move
@@ -23,7 +23,6 @@ ALLOWED_MOVES: dict[tuple[OrderStatus, OrderStatus], str | None] = {
     (OrderStatus.AWAITING_PAYMENT, OrderStatus.EXPIRED): "release",
     (OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELLED): "release",
     (OrderStatus.EXPIRED, OrderStatus.AWAITING_PAYMENT): "reserve",  # refresh only
-    (OrderStatus.EXPIRED, OrderStatus.FUNDED): "take",  # the operator accepts a late payment (orders/late.py)
     (OrderStatus.FUNDED, OrderStatus.SHIPPED): None,
     (OrderStatus.FUNDED, OrderStatus.CANCELLED): "return",
     (OrderStatus.SHIPPED, OrderStatus.COMPLETED): None,
@@ -87,8 +86,6 @@ async def move(
             await commit_stock(session, product_id=pid, quantity=qty, order_id=order.id)
         elif effect == "return":
             await return_stock(session, product_id=pid, quantity=qty, order_id=order.id)
-        elif effect == "take":
-            await take_stock(session, product_id=pid, sku=line.sku, quantity=qty, order_id=order.id)
     event = OrderEvent(
         order_id=order.id,
         type="status",
