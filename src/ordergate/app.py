@@ -30,11 +30,11 @@ from ordergate.payments.api import callbacks as payments_callbacks
 from ordergate.payments.api import guest as payments_guest
 from ordergate.payments.api import operator as payments_operator
 from ordergate.payments.providers import check_payment_methods
+from ordergate.payments.refund_api import router as refunds_operator
 from ordergate.recommendations.api import account as recommendations_account
 from ordergate.recommendations.api import guest as recommendations_guest
 from ordergate.recommendations.pages import account_router as recommendations_account_pages
 from ordergate.recommendations.pages import router as recommendations_pages
-from ordergate.payments.refund_api import router as refunds_operator
 from ordergate.settings import Settings
 from ordergate.stores.api import operator as stores_operator
 from ordergate.stores.api import router as stores_router

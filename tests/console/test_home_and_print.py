@@ -50,4 +50,4 @@ async def test_packing_slip_and_invoice(client: httpx.AsyncClient) -> None:
     assert "€43.50" in invoice
     assert "Total €48.40" in invoice
     assert (await client.get("/admin/orders/NOPE-NOPE/invoice")).status_code == 404
-    assert "@media print" in (await client.get("/static/app.css")).text
+    assert "@media print" in (await client.get("/static/console.css")).text

@@ -361,12 +361,69 @@ class Btcpay:
                 Route("/api/v1/stores/{store_id}/invoices", self._invoices, methods=["GET", "POST"]),
                 Route(f"{invoice}/payment-methods", self._methods),
                 Route(f"{invoice}/payment-methods/{{method_id}}/activate", self._activate, methods=["POST"]),
+                Route(f"{invoice}/refund", self.refund, methods=["POST"]),
             ]
         )
 
     @staticmethod
     def _public(invoice: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in invoice.items() if k not in ("address", "bolt11", "payments", "active")}
+
+    # POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund, as Greenfield's swagger and
+    # BTCPay's GreenfieldInvoiceController describe it: body {name?, description?, paymentMethod,
+    # refundVariant (RateThen | CurrentRate | Fiat | OverpaidAmount | Custom), customAmount and
+    # customCurrency (Custom only), subtractPercentage?}; answers the pull payment the buyer
+    # claims (PullPaymentData: id, name, description, currency, amount, period, archived,
+    # autoApproveClaims, viewLink). An invoice not settled is 400 {code: "non-refundable"}; bad
+    # fields are 422 [{path, message}].
+    async def refund(self, request: Request) -> Response:
+        if self.down:
+            return JSONResponse({"code": "unavailable"}, status_code=503)
+        if not self._authorised(request):
+            return JSONResponse({"code": "unauthenticated"}, status_code=401)
+        invoice = self.invoices.get(request.path_params["invoice_id"])
+        if request.path_params["store_id"] != self.store_id or invoice is None:
+            return JSONResponse({"code": "invoice-not-found", "message": "The invoice was not found"}, 404)
+        body = await request.json()
+        self.refund_requests.append(body)
+        if invoice["status"] != "Settled":
+            return JSONResponse({"code": "non-refundable", "message": "Cannot refund this invoice"}, 400)
+        problems = []
+        if body.get("paymentMethod") not in ("BTC", "BTC-CHAIN", "BTC-LightningNetwork"):
+            problems.append(
+                {
+                    "path": "PaymentMethod",
+                    "message": "Please select one of the payment methods which were available for "
+                    "the original invoice",
+                }
+            )
+        variant = body.get("refundVariant")
+        if variant not in ("RateThen", "CurrentRate", "Fiat", "OverpaidAmount", "Custom"):
+            problems.append({"path": "RefundVariant", "message": "Please select a valid refund option"})
+        if variant == "Custom" and (Decimal(str(body.get("customAmount") or 0)) <= 0):
+            problems.append({"path": "CustomAmount", "message": "Amount must be greater than 0"})
+        if variant == "Custom" and not body.get("customCurrency"):
+            problems.append({"path": "CustomCurrency", "message": "Invalid currency"})
+        if problems:
+            return JSONResponse(problems, status_code=422)
+        pull_id = secrets.token_urlsafe(20)
+        amount = str(body["customAmount"]) if variant == "Custom" else invoice["amount"]
+        return JSONResponse(
+            {
+                "id": pull_id,
+                "name": body.get("name") or f"Refund {invoice['id']}",
+                "description": body.get("description"),
+                "currency": body.get("customCurrency") or invoice["currency"],
+                "amount": amount,
+                "period": None,
+                "BOLT11Expiration": "30",
+                "archived": False,
+                "autoApproveClaims": False,
+                "startsAt": _now(),
+                "expiresAt": None,
+                "viewLink": f"http://btcpay.test/pull-payments/{pull_id}",
+            }
+        )
 
     # The webhooks BTCPay would send: body and headers, signed as BTCPay signs them.
 
@@ -439,6 +496,10 @@ class Btcpay:
         )
 
 
+def _stripe_error(status: int, kind: str, message: str) -> Response:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+
+
 # --- Stripe ------------------------------------------------------------------------------------
 # Written from Stripe's API reference (docs.stripe.com/api/payment_intents/create and /object, the
 # Event object, docs.stripe.com/webhooks#verify-events) and its currencies page
@@ -460,6 +521,9 @@ class Stripe:
     by_idempotency: dict[str, str] = field(default_factory=dict)
     forms: list[dict[str, str]] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)  # the Stripe-Version header of each request
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refund_requests: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)  # form, headers
+    refund_status: str = "succeeded"
 
     def reset(self) -> None:
         self.down = False
@@ -467,6 +531,9 @@ class Stripe:
         self.by_idempotency.clear()
         self.forms.clear()
         self.versions.clear()
+        self.refunds.clear()
+        self.refund_requests.clear()
+        self.refund_status = "succeeded"
 
     def app(self) -> Starlette:
         def authorised(request: Request) -> bool:
@@ -533,62 +600,62 @@ class Stripe:
                 self.by_idempotency[key] = intent_id
             return JSONResponse(intent)
 
-        # POST /v1/refunds as Stripe's API reference describes it ("Create a refund"): form-encoded
-        # payment_intent, amount (minor units, default the rest), reason (duplicate | fraudulent |
-        # requested_by_customer), metadata[...]; answers the Refund object (id re_..., object
-        # "refund", amount, currency, payment_intent, status, reason, metadata, created). More than
-        # is left to refund is an invalid_request_error (400); an Idempotency-Key seen before gets
-        # the same refund back.
-        async def refunds(request: Request) -> Response:
-            if self.down:
-                return error(500, "api_error", "unavailable")
-            if not authorised(request):
-                return error(401, "invalid_request_error", "Invalid API Key provided")
-            form = {k: str(v) for k, v in (await request.form()).items()}
-            self.refund_requests.append((form, {k.lower(): v for k, v in request.headers.items()}))
-            key = request.headers.get("idempotency-key")
-            if key and key in self.by_idempotency:
-                return JSONResponse(self.refunds[self.by_idempotency[key]])
-            intent = self.intents.get(form.get("payment_intent", ""))
-            if intent is None:
-                return error(
-                    400, "invalid_request_error", f"No such payment_intent: '{form.get('payment_intent')}'"
-                )
-            if form.get("reason") not in (None, "duplicate", "fraudulent", "requested_by_customer"):
-                return error(400, "invalid_request_error", "Invalid reason")
-            done = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
-            left = intent["amount_received"] - done
-            amount = int(form.get("amount", left))
-            if amount > left or amount <= 0:
-                return error(
-                    400,
-                    "invalid_request_error",
-                    f"Refund amount ({amount}) is greater than unrefunded amount ({left})",
-                )
-            refund_id = "re_" + secrets.token_hex(12)
-            refund = {
-                "id": refund_id,
-                "object": "refund",
-                "amount": amount,
-                "currency": intent["currency"],
-                "payment_intent": intent["id"],
-                "charge": intent["latest_charge"],
-                "status": self.refund_status,
-                "reason": form.get("reason"),
-                "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
-                "created": _now(),
-            }
-            self.refunds[refund_id] = refund
-            if key:
-                self.by_idempotency[key] = refund_id
-            return JSONResponse(refund)
-
         return Starlette(
             routes=[
                 Route("/v1/payment_intents", intents, methods=["GET", "POST"]),
-                Route("/v1/refunds", refunds, methods=["POST"]),
+                Route("/v1/refunds", self.refund_route, methods=["POST"]),
             ]
         )
+
+    # POST /v1/refunds as Stripe's API reference describes it ("Create a refund"): form-encoded
+    # payment_intent, amount (minor units, default the rest), reason (duplicate | fraudulent |
+    # requested_by_customer), metadata[...]; answers the Refund object (id re_..., object
+    # "refund", amount, currency, payment_intent, status, reason, metadata, created). More than
+    # is left to refund is an invalid_request_error (400); an Idempotency-Key seen before gets
+    # the same refund back.
+    async def refund_route(self, request: Request) -> Response:
+        if self.down:
+            return _stripe_error(500, "api_error", "unavailable")
+        if request.headers.get("authorization") != f"Bearer {self.secret_key}":
+            return _stripe_error(401, "invalid_request_error", "Invalid API Key provided")
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        self.refund_requests.append((form, {k.lower(): v for k, v in request.headers.items()}))
+        key = request.headers.get("idempotency-key")
+        if key and key in self.by_idempotency:
+            return JSONResponse(self.refunds[self.by_idempotency[key]])
+        intent = self.intents.get(form.get("payment_intent", ""))
+        if intent is None:
+            return _stripe_error(
+                400, "invalid_request_error", f"No such payment_intent: '{form.get('payment_intent')}'"
+            )
+        if form.get("reason") not in (None, "duplicate", "fraudulent", "requested_by_customer"):
+            return _stripe_error(400, "invalid_request_error", "Invalid reason")
+        done = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
+        left = intent["amount_received"] - done
+        amount = int(form.get("amount", left))
+        if amount > left or amount <= 0:
+            return _stripe_error(
+                400,
+                "invalid_request_error",
+                f"Refund amount ({amount}) is greater than unrefunded amount ({left})",
+            )
+        refund_id = "re_" + secrets.token_hex(12)
+        refund = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "charge": intent["latest_charge"],
+            "status": self.refund_status,
+            "reason": form.get("reason"),
+            "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            "created": _now(),
+        }
+        self.refunds[refund_id] = refund
+        if key:
+            self.by_idempotency[key] = refund_id
+        return JSONResponse(refund)
 
     def event(
         self, type_: str, intent: dict[str, Any], *, at: int | None = None, secret: str | None = None

@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 
 from ordergate import money
+from ordergate.payments import stripe_amounts
 from ordergate.payments.btcpay import BtcpayProvider
 from ordergate.payments.config import BtcpaySettings, StripeSettings, secret_value
 from ordergate.payments.protocol import ProviderUnavailable
-from ordergate.payments.stripe import StripeProvider, minor_units
+from ordergate.payments.stripe import StripeProvider
 
 # Stripe's refund statuses (API reference, "The Refund object": pending, requires_action,
 # succeeded, failed, canceled) onto ours.
@@ -79,13 +80,14 @@ async def stripe_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer
         return RefundAnswer("failed", detail="the Stripe secret key is not set")
     form = {
         "payment_intent": ask.target,
-        "amount": str(minor_units(ask.amount, ask.currency)),
+        "amount": str(stripe_amounts.to_minor(ask.amount, ask.currency)),
         "reason": "requested_by_customer",
         "metadata[ordergate_refund]": ask.public_id,
         "metadata[ordergate_order]": ask.order_number,
         "metadata[ordergate_store]": ask.store_slug,
     }
-    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"ordergate-{ask.public_id}"}
+    # Stripe-Version pinned as for every call of ours (payments/stripe.py).
+    headers = {**StripeProvider().auth_headers(key), "Idempotency-Key": f"ordergate-{ask.public_id}"}
     try:
         response = await http.post(f"{cfg.api_url}/v1/refunds", data=form, headers=headers)
     except httpx.HTTPError as exc:
@@ -123,7 +125,7 @@ async def btcpay_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer
         "customCurrency": ask.currency,
     }
     url = f"{cfg.url}/api/v1/stores/{cfg.store_id}/invoices/{ask.target}/refund"
-    headers = {"Authorization": f"token {key}", "Accept": "application/json"}
+    headers = BtcpayProvider().auth_headers(key)
     try:
         response = await http.post(url, json=body, headers=headers)
     except httpx.HTTPError as exc:
