@@ -522,7 +522,8 @@ class Stripe:
     forms: list[dict[str, str]] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)  # the Stripe-Version header of each request
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
-    refund_requests: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)  # form, headers
+    # (form, headers) of each refund request
+    refund_requests: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
     refund_status: str = "succeeded"
 
     def reset(self) -> None:
