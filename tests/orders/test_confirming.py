@@ -42,6 +42,8 @@ async def test_confirming_payment_is_never_asked_for_again(
     text = words(page.text)
     assert "Payment received, waiting for 1 more confirmation" in text
     assert "nothing more to pay" in text
+    assert "Payment received, confirming" in text
+    assert "Awaiting payment" not in text
     prompts = ("data-countdown", "Time left to pay", "QR code to pay", "Open in wallet app", "Copy amount")
     for prompt in prompts:
         assert prompt not in page.text, prompt
