@@ -50,3 +50,23 @@ async def test_times_are_utc_in_a_time_element(client: httpx.AsyncClient) -> Non
 
     html = (await client.get(await place(client))).text
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+Z" data-local>[^<]+ UTC</time>', html)
+
+
+async def test_the_operators_image_shows_in_the_list_the_page_and_the_cart(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    photo = "https://img.example/mug.jpg"
+    made = await client.post(
+        "/api/v1/stores/demo/admin/products",
+        json={"sku": "MUG-01", "name": "Enamel mug", "price": "12.00", "image_url": photo, "on_hand": 5},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    listing = await client.get("/s/demo?sku=MUG-01&qty=1")
+    assert listing.text.count(f'src="{photo}"') == 2  # in the product list and in the cart
+    assert "img-src 'self' https://img.example;" in listing.headers["content-security-policy"]
+    page = await client.get("/s/demo/products/MUG-01")
+    assert f'<img class="product-image" src="{photo}" alt="Enamel mug"' in page.text
+    assert "img-src 'self' https://img.example;" in page.headers["content-security-policy"]
+    api = (await client.get("/api/v1/stores/demo/products")).json()
+    assert next(p for p in api["items"] if p["sku"] == "MUG-01")["image_url"] == photo

@@ -31,8 +31,7 @@ async def list_products(session: AsyncSession, store: Store) -> ProductList:
                 currency=store.currency,
                 available=p.available_quantity > 0,
                 available_quantity=p.available_quantity,
-                # The column arrives with the catalog admin (0017_catalog_admin); none before it.
-                image_url=getattr(p, "image_url", "") or "",
+                image_url=p.image_url,
             )
             for p in rows
         ]

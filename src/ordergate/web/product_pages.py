@@ -33,7 +33,7 @@ async def product_page(
         )
     query = request.query_params
     cart = cart_from(query.getlist("sku"), query.getlist("qty"))
-    image = image_url(getattr(product, "image_url", ""))  # the column comes with issue 17's catalog admin
+    image = image_url(product.image_url)
     return page(
         request,
         settings,
