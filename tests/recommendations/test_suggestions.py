@@ -177,3 +177,22 @@ async def test_unknown_wrong_store_and_expired_checkouts(
     clock.advance(timedelta(days=2))
     r = await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}/recommendations")
     assert r.status_code == 410, r.text
+
+
+async def test_a_fully_refunded_order_stops_counting(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    order = await place(client, NB, PEN)
+    paid = await Buyer(client).pay(order["token"])
+    assert paid.status_code == 201, paid.text
+    await settle(sessionmaker)
+    assert [i["sku"] for i in await suggested(client, NB)] == [PEN]
+    refund = await client.post(
+        f"/api/v1/stores/demo/admin/orders/{order['number']}/refunds",
+        headers=ADMIN,
+        json={"restock": True, "reason": "returned"},
+    )
+    assert refund.status_code == 201, refund.text
+    assert (await Buyer(client).track(order["token"]))["status"] == "refunded"
+    await settle(sessionmaker)
+    assert await suggested(client, NB) == []
