@@ -26,6 +26,7 @@ from ordergate.notifications.api import operator as notifications_operator
 from ordergate.orders.api import guest as orders_guest
 from ordergate.orders.api import operator as orders_operator
 from ordergate.orders.api import sandbox as orders_sandbox
+from ordergate.orders.fastlane import TrackingFastLane
 from ordergate.payments.api import callbacks as payments_callbacks
 from ordergate.payments.api import guest as payments_guest
 from ordergate.payments.api import operator as payments_operator
@@ -38,7 +39,10 @@ from ordergate.recommendations.pages import router as recommendations_pages
 from ordergate.settings import Settings
 from ordergate.stores.api import operator as stores_operator
 from ordergate.stores.api import router as stores_router
+from ordergate.stores.cache import StoreCache
 from ordergate.web.pages import mount_pages
+
+TRACK_PATH = "/api/v1/stores/{store}/orders/{token}"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,10 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.store_cache = StoreCache(engine)
         await check_payment_methods(app.state.sessionmaker)  # provider readiness known from the start
+        await app.state.store_cache.start()
         try:
             yield
         finally:
+            await app.state.store_cache.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -97,6 +104,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from ordergate.agent.transports import mount_agent  # the MCP stack costs ~35 MB: only when served
 
         mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
+    # Inside the guard: the tracking read answered from its stored document, before routing.
+    track = next(
+        (
+            r
+            for r in app.routes
+            if getattr(r, "path", None) == TRACK_PATH and "GET" in getattr(r, "methods", ())
+        ),
+        None,
+    )
+    app.add_middleware(TrackingFastLane, route=track)
     app.add_middleware(
         RequestGuard,
         max_body=settings.max_body_bytes,

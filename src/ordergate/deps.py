@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Request
 
 from ordergate.db import Session
 from ordergate.settings import Settings
+from ordergate.stores.cache import StoreCache
 from ordergate.stores.models import OperatorKey, Store
 from ordergate.stores.service import authenticate_operator, get_store
 
@@ -21,8 +22,10 @@ async def _settings(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(_settings)]
 
 
-async def _store(session: Session, store: Annotated[str, Path(max_length=64)]) -> Store:
-    return await get_store(session, store)
+async def _store(request: Request, session: Session, store: Annotated[str, Path(max_length=64)]) -> Store:
+    # Cached per process (stores.cache): a detached Store, never changed through this dependency.
+    cache: StoreCache | None = getattr(request.app.state, "store_cache", None)
+    return await get_store(session, store) if cache is None else await cache.get(session, store)
 
 
 CurrentStore = Annotated[Store, Depends(_store)]

@@ -292,6 +292,7 @@ async def test_http_rate_source_is_parsed_exactly_cached_and_refused_when_stale(
     store = (await client.get("/api/v1/stores/shop")).json()
     assert store["payment_methods"][0]["reason"] == "rate_unavailable"
     await RATES.settle()
+    await PROBES.settle()  # background probes finish here, not whenever a request yields
     assert (await client.get("/api/v1/stores/shop")).json()["guest_checkout"]["available"] is False
 
     rate_feed.status = 200

@@ -4,6 +4,7 @@ challenge of each ceremony is kept in the database, single use and short-lived."
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import Any
@@ -12,20 +13,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ordergate import clock, security
 from ordergate.accounts.errors import PasskeyRejected
@@ -38,6 +25,15 @@ from ordergate.sql import rowcount
 REGISTER, SIGN_IN = "register", "sign_in"
 CEREMONY_SECONDS = 300
 MAX_PASSKEYS = 20
+
+
+# py_webauthn (and what it imports) is loaded by the first passkey request, not by every web process.
+def bytes_to_base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def base64url_to_bytes(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def relying_party(settings: Settings) -> tuple[str, str]:
@@ -91,6 +87,8 @@ async def _spend_challenge(
 
 
 def _options(options: Any) -> dict[str, Any]:
+    from webauthn import options_to_json
+
     parsed: dict[str, Any] = json.loads(options_to_json(options))
     return parsed
 
@@ -98,6 +96,14 @@ def _options(options: Any) -> dict[str, Any]:
 async def registration_options(
     session: AsyncSession, account: Account, *, settings: Settings, store_name: str
 ) -> PasskeyOptionsOut:
+    from webauthn import generate_registration_options
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     rp_id, _ = relying_party(settings)
     contacts = list(
         await session.scalars(
@@ -138,6 +144,8 @@ async def register(
     name: str | None,
     settings: Settings,
 ) -> Passkey:
+    from webauthn import verify_registration_response
+
     challenge = await _spend_challenge(session, challenge_id, purpose=REGISTER, account=account)
     rp_id, origin = relying_party(settings)
     try:
@@ -183,6 +191,9 @@ async def _count(session: AsyncSession, account: Account) -> int:
 
 async def authentication_options(session: AsyncSession, *, settings: Settings) -> PasskeyOptionsOut:
     """Options for signing in with any passkey of this site (discoverable: no user named first)."""
+    from webauthn import generate_authentication_options
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     rp_id, _ = relying_party(settings)
     options = generate_authentication_options(
         rp_id=rp_id, user_verification=UserVerificationRequirement.REQUIRED
@@ -195,6 +206,8 @@ async def authenticate(
     session: AsyncSession, *, challenge_id: str, credential: dict[str, Any], settings: Settings
 ) -> Account:
     """The account whose passkey signed this challenge; PasskeyRejected otherwise."""
+    from webauthn import verify_authentication_response
+
     challenge = await _spend_challenge(session, challenge_id, purpose=SIGN_IN, account=None)
     raw_id = credential.get("rawId") or credential.get("id")
     if not isinstance(raw_id, str) or len(raw_id) > 1400:

@@ -7,19 +7,20 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import structlog
 from fastapi import FastAPI
-from mcp.server.transport_security import TransportSecuritySettings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
-from ordergate.agent.server import build_server
 from ordergate.db import check_migrated, make_engine, make_sessionmaker
 from ordergate.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp.server.transport_security import TransportSecuritySettings
 
 MCP_PATH = "/mcp"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -28,6 +29,8 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """Answer only for our own origin (BASE_URL) and the local machine: a page elsewhere that rebinds its
     DNS to this server cannot drive the tools from a buyer's browser."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
     base = urlsplit(settings.base_url)
     hosts = [f"{h}:*" for h in LOCAL_HOSTS] + list(LOCAL_HOSTS)
     origins = [f"http://{h}:*" for h in LOCAL_HOSTS] + [f"http://{h}" for h in LOCAL_HOSTS]
@@ -44,35 +47,68 @@ def mount_agent(app: FastAPI, settings: Settings) -> None:
 
     Stateless with JSON answers: every request stands alone, so any of N web processes can answer it and
     nothing is kept in memory between requests. The path is a guest path: the request guard strips
-    credentials before the tools see the request, and the tools read none."""
-
-    def sessions() -> async_sessionmaker[AsyncSession]:
-        maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
-        return maker
-
-    server = build_server(settings, sessions)
-    http = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        max_request_body_size=settings.max_body_bytes,
-        transport_security=transport_security(settings),
-    )
-    # POST only: stateless, the server never pushes, so GET (a stream that would never carry anything) and
-    # DELETE (there is no session to end) are 405, as the transport allows.
-    endpoint = next(r.endpoint for r in http.routes if isinstance(r, Route) and r.path == MCP_PATH)
-    app.router.routes.insert(0, _NamedRoute(MCP_PATH, endpoint=endpoint, methods=["POST"], name="mcp"))
-    # The MCP session manager owns a task group for the requests it serves; it runs inside the app's
-    # lifespan, after the database is ready and until shutdown.
-    manager = server.session_manager
+    credentials before the tools see the request, and the tools read none. The MCP stack (some 20 MB)
+    is imported by the first request to /mcp, not by every web process at start."""
+    agent = _LazyAgent(app, settings)
+    app.router.routes.insert(0, _NamedRoute(MCP_PATH, endpoint=agent, methods=["POST"], name="mcp"))
     app_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with app_lifespan(application) as state, _in_own_task(manager.run()):
-            yield state
+        async with app_lifespan(application) as state:
+            try:
+                yield state
+            finally:
+                await agent.close()
 
     app.router.lifespan_context = lifespan
+
+
+class _LazyAgent:
+    """The /mcp endpoint, built on its first request: the MCP server and its session manager, which
+    then runs (in a task of its own) until the app shuts down."""
+
+    def __init__(self, app: FastAPI, settings: Settings):
+        self.app, self.settings = app, settings
+        self.endpoint: Any = None
+        self.running: AbstractAsyncContextManager[None] | None = None
+        self.lock = asyncio.Lock()
+
+    async def _start(self) -> Any:
+        from ordergate.agent.server import build_server
+
+        def sessions() -> async_sessionmaker[AsyncSession]:
+            maker: async_sessionmaker[AsyncSession] = self.app.state.sessionmaker
+            return maker
+
+        server = build_server(self.settings, sessions)
+        http = server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            stateless_http=True,
+            json_response=True,
+            max_request_body_size=self.settings.max_body_bytes,
+            transport_security=transport_security(self.settings),
+        )
+        # POST only: stateless, the server never pushes, so GET (a stream that would never carry
+        # anything) and DELETE (there is no session to end) are 405, as the transport allows.
+        endpoint = next(r.endpoint for r in http.routes if isinstance(r, Route) and r.path == MCP_PATH)
+        # The MCP session manager owns a task group for the requests it serves.
+        running = _in_own_task(server.session_manager.run())
+        await running.__aenter__()
+        self.running = running
+        return endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.endpoint is None:
+            async with self.lock:
+                if self.endpoint is None:
+                    self.endpoint = await self._start()
+        await self.endpoint(scope, receive, send)
+
+    async def close(self) -> None:
+        if self.running is not None:
+            running, self.running = self.running, None
+            await running.__aexit__(None, None, None)
 
 
 @asynccontextmanager
@@ -111,6 +147,8 @@ class _NamedRoute(Route):
 
 async def serve_stdio(settings: Settings) -> None:
     """Serve the tools on stdin/stdout until the assistant closes them (`ordergate agent`)."""
+    from ordergate.agent.server import build_server
+
     # stdout carries the protocol: every log line goes to stderr.
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     engine = make_engine(settings)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate import clock, money
 from ordergate.catalog.models import Product, StockMovement
 from ordergate.catalog.schemas import ProductList, ProductOut
-from ordergate.errors import OutOfStock
+from ordergate.errors import NotAvailable, OutOfStock
 from ordergate.sql import execute_counted
 from ordergate.stores.models import Store
 
@@ -112,6 +112,35 @@ async def reserve_stock(
         )
     if not changed:
         raise OutOfStock(f"Not enough stock of {sku}", field="items")
+
+
+async def reserve_items(
+    session: AsyncSession, store: Store, items: Iterable[dict[str, object]]
+) -> dict[str, Product]:
+    """Hold each item's quantity with one guarded UPDATE ... RETURNING per item (the stock check is
+    its WHERE clause); returns the products so held, by SKU. A SKU no longer sold answers 409
+    NotAvailable, one short of stock 409 OutOfStock (the transaction then undoes every hold)."""
+    held: dict[str, Product] = {}
+    for item in items:
+        sku, quantity = str(item["sku"]), int(str(item["quantity"]))
+        product = await session.scalar(
+            update(Product)
+            .where(
+                Product.store_id == store.id,
+                Product.sku == sku,
+                Product.active,
+                Product.on_hand - Product.reserved >= quantity,
+            )
+            .values(reserved=Product.reserved + quantity)
+            .returning(Product)
+            .execution_options(synchronize_session=False)
+        )
+        if product is None:
+            if sku not in await products_by_sku(session, store, [sku]):
+                raise NotAvailable(f"No longer sold: {sku}", field="items")
+            raise OutOfStock(f"Not enough stock of {sku}", field="items")
+        held[sku] = product
+    return held
 
 
 async def release_stock(

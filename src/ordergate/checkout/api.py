@@ -22,8 +22,7 @@ from ordergate.errors import (
     responses,
 )
 from ordergate.orders.schemas import OrderIn, TrackingOut
-from ordergate.orders.service import load_order
-from ordergate.orders.views import tracking_view
+from ordergate.orders.service import document_answer, tracking_answer
 
 # Tags per route: placing an order is documented with the orders it makes.
 router = APIRouter(prefix="/api/v1/stores/{store}/checkouts")
@@ -87,13 +86,14 @@ async def place_order(
     settings: AppSettings,
     checkout_id: CheckoutId,
     body: OrderIn,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> TrackingOut:
+) -> Response:
     order, token, created = await complete_checkout(
         session, store, checkout_id, body, idempotency_key=idempotency_key, settings=settings
     )
-    if not created:
-        response.status_code = 200
-        order = await load_order(session, store, order_id=order.id)
-    return tracking_view(order, store, token=token, settings=settings)
+    if created and order.tracking is not None:
+        # The document stored with the order is the answer: rendered once, not twice.
+        answer = document_answer(order.tracking, store, token=token, settings=settings)
+    else:
+        answer, _ = await tracking_answer(session, store, token, settings=settings)
+    return Response(answer, status_code=201 if created else 200, media_type="application/json")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import security
-from ordergate.catalog.service import products_by_sku, reserve_stock
+from ordergate.catalog.service import reserve_items
 from ordergate.checkout.models import Checkout
 from ordergate.checkout.service import find_checkout, missing_fields, price_lines
 from ordergate.errors import Conflict, FieldError, IdempotencyConflict, NotAvailable, Unprocessable
@@ -18,6 +18,7 @@ from ordergate.notifications.service import notify_order_created, seal_order_lin
 from ordergate.orders.models import Order, OrderLine
 from ordergate.orders.place import open_order
 from ordergate.orders.schemas import OrderIn
+from ordergate.orders.service import tracking_document
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.service import find_method, issue_instruction
 from ordergate.settings import Settings
@@ -140,13 +141,15 @@ async def complete_checkout(
         store, checkout, data, settings=settings, placed_on_page=placed_on_page, account_id=account_id
     )
 
-    products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
-    gone = [str(i["sku"]) for i in checkout.items if str(i["sku"]) not in products]
-    if gone:
-        raise NotAvailable(f"No longer sold: {', '.join(gone)}", field="items")
+    # One guarded UPDATE per line reserves the stock and returns the product it priced.
+    products = await reserve_items(session, store, checkout.items)
     lines, totals = price_lines(store, checkout.items, products)
-    for line in lines:
-        await reserve_stock(session, product_id=line.product.id, sku=line.sku, quantity=line.quantity)
+
+    async def finish(order: Order) -> None:
+        order.instructions.append(await issue_instruction(session, store, order, method, settings=settings))
+        # The tracking document goes in with the order (set last, with everything it shows): the
+        # order's first read is one SELECT.
+        order.tracking, order.tracking_until = tracking_document(order, store, token=token, settings=settings)
 
     try:
         order = await open_order(
@@ -182,12 +185,12 @@ async def complete_checkout(
             first_status=OrderStatus.AWAITING_PAYMENT,
             actor="buyer",
             event_data={"payment_method": method.key},
+            before_flush=finish,
         )
     except IntegrityError as exc:
         if "idempotency_key" in str(exc.orig):
             raise IdempotencyConflict(field="Idempotency-Key") from None
         raise
-    order.instructions.append(await issue_instruction(session, store, order, method, settings=settings))
     checkout.status = "completed"
     checkout.order_id = order.id
     checkout.updated_at = order.created_at

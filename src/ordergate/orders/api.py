@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore, StoreOperator
@@ -43,9 +43,27 @@ Number = Annotated[str, Path(max_length=32)]
 OPERATOR_ERRORS = (Unauthorized, Forbidden, NotFound)
 
 
-@guest.get("/orders/{token}", response_model=TrackingOut, responses=responses(NotFound))
-async def track(session: Session, store: CurrentStore, settings: AppSettings, token: Token) -> TrackingOut:
-    return await service.track(session, store, token, settings=settings)
+@guest.get(
+    "/orders/{token}",
+    response_model=TrackingOut,
+    responses={
+        **responses(NotFound),
+        304: {"description": "Unchanged since the ETag sent in If-None-Match (no body)"},
+    },
+)
+async def track(
+    session: Session,
+    store: CurrentStore,
+    settings: AppSettings,
+    token: Token,
+    if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
+) -> Response:
+    """The order as its token holder sees it, with a strong ETag (the order's version): a page
+    polling with If-None-Match gets 304 and no body until the order changes."""
+    body, tag = await service.tracking_answer(session, store, token, settings=settings)
+    if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers={"ETag": tag})
+    return Response(body, media_type="application/json", headers={"ETag": tag})
 
 
 @guest.post(

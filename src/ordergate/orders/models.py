@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ordergate.clock import now
@@ -56,6 +56,12 @@ class Order(Base):
     test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # Bumped by orders.document on every change to the order or its rows: the tracking ETag.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The tracking answer (without the token) as JSON text, valid until `tracking_until` (None:
+    # until the next change); None when a change made it stale. Maintained by orders.document.
+    tracking: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tracking_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     lines: Mapped[list[OrderLine]] = relationship(lazy="raise", order_by="OrderLine.id")
     events: Mapped[list[OrderEvent]] = relationship(lazy="raise", order_by="OrderEvent.id")

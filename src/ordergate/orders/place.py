@@ -3,13 +3,14 @@ whoever takes the order (Checkout for guests and accounts, Intake for sales chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
+from ordergate.orders import document as _document  # noqa: F401 (registers its flush hook)
 from ordergate.orders.models import Order, OrderEvent, OrderLine
 from ordergate.orders.status import OrderStatus
 
@@ -41,12 +42,14 @@ async def open_order(
     external_id: str | None = None,
     attention_reason: str | None = None,
     test: bool = False,
+    before_flush: Callable[[Order], Awaitable[None]] | None = None,
 ) -> Order:
     """Insert the order with its lines and its first status event (one flush), under a new number.
 
     Holds no stock and issues no payment instruction: the caller does what its kind of order needs.
     An IntegrityError from the flush (a spent idempotency key, a checkout placed twice) is the
-    caller's to translate."""
+    caller's to translate. `before_flush` completes the order in memory before that one flush
+    (checkout adds the payment instruction and the tracking document: no second write)."""
     now = clock.now()
     order = Order(
         store_id=store_id,
@@ -81,6 +84,8 @@ async def open_order(
         shipments=[],
         instructions=[],
     )
+    if before_flush is not None:
+        await before_flush(order)
     session.add(order)
     await session.flush()
     return order

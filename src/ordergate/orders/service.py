@@ -11,11 +11,12 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ordergate import clock, security
 from ordergate.errors import Conflict, IllegalTransition, NotFound
+from ordergate.orders import document
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import SandboxPaymentIn, TrackingOut
 from ordergate.orders.state import move
 from ordergate.orders.status import OrderStatus
-from ordergate.orders.views import tracking_view
+from ordergate.orders.views import tracking_url, tracking_view
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.service import (
     active_instruction,
@@ -82,6 +83,45 @@ async def track(session: AsyncSession, store: Store, token: str, *, settings: Se
     order = await load_order(session, store, token=token)
     await expire_if_due(session, order)
     return tracking_view(order, store, token=token, settings=settings)
+
+
+def tracking_document(
+    order: Order, store: Store, *, token: str, settings: Settings
+) -> tuple[str, datetime | None]:
+    """The order's tracking document (orders.document) and until when it holds without a change."""
+    view = tracking_view(order, store, token=token, settings=settings).model_dump(mode="json")
+    instruction = active_instruction(order)
+    until = document.valid_until(
+        order.status, OrderStatus.AWAITING_PAYMENT, [instruction.expires_at] if instruction else []
+    )
+    return document.to_text(view), until
+
+
+def document_answer(doc: str, store: Store, *, token: str, settings: Settings) -> bytes:
+    return document.answer(doc, token=token, tracking_url=tracking_url(settings, store, token))
+
+
+async def tracking_answer(
+    session: AsyncSession, store: Store, token: str, *, settings: Settings
+) -> tuple[bytes, str]:
+    """The tracking answer's JSON body and its ETag. One SELECT while the stored document holds;
+    otherwise the order is loaded, expired if due, rendered, and its document stored again."""
+    found = await document.read(session, store_id=store.id, token=token)
+    if found is None:
+        raise NotFound("No such order in this store", field="order")
+    order_id, version, doc, until = found
+    now = clock.now()
+    if doc is None or (until is not None and until <= now):
+        order = await load_order(session, store, order_id=order_id)
+        await expire_if_due(session, order, now=now)
+        await session.flush()  # a move made now gives the order its new version before it is kept
+        doc, until = tracking_document(order, store, token=token, settings=settings)
+        version = order.version
+        if until is None or until > now:
+            await document.keep(session, order_id=order.id, version=version, doc=doc, until=until)
+    return document.answer(
+        doc, token=token, tracking_url=tracking_url(settings, store, token)
+    ), document.etag(version)
 
 
 async def refresh(session: AsyncSession, store: Store, token: str, *, settings: Settings) -> TrackingOut:

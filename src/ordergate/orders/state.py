@@ -12,6 +12,7 @@ from ordergate import clock
 from ordergate.catalog.service import commit_stock, release_stock, reserve_stock, return_stock
 from ordergate.errors import IllegalTransition
 from ordergate.notifications.service import notify_status_change
+from ordergate.orders import document as _document  # noqa: F401 (registers its flush hook)
 from ordergate.orders.followers import announce_move
 from ordergate.orders.models import Order, OrderEvent
 from ordergate.orders.status import OrderStatus

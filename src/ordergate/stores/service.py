@@ -13,6 +13,7 @@ from ordergate.catalog.config import apply_config_products
 from ordergate.errors import Forbidden, NotAvailable, NotFound, Unauthorized
 from ordergate.payments.providers import PROVIDERS, Readiness
 from ordergate.settings import Settings
+from ordergate.stores import cache as _cache  # noqa: F401 (registers its flush hooks)
 from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
 from ordergate.stores.schemas import (
     DeliveryFieldOut,

@@ -200,6 +200,7 @@ document.documentElement.classList.add("js");
     if (!root) return;
     var api = root.getAttribute("data-api");
     var polling = false;
+    var etag = null;
 
     function preparing(order) {
       /* BTCPay or Stripe details still being fetched: the page changes once they are there. */
@@ -232,8 +233,15 @@ document.documentElement.classList.add("js");
     function poll() {
       if (polling || root.getAttribute("data-open") !== "true") return;
       polling = true;
-      fetch(api, { credentials: "omit", cache: "no-store", headers: { "Accept": "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : null; })
+      /* If-None-Match: an unchanged order answers 304 with no body (the order's version is its ETag). */
+      var headers = { "Accept": "application/json" };
+      if (etag) headers["If-None-Match"] = etag;
+      fetch(api, { credentials: "omit", cache: "no-store", headers: headers })
+        .then(function (response) {
+          if (response.status === 304 || !response.ok) return null;
+          etag = response.headers.get("ETag");
+          return response.json();
+        })
         .then(function (order) {
           if (!order || signature(order) === root.getAttribute("data-signature")) return null;
           return fetch(window.location.pathname, { credentials: "omit", cache: "no-store" })
