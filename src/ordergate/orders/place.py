@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
-from ordergate.orders import document as _document  # noqa: F401 (registers its flush hook)
+from ordergate.orders import document  # its flush hook keeps every order's tracking document fresh
 from ordergate.orders.models import Order, OrderEvent, OrderLine
 from ordergate.orders.status import OrderStatus
 
@@ -77,6 +77,7 @@ async def open_order(
         test=test,
         created_at=now,
         updated_at=now,
+        version=document.new_version(),
         lines=lines,
         events=[
             OrderEvent(type="status", to_status=first_status, actor=actor, data=event_data, created_at=now)
