@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= $(or $(ORDERGATE_PORT),8000)
 
-.PHONY: run pay test lint types layers pytest browser-deps node-deps bench lock clean
+.PHONY: run pay test lint types layers pytest browser-deps node-deps bench bench-ceiling wrk lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -59,8 +59,18 @@ pytest: $(STAMP) browser-deps node-deps
 
 test: lint types layers pytest
 
-bench: $(STAMP)
+# wrk (Debian's) drives bench/ceiling.py; without it (and without root or sudo) the python driver does.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || echo "wrk not installed: bench/ceiling.py uses its python driver"; }
+
+bench: $(STAMP) wrk
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/ceiling.py
+
+bench-ceiling: $(STAMP) wrk
+	$(BIN)/python bench/ceiling.py
 
 lock: $(STAMP)
 	{ echo "# Pinned environment for ordergate (runtime + dev tools). Regenerate: make lock"; \

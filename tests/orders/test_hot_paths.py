@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate import clock
 from ordergate.orders.models import Order
 from ordergate.settings import Settings
+from tests.checkout.test_sql_statements import counting
 from tests.factories import DEMO_FILE, Buyer, demo_config
 from tests.test_cli import run
-from tests.checkout.test_sql_statements import counting
 
 BASE = "/api/v1/stores/demo"
 
