@@ -42,8 +42,6 @@ from ordergate.stores.api import router as stores_router
 from ordergate.stores.cache import StoreCache
 from ordergate.web.pages import mount_pages
 
-TRACK_PATH = "/api/v1/stores/{store}/orders/{token}"
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -105,15 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
     # Inside the guard: the tracking read answered from its stored document, before routing.
-    track = next(
-        (
-            r
-            for r in app.routes
-            if getattr(r, "path", None) == TRACK_PATH and "GET" in getattr(r, "methods", ())
-        ),
-        None,
-    )
-    app.add_middleware(TrackingFastLane, route=track)
+    app.add_middleware(TrackingFastLane)
     app.add_middleware(
         RequestGuard,
         max_body=settings.max_body_bytes,
