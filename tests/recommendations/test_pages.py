@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate.catalog.models import Product
 from tests.factories import ADMIN_KEY
 from tests.recommendations.helpers import place, settle
 from tests.test_pages import checkout_form, csrf_of, open_checkout
@@ -107,3 +109,19 @@ async def test_storefront_search_box_ranks_and_keeps_the_cart(client: httpx.Asyn
     none = await client.get("/s/demo", params={"q": "umbrella"})
     assert "No products match" in none.text
     assert re.findall(r'name="add" value="([^"]+)"', none.text) == []
+
+
+async def test_suggestions_show_the_products_picture_and_the_page_allows_its_host(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await history(client, sessionmaker)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Product).where(Product.sku == PEN).values(image_url="https://img.example.com/pen.jpg")
+        )
+    path = await open_checkout(client, (NB, 1))
+    page = await client.get(path)
+    assert 'src="https://img.example.com/pen.jpg"' in page.text
+    assert "https://img.example.com" in page.headers["content-security-policy"]
+    api = await client.get(f"/api/v1/stores/demo/checkouts/{path.rsplit('/', 1)[1]}/recommendations")
+    assert api.json()["items"][0]["image_url"] == "https://img.example.com/pen.jpg"

@@ -14,7 +14,7 @@ from ordergate.checkout.service import price_lines
 from ordergate.recommendations import suggest
 from ordergate.recommendations.schemas import SuggestionOut
 from ordergate.stores.models import Store
-from ordergate.web.render import Formats, buyer_locale
+from ordergate.web.render import Formats, buyer_locale, image_origins, image_url
 
 SHOWN = 3
 REASON_WORDS = {
@@ -55,8 +55,11 @@ async def added_notice(
 
 def context(suggestions: list[SuggestionOut], *, action: str, after_order: bool) -> dict[str, Any]:
     """The template variables suggestions.html reads."""
+    images = {s.sku: image_url(s.image_url) for s in suggestions}
     return {
         "suggestions": suggestions,
+        "suggestion_images": images,
+        "img_sources": image_origins(images.values()),  # the page's CSP allows the operator's image host
         "suggestion_action": action,
         "suggestion_reasons": REASON_WORDS,
         "suggestions_title": "You may also like" if after_order else "Goes well with your order",

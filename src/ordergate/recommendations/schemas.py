@@ -16,6 +16,7 @@ class SuggestionOut(BaseModel):
     price: str
     currency: str
     reason: Reason
+    image_url: str = ""  # the operator's picture of it (https), "" when none
 
 
 class SuggestionList(BaseModel):

@@ -139,7 +139,16 @@ def _ranking_query(cart: Cart, *, account_id: int | None) -> object:
     score = func.coalesce(together.c.score, 0.0)
     orders = func.coalesce(popularity.orders, 0)
     return (
-        select(Product.sku, Product.name, Product.description, Product.price, in_cart, score, orders)
+        select(
+            Product.sku,
+            Product.name,
+            Product.description,
+            Product.price,
+            in_cart,
+            score,
+            orders,
+            Product.image_url,
+        )
         .outerjoin(together, together.c.product_id == Product.id)
         .outerjoin(popularity, and_(popularity.product_id == Product.id, popularity.other_id == Product.id))
         .where(
@@ -157,7 +166,8 @@ async def suggestions(
     """Up to `limit` products to offer with the cart: never one in it, never one out of stock.
     Read-only: it changes no price and reserves nothing."""
     rows = (await session.execute(_ranking_query(cart, account_id=account_id))).all()  # type: ignore[call-overload]
-    ranked = rank(rows, limit=limit)
+    images = {row[0]: row[7] for row in rows}
+    ranked = rank([tuple(row[:7]) for row in rows], limit=limit)
     return SuggestionList(
         items=[
             SuggestionOut(
@@ -167,6 +177,7 @@ async def suggestions(
                 price=money.text(price, cart.currency),
                 currency=cart.currency,
                 reason=reason,
+                image_url=images.get(sku) or "",
             )
             for sku, name, description, price, reason in ranked
         ]
