@@ -13,6 +13,7 @@ from ordergate.accounts.api import router as accounts_router
 from ordergate.accounts.pages import router as accounts_pages
 from ordergate.analytics.api import router as analytics_router
 from ordergate.catalog.admin_api import router as catalog_operator
+from ordergate.api_docs import install_api_docs
 from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
 from ordergate.console.pages import mount_console
@@ -70,9 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Guest checkout and governed order intake",
         lifespan=lifespan,
+        docs_url=None,  # served by install_api_docs, from local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     install_handlers(app)
+    install_api_docs(app)
     # Guest routers first, mounted without any auth dependency.
     for router in (stores_router, catalog_router, checkout_router, orders_guest, orders_sandbox):
         app.include_router(router)

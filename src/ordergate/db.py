@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -79,11 +80,24 @@ class MoneyType(TypeDecorator[Decimal]):
         )
 
 
+def private_sqlite_file(database_url: str) -> None:
+    """Create a SQLite database file readable by its owner only (its WAL and shared-memory files
+    take the database file's mode); an existing one is narrowed to that too: it holds buyers' data."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if part.exists() and part.stat().st_mode & 0o077:
+            part.chmod(0o600)
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(settings.database_url)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _sqlite_write_locks(engine)
         return engine
@@ -152,9 +166,7 @@ def migrate(database_url: str, revision: str = "heads") -> None:
     since the migration environment starts a loop of its own."""
     from alembic import command
 
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_file(database_url)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -4,6 +4,7 @@ request ids, access logs and request metrics. Raw paths (which hold tokens) are 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -39,11 +40,25 @@ def _only_csrf_cookie(cookie: bytes) -> bytes:
     return b"; ".join(kept)
 
 
-class _BodyLimit:
-    """Watches a streamed body: past the size limit, or on a NUL character (which no text column can
-    hold), the app is told the client went away and the request is answered with a problem instead."""
+# Control characters (C0 but tab, LF and CR; DEL; C1) have no place in any text we store: NUL breaks
+# PostgreSQL text columns, the others hide in names and addresses. Refused however the body spells them.
+_RAW_CONTROL = rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]"
+_JSON_CONTROL = rb"\\u00(?:0[0-8bcefBCEF]|1[0-9a-fA-F]|7[fF]|[89][0-9a-fA-F])"
+_FORM_CONTROL = rb"%(?:0[0-8bcefBCEF]|1[0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])"
+_CONTROL_IN = {
+    "json": re.compile(_RAW_CONTROL + b"|" + _JSON_CONTROL),
+    "form": re.compile(_RAW_CONTROL + b"|" + _FORM_CONTROL),
+    "raw": re.compile(_RAW_CONTROL),
+}
+_LONGEST_SPELLING = 6  # `\u001f`, `%C2%85`
+CONTROL_TITLE = "Text may not contain NUL or other control characters"
 
-    def __init__(self, limit: int, forbidden: bytes | None = None):
+
+class _BodyLimit:
+    """Watches a streamed body: past the size limit, or on a control character, the app is told the
+    client went away and the request is answered with a problem instead."""
+
+    def __init__(self, limit: int, forbidden: re.Pattern[bytes] | None = None):
         self.limit, self.seen, self.answering = limit, 0, False
         self.forbidden, self.tail = forbidden, b""
         self.refusal: tuple[int, str, str, str] | None = None
@@ -62,27 +77,39 @@ class _BodyLimit:
                 self.seen += len(chunk)
                 if self.seen > self.limit:
                     self.refusal = (413, PayloadTooLarge.type, PayloadTooLarge.title, "body")
-                elif self.forbidden and self.forbidden in self.tail + chunk:
-                    self.refusal = (422, "validation-error", "Text may not contain the NUL character", "body")
+                elif self.forbidden and self.forbidden.search(self.tail + chunk):
+                    self.refusal = (422, "validation-error", CONTROL_TITLE, "body")
                 if self.exceeded:
                     return {"type": "http.disconnect"}
                 if self.forbidden:
-                    self.tail = (self.tail + chunk)[-len(self.forbidden) :]
+                    self.tail = (self.tail + chunk)[-(_LONGEST_SPELLING - 1) :]
             return message
 
         return wrapped
 
 
-def _nul_marker(path: str, headers: list[tuple[bytes, bytes]]) -> bytes | None:
-    """How a NUL character is spelled in this request's body, where we decode it."""
+def _media_type(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    """(media type, charset) of the request body, lower case."""
+    ctype = dict(headers).get(b"content-type", b"").lower()
+    media, _, params = ctype.partition(b";")
+    charset = b""
+    for param in params.split(b";"):
+        name, _, value = param.strip().partition(b"=")
+        if name == b"charset":
+            charset = value.strip(b'" ')
+    return media.strip(), charset
+
+
+def _control_characters(path: str, headers: list[tuple[bytes, bytes]]) -> re.Pattern[bytes] | None:
+    """How a control character is spelled in this request's body, where we decode it."""
     if path.startswith(("/api/v1/intake/", "/api/v1/webhooks/")):
         return None  # stored byte for byte; their own checks decide
-    ctype = dict(headers).get(b"content-type", b"").split(b";")[0].strip().lower()
-    if ctype == b"application/x-www-form-urlencoded":
-        return b"%00"
-    if ctype == b"application/json" or ctype.endswith(b"+json"):
-        return b"\\u0000"
-    return None
+    media, _ = _media_type(headers)
+    if media == b"application/x-www-form-urlencoded":
+        return _CONTROL_IN["form"]
+    if media == b"application/json" or media.endswith(b"+json"):
+        return _CONTROL_IN["json"]
+    return _CONTROL_IN["raw"]  # multipart and anything else: the bytes as sent
 
 
 def _without_credentials(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -134,7 +161,7 @@ class RequestGuard:
         status_holder = {"status": 500}
         body_limit = _BodyLimit(
             self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body,
-            _nul_marker(path, headers),
+            _control_characters(path, headers),
         )
 
         async def send_with_headers(message: Message) -> None:
@@ -198,10 +225,15 @@ class RequestGuard:
                 return 400, "bad-request", "Content-Length is not a number"
         else:
             has_body = b"transfer-encoding" in values
+        media, charset = _media_type(headers)
+        if charset not in (b"", b"utf-8", b"utf8", b"us-ascii") and not path.startswith(
+            ("/api/v1/intake/", "/api/v1/webhooks/")
+        ):
+            # Other charsets (UTF-7, UTF-16) spell control characters in bytes we would not see.
+            return 415, UnsupportedMediaType.type, "Send the body in UTF-8", "content-type"
         json_api = path.startswith("/api/") and not path.startswith(("/api/v1/intake/", "/api/v1/webhooks/"))
         if json_api and has_body:
-            ctype = values.get(b"content-type", b"").split(b";")[0].strip().lower()
-            if ctype != b"application/json" and not ctype.endswith(b"+json"):
+            if media != b"application/json" and not media.endswith(b"+json"):
                 return 415, UnsupportedMediaType.type, UnsupportedMediaType.title
         return None
 

@@ -310,7 +310,7 @@ async def register_passkey(
     )
 
 
-@router.delete("/passkeys/{passkey_id}", status_code=204, responses=responses(*SIGNED_IN, NotFound))
+@router.delete("/passkeys/{passkey_id:int}", status_code=204, responses=responses(*SIGNED_IN, NotFound))
 async def remove_passkey(session: Session, current: CurrentAccount, passkey_id: int) -> Response:
     await passkeys.remove_passkey(session, current.account, passkey_id)
     return Response(status_code=204)
