@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
+from ordergate import clock
 from ordergate.app import create_app
 from ordergate.db import DatabaseNotReady
 from tests.conftest import make_settings
-from tests.factories import Buyer
+from tests.factories import Buyer, load_demo_store
+
+METRICS_TOKEN = "metrics-" + "m" * 24
 
 
 async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
@@ -18,10 +23,38 @@ async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
     text = (await client.get("/metrics")).text
     assert "# TYPE ordergate_http_request_duration_seconds histogram" in text
     assert 'route="/api/v1/stores/{store}/checkouts/{checkout_id}/orders"' in text
-    assert 'ordergate_orders{status="awaiting_payment",store="demo"} 1.0' in text
-    assert "# TYPE ordergate_outbox_rows gauge" in text
-    assert "# TYPE ordergate_intake_stored gauge" in text
-    assert 'ordergate_payment_instructions{kind="sandbox",order_status="awaiting_payment"} 1.0' in text
+    # No metrics token configured: no business figures for whoever asks.
+    assert "ordergate_orders" not in text and "ordergate_payment_instructions" not in text
+
+
+async def test_business_gauges_need_the_metrics_token_and_are_read_once_per_interval(
+    database_url: str,
+) -> None:
+    app = create_app(make_settings(database_url, metrics_token=METRICS_TOKEN, metrics_refresh_seconds=60))
+    async with app.router.lifespan_context(app):
+        async with app.state.sessionmaker() as session, session.begin():
+            await load_demo_store(session)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await Buyer(client).order()
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": METRICS_TOKEN}):
+                r = await client.get("/metrics", headers=headers)
+                assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+            scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+            text = (await client.get("/metrics", headers=scrape)).text
+            assert "# TYPE ordergate_http_request_duration_seconds histogram" in text
+            assert 'ordergate_orders{status="awaiting_payment",store="demo"} 1.0' in text
+            assert "# TYPE ordergate_outbox_rows gauge" in text
+            assert "# TYPE ordergate_intake_stored gauge" in text
+            assert (
+                'ordergate_payment_instructions{kind="sandbox",order_status="awaiting_payment"} 1.0' in text
+            )
+            await Buyer(client).order()
+            text = (await client.get("/metrics", headers=scrape)).text
+            assert 'ordergate_orders{status="awaiting_payment",store="demo"} 1.0' in text  # not re-read yet
+            clock.advance(timedelta(seconds=61))
+            text = (await client.get("/metrics", headers=scrape)).text
+            assert 'ordergate_orders{status="awaiting_payment",store="demo"} 2.0' in text
 
 
 async def test_metrics_and_logs_never_hold_tokens(

@@ -14,6 +14,7 @@ from ordergate.accounts.pages import router as accounts_pages
 from ordergate.analytics.api import router as analytics_router
 from ordergate.catalog.admin_api import router as catalog_operator
 from ordergate.api_docs import install_api_docs
+from ordergate.business_metrics import BusinessGauges
 from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
 from ordergate.console.pages import mount_console
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.business_gauges = BusinessGauges(settings.metrics_refresh_seconds)
     install_handlers(app)
     install_api_docs(app)
     # Guest routers first, mounted without any auth dependency.

@@ -31,14 +31,14 @@ async def _store(request: Request, session: Session, store: Annotated[str, Path(
 CurrentStore = Annotated[Store, Depends(_store)]
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 async def _operator(request: Request, session: Session, store: CurrentStore) -> OperatorKey:
-    return await authenticate_operator(session, store, _bearer(request))
+    return await authenticate_operator(session, store, bearer_token(request))
 
 
 StoreOperator = Annotated[OperatorKey, Depends(_operator)]

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     demo: bool = False
     demo_admin_key: SecretStr | None = None
     demo_intake_secret: SecretStr | None = None
+    # /metrics shows business gauges (orders, payments, intake) only to `Authorization: Bearer <this>`.
+    metrics_token: SecretStr | None = None
+    metrics_refresh_seconds: float = Field(
+        default=60.0, ge=0
+    )  # the gauges' database reads, at most this often
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     intake_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     var_dir: Path = Path("var")
@@ -73,7 +78,7 @@ class Settings(BaseSettings):
         if not self.demo:
             if self.secret_key is None:
                 raise ValueError("ORDERGATE_SECRET_KEY is required outside demo mode")
-            for name in ("demo_admin_key", "demo_intake_secret", "secret_key"):
+            for name in ("demo_admin_key", "demo_intake_secret", "secret_key", "metrics_token"):
                 value: SecretStr | None = getattr(self, name)
                 if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
                     raise ValueError(
