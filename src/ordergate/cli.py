@@ -94,28 +94,21 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Web processes (use PostgreSQL for more than one)")] = 1,
 ) -> None:
     """Serve the web app and API with uvicorn (refuses an unmigrated database)."""
-    import uvicorn
+    from ordergate.serving import raise_open_file_limit, run_server
 
     # The app reads its settings again in each process: --host/--port reach it (and BASE_URL's default).
     os.environ.update({k: str(v) for k, v in (("ORDERGATE_HOST", host), ("ORDERGATE_PORT", port)) if v})
     settings = _settings()
     configure_logging(settings.log_level)
+    try:
+        raise_open_file_limit(settings)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
     _run(_ready, settings)
     out.print(f"serving on http://{settings.host}:{settings.port}; links use {settings.base_url}")
     if settings.base_url_is_default and not settings.demo:
         err.print(f"[yellow]warning:[/] ORDERGATE_BASE_URL is not set: links will use {settings.base_url}")
-    uvicorn.run(
-        "ordergate.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,  # our own access log names routes, never raw paths with tokens
-        log_level="warning",
-        lifespan="on",
-    )
+    run_server(settings, host=settings.host, port=settings.port, workers=workers)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import MutableMapping
 from typing import Any
@@ -23,14 +24,43 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
     return event
 
 
+def _add_pid(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event["pid"] = os.getpid()  # which web process, under `serve --workers N`
+    return event
+
+
 def configure_logging(level: str = "info") -> None:
-    logging.basicConfig(format="%(message)s", level=level.upper())
+    """structlog events and every standard-library record (uvicorn, httpx, SQLAlchemy) as one JSON
+    line each, through the same redaction. Safe to call again (each web process calls it)."""
+    stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    root = logging.getLogger()
+    if not any(getattr(h, "ordergate_json", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(),
+                ],
+                foreign_pre_chain=[
+                    structlog.stdlib.add_log_level,
+                    structlog.stdlib.add_logger_name,
+                    stamp,
+                    _add_pid,
+                    redact,
+                ],
+            )
+        )
+        handler.ordergate_json = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            stamp,
+            _add_pid,
             redact,
             structlog.processors.JSONRenderer(),
         ],

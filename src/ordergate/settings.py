@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     metrics_refresh_seconds: float = Field(
         default=60.0, ge=0
     )  # the gauges' database reads, at most this often
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded_allow_ips: comma-separated addresses or networks). Empty: the socket peer is the client.
+    trusted_proxies: str = ""
+    max_connections: int = Field(default=1024, ge=16)  # per web process; beyond it, 503
+    max_connections_per_client: int = Field(default=128, ge=1)  # per web process and client address
+    request_read_timeout_seconds: float = Field(default=20.0, gt=0, le=30)  # headers + body must arrive
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     intake_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     var_dir: Path = Path("var")

@@ -1,0 +1,251 @@
+"""`ordergate serve` on real sockets: idle and slow clients, trusted proxies, the open-file limit,
+and several web processes behaving like one (JSON logs, shared metrics, ending with their master)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ordergate.db import make_engine, make_sessionmaker, migrate
+from ordergate.settings import Settings
+from tests.factories import ADMIN_KEY, load_demo_store
+
+ORDERGATE = str(Path(sys.executable).parent / "ordergate")
+READ_TIMEOUT = 4  # seconds; the default is 20 and at most 30 (settings refuse more)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def lines(self) -> list[str]:
+        return [line for line in self.log.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('serve') / 'serve.db'}"
+    migrate(url)
+
+    async def load() -> None:
+        engine = make_engine(Settings(database_url=url, demo=True))
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                await load_demo_store(session)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(load())
+    return url
+
+
+@contextmanager
+def serve(
+    database: str, workdir: Path, *args: str, nofile: int | None = None, **env: str
+) -> Iterator[Served]:
+    port = _free_port()
+    log = workdir / f"serve-{port}.log"
+    environment = {
+        **os.environ,
+        "ORDERGATE_DATABASE_URL": database,
+        "ORDERGATE_DEMO": "1",
+        "ORDERGATE_SANDBOX": "1",
+        "ORDERGATE_VAR_DIR": str(workdir / "var"),
+        "ORDERGATE_MCP_HTTP": "0",
+        "ORDERGATE_REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+        **env,
+    }
+
+    def limit_files() -> None:
+        if nofile is not None:
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE, (nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+            )
+
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [ORDERGATE, "serve", "--port", str(port), *args],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            preexec_fn=limit_files,  # noqa: PLW1509 - only sets a resource limit
+        )
+    served = Served(f"http://127.0.0.1:{port}", port, process, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{served.base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ordergate serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def default_server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    # Started under a low open-file limit: serve must raise it for its connection cap.
+    with serve(database, tmp_path_factory.mktemp("default"), nofile=256) as served:
+        yield served
+
+
+def test_serve_raises_its_open_file_limit(default_server: Served) -> None:
+    limits = Path(f"/proc/{default_server.process.pid}/limits").read_text()
+    soft = int(re.search(r"Max open files\s+(\d+)", limits).group(1))  # type: ignore[union-attr]
+    assert soft >= 1024 + 128, limits
+
+
+def test_serve_refuses_a_connection_cap_the_file_limit_cannot_hold(database: str, tmp_path: Path) -> None:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("no hard open-file limit to run into")
+    env = {
+        **os.environ,
+        "ORDERGATE_DATABASE_URL": database,
+        "ORDERGATE_DEMO": "1",
+        "ORDERGATE_MAX_CONNECTIONS": str(hard + 1),
+    }
+    result = subprocess.run(
+        [ORDERGATE, "serve", "--port", str(_free_port())], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "open-file limit" in result.stderr and "ORDERGATE_MAX_CONNECTIONS" in result.stderr
+
+
+def _closed(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return sock.recv(64) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def test_idle_and_half_sent_connections_do_not_take_the_server_offline(default_server: Served) -> None:
+    # 1,100 connections from one client address (127.0.0.2) that send nothing, or half a request.
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(1100):
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            sock.connect(("127.0.0.1", default_server.port))
+            idle.append(sock)
+        idle[0].sendall(b"POST /api/v1/stores/demo/checkouts HTTP/1.1\r\nHost: x\r\n")  # headers never end
+        idle[1].sendall(
+            b"POST /api/v1/stores/demo/checkouts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"  # the body never ends
+        )
+        started = time.monotonic()
+        # Another client is served meanwhile, without waiting for the idle ones to time out.
+        r = httpx.get(f"{default_server.base}/api/v1/stores/demo", timeout=5)
+        assert r.status_code == 200
+        assert time.monotonic() - started < READ_TIMEOUT
+        time.sleep(READ_TIMEOUT + 2)
+        still_open = [s for s in idle if not _closed(s)]
+        assert still_open == [], f"{len(still_open)} idle connections still open after the read timeout"
+        assert httpx.get(f"{default_server.base}/healthz", timeout=5).status_code == 200
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def _console_sign_in_attempts(base: str, count: int) -> list[int]:
+    """Wrong-key console sign-ins, each claiming another address in X-Forwarded-For."""
+    statuses = []
+    with httpx.Client(base_url=base, timeout=10) as client:
+        page = client.get("/admin/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        for n in range(count):
+            r = client.post(
+                "/admin/sign-in",
+                data={"csrf": csrf, "key": ADMIN_KEY[:-4] + "zzzz", "next": "/admin"},
+                headers={"X-Forwarded-For": f"203.0.113.{n + 1}"},
+            )
+            statuses.append(r.status_code)
+    return statuses
+
+
+def test_forwarded_addresses_are_ignored_unless_the_proxy_is_trusted(
+    default_server: Served, database: str, tmp_path: Path
+) -> None:
+    # The console allows 10 sign-in attempts per client address and window.
+    assert 429 in _console_sign_in_attempts(default_server.base, 12)
+    with serve(database, tmp_path, ORDERGATE_TRUSTED_PROXIES="127.0.0.1") as behind_proxy:
+        assert 429 not in _console_sign_in_attempts(behind_proxy.base, 12)
+
+
+def test_several_web_processes_behave_like_one(database: str, tmp_path: Path) -> None:
+    with serve(database, tmp_path, "--workers", "2", ORDERGATE_LOG_LEVEL="info") as served:
+        deadline = time.monotonic() + 60
+        while (
+            len({json.loads(line).get("pid") for line in served.lines() if "web_process_started" in line}) < 2
+        ):
+            assert time.monotonic() < deadline, served.log.read_text()[-2000:]
+            time.sleep(0.2)
+        sent = 40
+        for _ in range(sent):
+            with httpx.Client(timeout=10) as fresh:  # a new connection each: either process may take it
+                assert fresh.get(f"{served.base}/api/v1/stores/demo").status_code == 200
+        metrics = httpx.get(f"{served.base}/metrics", timeout=10).text
+        counted = re.search(
+            r'ordergate_http_requests_total\{method="GET",route="/api/v1/stores/\{store\}",status="200"\} (\S+)',
+            metrics,
+        )
+        assert counted is not None and float(counted.group(1)) == sent, metrics[-2000:]
+        lines = served.lines()[1:]  # the first is the master's "serving on" line
+        parsed = [json.loads(line) for line in lines]  # every line from every process is JSON
+        assert {"level", "timestamp", "pid"} <= set(parsed[-1])
+        requests = [p for p in parsed if p.get("event") == "request"]
+        assert len(requests) >= sent and all("route" in p for p in requests)
+        children = [int(p) for p in subprocess.check_output(["pgrep", "-P", str(served.process.pid)]).split()]
+        os.kill(served.process.pid, signal.SIGKILL)
+        served.process.wait(10)
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in children):
+            assert time.monotonic() < deadline, "web processes outlived their master"
+            time.sleep(0.2)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{served.base}/healthz", timeout=2)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
