@@ -217,3 +217,30 @@ async def test_an_order_cancelled_before_it_arrived_holds_no_stock(
     products = {p["sku"]: p for p in (await client.get("/api/v1/stores/demo/products")).json()["items"]}
     assert products["NB-A5-DOT"]["available_quantity"] == 0
     assert products["STICKY-SET"]["available_quantity"] == 100000
+
+
+async def test_unsigned_deliveries_are_counted_and_rate_limited(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    from ordergate.intake.refusals import RECORDED_PER_MINUTE
+
+    channel = Channel(client)
+    body = json.dumps(generic_order()).encode()
+    statuses = [
+        (await channel.generic(body, signature="v1=forged")).status_code
+        for _ in range(RECORDED_PER_MINUTE + 5)
+    ]
+    assert statuses[:RECORDED_PER_MINUTE] == [401] * RECORDED_PER_MINUTE
+    assert statuses[RECORDED_PER_MINUTE:] == [429] * 5
+    throttled = await channel.generic(body, signature="v1=forged")
+    assert throttled.status_code == 429 and 0 < int(throttled.headers["retry-after"]) <= 60
+    assert throttled.headers["content-type"] == "application/problem+json"
+    refused = (await client.get(f"{ADMIN}/intake/payloads?status=refused&limit=200", headers=admin)).json()
+    assert len(refused["items"]) == RECORDED_PER_MINUTE  # one row each only up to the limit
+    metrics = (await client.get("/metrics")).text
+    assert (
+        'ordergate_intake_refusals_total{reason="bad_signature",recorded="no",source="generic-demo"}'
+        in metrics
+    )
+    # A signed delivery still goes through: the limit is on refusals only.
+    assert (await channel.generic(generic_order())).status_code == 202

@@ -14,15 +14,18 @@ from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore, StoreOperator
 from ordergate.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     NotFound,
     PayloadTooLarge,
     Unauthorized,
     domain_problem,
+    problem_response,
     responses,
 )
 from ordergate.intake import flow, mappings, quarantine, receive
 from ordergate.intake.models import HELD, QUARANTINED
+from ordergate.intake.refusals import RefusalsThrottled
 from ordergate.intake.schemas import (
     BulkReplayIn,
     BulkReplayOut,
@@ -71,6 +74,18 @@ def _writer_turn(request: Request, settings: Settings) -> AbstractAsyncContextMa
     return lock
 
 
+def _refused(error: DomainError) -> Response:
+    if isinstance(error, RefusalsThrottled):
+        return problem_response(
+            error.status,
+            error.type,
+            error.title,
+            error.detail,
+            headers={"Retry-After": str(error.retry_after)},
+        )
+    return domain_problem(error)
+
+
 def _actor(key: OperatorKey) -> str:
     return f"operator:{key.key_id}"
 
@@ -81,7 +96,7 @@ def _actor(key: OperatorKey) -> str:
     response_model=IntakeResultOut,
     responses={
         200: {"model": PingOut, "description": "WooCommerce's unsigned ping when a webhook is saved"},
-        **responses(NotFound, receive.SignatureRefused, PayloadTooLarge),
+        **responses(NotFound, receive.SignatureRefused, PayloadTooLarge, RefusalsThrottled),
     },
     openapi_extra=BODY_DOC,
 )
@@ -98,7 +113,11 @@ async def receive_delivery(
     too_large = PayloadTooLarge(f"Deliveries are limited to {limit} bytes", field="body")
     if declared is not None and declared > limit:
         channel, _ = await find_source(session, source, http=True)
-        await receive.refuse_delivery(session, channel, headers, reason="too_large", size=declared)
+        if (
+            await receive.refuse_delivery(session, channel, headers, reason="too_large", size=declared)
+            is None
+        ):
+            return _refused(RefusalsThrottled())
         return domain_problem(too_large)
     # The body is read before the first query: a slow sender holds no connection (nor, on SQLite,
     # the write lock) while it uploads.
@@ -113,7 +132,11 @@ async def receive_delivery(
     async with _writer_turn(request, settings):
         channel, store = await find_source(session, source, http=True)
         if cut_off:
-            await receive.refuse_delivery(session, channel, headers, reason="body_cut_off", size=received)
+            if (
+                await receive.refuse_delivery(session, channel, headers, reason="body_cut_off", size=received)
+                is None
+            ):
+                return _refused(RefusalsThrottled())
             return domain_problem(too_large)
         outcome = await receive.deliver(
             session,
@@ -127,7 +150,7 @@ async def receive_delivery(
     if outcome == receive.PING:
         return JSONResponse(PingOut().model_dump(), status_code=200)
     if isinstance(outcome, receive.Refusal):
-        return domain_problem(outcome.error)
+        return _refused(outcome.error)
     assert isinstance(outcome, flow.Result)
     return JSONResponse(quarantine.result_out(outcome).model_dump(mode="json"), status_code=202)
 

@@ -20,6 +20,7 @@ from ordergate.intake.adapters import adapter_for
 from ordergate.intake.adapters.base import BadSignature, Envelope
 from ordergate.intake.flow import PAYLOADS, Result, Verdict, record_outcome, run
 from ordergate.intake.models import DUPLICATE, QUARANTINED, REFUSED, IntakePayload, IntakeSource
+from ordergate.intake.refusals import RefusalsThrottled, may_record
 from ordergate.intake.sources import source_secret
 from ordergate.orders.models import Order
 from ordergate.settings import Settings
@@ -34,7 +35,7 @@ class SignatureRefused(Unauthorized):
 
 @dataclass(frozen=True)
 class Refusal:
-    error: SignatureRefused
+    error: SignatureRefused | RefusalsThrottled
 
 
 PING = "ping"
@@ -53,8 +54,12 @@ async def refuse(
     envelope: Envelope | None = None,
     body: bytes | None = None,
     content_type: str = "",
-) -> IntakePayload:
-    """Record that a delivery was refused and why; never its body (it is not trusted, or too big)."""
+) -> IntakePayload | None:
+    """Record that a delivery was refused and why; never its body (it is not trusted, or too big).
+    None: counted, but over this source's rate of stored refusals."""
+    if not await may_record(session, source, reason):
+        log.warning("intake_refused_unrecorded", source=source.key, reason=reason, size=size)
+        return None
     envelope = envelope or Envelope()
     payload = IntakePayload(
         public_id=new_intake_id(),
@@ -84,7 +89,7 @@ async def refuse(
 
 async def refuse_delivery(
     session: AsyncSession, source: IntakeSource, headers: dict[str, str], *, reason: str, size: int
-) -> IntakePayload:
+) -> IntakePayload | None:
     """A delivery refused before its body was read (too large): what its headers said, and why."""
     envelope = adapter_for(source.kind).envelope(headers)
     return await refuse(
@@ -119,7 +124,7 @@ async def deliver(
         else BadSignature("source", "no_secret", "no signing secret is configured for this source")
     )
     if bad is not None:
-        await refuse(
+        recorded = await refuse(
             session,
             source,
             reason=bad.reason,
@@ -128,6 +133,8 @@ async def deliver(
             body=body,
             content_type=content_type,
         )
+        if recorded is None:
+            return Refusal(RefusalsThrottled())
         return Refusal(SignatureRefused(bad.message, field=bad.header))
     return await take(session, source, store, envelope=envelope, body=body, content_type=content_type)
 
