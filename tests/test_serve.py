@@ -3,7 +3,6 @@ and several web processes behaving like one (JSON logs, shared metrics, ending w
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -11,116 +10,35 @@ import resource
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ordergate.db import make_engine, make_sessionmaker, migrate
-from ordergate.settings import Settings
-from tests.factories import ADMIN_KEY, load_demo_store
+from tests.factories import ADMIN_KEY
+from tests.served import ORDERGATE, Served, free_port, prepare_database, serve
 
-ORDERGATE = str(Path(sys.executable).parent / "ordergate")
-READ_TIMEOUT = 4  # seconds; the default is 20 and at most 30 (settings refuse more)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Served:
-    base: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def lines(self) -> list[str]:
-        return [line for line in self.log.read_text().splitlines() if line.strip()]
+READ_TIMEOUT = "4"  # seconds; the default is 20 and at most 30 (settings refuse more)
 
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('serve') / 'serve.db'}"
-    migrate(url)
-
-    async def load() -> None:
-        engine = make_engine(Settings(database_url=url, demo=True))
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                await load_demo_store(session)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(load())
+    prepare_database(url)
     return url
-
-
-@contextmanager
-def serve(
-    database: str, workdir: Path, *args: str, nofile: int | None = None, **env: str
-) -> Iterator[Served]:
-    port = _free_port()
-    log = workdir / f"serve-{port}.log"
-    environment = {
-        **os.environ,
-        "ORDERGATE_DATABASE_URL": database,
-        "ORDERGATE_DEMO": "1",
-        "ORDERGATE_SANDBOX": "1",
-        "ORDERGATE_VAR_DIR": str(workdir / "var"),
-        "ORDERGATE_MCP_HTTP": "0",
-        "ORDERGATE_REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
-        **env,
-    }
-
-    def limit_files() -> None:
-        if nofile is not None:
-            resource.setrlimit(
-                resource.RLIMIT_NOFILE, (nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-            )
-
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [ORDERGATE, "serve", "--port", str(port), *args],
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            preexec_fn=limit_files,  # noqa: PLW1509 - only sets a resource limit
-        )
-    served = Served(f"http://127.0.0.1:{port}", port, process, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{served.base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ordergate serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 @pytest.fixture(scope="module")
 def default_server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     # Started under a low open-file limit: serve must raise it for its connection cap.
-    with serve(database, tmp_path_factory.mktemp("default"), nofile=256) as served:
+    with serve(
+        database,
+        tmp_path_factory.mktemp("default"),
+        nofile=256,
+        ORDERGATE_REQUEST_READ_TIMEOUT_SECONDS=READ_TIMEOUT,
+    ) as served:
         yield served
 
 
@@ -141,7 +59,7 @@ def test_serve_refuses_a_connection_cap_the_file_limit_cannot_hold(database: str
         "ORDERGATE_MAX_CONNECTIONS": str(hard + 1),
     }
     result = subprocess.run(
-        [ORDERGATE, "serve", "--port", str(_free_port())], env=env, capture_output=True, text=True, timeout=60
+        [ORDERGATE, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
     assert "open-file limit" in result.stderr and "ORDERGATE_MAX_CONNECTIONS" in result.stderr
@@ -175,8 +93,8 @@ def test_idle_and_half_sent_connections_do_not_take_the_server_offline(default_s
         # Another client is served meanwhile, without waiting for the idle ones to time out.
         r = httpx.get(f"{default_server.base}/api/v1/stores/demo", timeout=5)
         assert r.status_code == 200
-        assert time.monotonic() - started < READ_TIMEOUT
-        time.sleep(READ_TIMEOUT + 2)
+        assert time.monotonic() - started < float(READ_TIMEOUT)
+        time.sleep(float(READ_TIMEOUT) + 2)
         still_open = [s for s in idle if not _closed(s)]
         assert still_open == [], f"{len(still_open)} idle connections still open after the read timeout"
         assert httpx.get(f"{default_server.base}/healthz", timeout=5).status_code == 200

@@ -96,7 +96,14 @@ def test_operator_keys_hash_and_verify() -> None:
     key = security.new_operator_key()
     stored = security.hash_operator_key(key)
     assert key not in stored
-    assert stored.startswith("$argon2id$")
+    assert stored.startswith("hmac-sha256$")  # random: a fast keyed hash
     assert security.verify_operator_key(stored, key)
     assert not security.verify_operator_key(stored, key + "x")
+    assert not security.verify_operator_key(stored, key[:-1] + ("A" if key[-1] != "A" else "B"))
+    assert stored != security.hash_operator_key(key)  # salted
+    chosen = "correct horse battery staple"  # set by hand: a person chose it, argon2 stays
+    by_hand = security.hash_operator_key(chosen)
+    assert by_hand.startswith("$argon2id$")
+    assert security.verify_operator_key(by_hand, chosen)
+    assert not security.verify_operator_key(by_hand, chosen + "!")
     assert security.operator_key_id(key) == key.split("_")[1]

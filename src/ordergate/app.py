@@ -20,6 +20,7 @@ from ordergate.checkout.api import router as checkout_router
 from ordergate.console.pages import mount_console
 from ordergate.db import check_migrated, make_engine, make_sessionmaker
 from ordergate.errors import install_handlers
+from ordergate.guessing import GuessThrottle
 from ordergate.intake.api import channels as intake_channels
 from ordergate.intake.api import operator as intake_operator
 from ordergate.middleware import RequestGuard
@@ -110,6 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
     # Inside the guard: the tracking read answered from its stored document, before routing.
     app.add_middleware(TrackingFastLane)
+    app.add_middleware(
+        GuessThrottle,  # inside the guard: it sees headers as the guest routes will
+        failures=settings.guesses_per_client,
+        window_seconds=settings.guess_window_seconds,
+    )
     app.add_middleware(
         RequestGuard,
         max_body=settings.max_body_bytes,

@@ -246,7 +246,8 @@ def sandbox_pay(
 stores_app = typer.Typer(help="Stores: load a store's settings from its TOML file.", no_args_is_help=True)
 app.add_typer(stores_app, name="stores")
 keys_app = typer.Typer(
-    help="Operator API keys: shown once when created, stored hashed (argon2).", no_args_is_help=True
+    help="Operator API keys: shown once when created, stored hashed (keyed SHA-256; argon2 if set by hand).",
+    no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
 

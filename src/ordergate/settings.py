@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1024, ge=16)  # per web process; beyond it, 503
     max_connections_per_client: int = Field(default=128, ge=1)  # per web process and client address
     request_read_timeout_seconds: float = Field(default=20.0, gt=0, le=30)  # headers + body must arrive
+    # Unknown order tokens / checkout ids and wrong API key secrets, per client address and window.
+    guesses_per_client: int = Field(default=60, ge=1)
+    guess_window_seconds: int = Field(default=600, ge=10)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     intake_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     var_dir: Path = Path("var")

@@ -191,6 +191,8 @@ async def authenticate_operator(session: AsyncSession, store: Store, presented: 
         raise Unauthorized("This API key is not valid")
     if row.store_id != store.id:
         raise Forbidden()
+    if security.operator_key_hash_outdated(row.key_hash, presented):
+        row.key_hash = security.hash_operator_key(presented)  # argon2 from before: keyed hash from now on
     return row
 
 
