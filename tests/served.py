@@ -50,6 +50,7 @@ class Served:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    env: dict[str, str]
 
     def lines(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if line.strip()]
@@ -87,7 +88,7 @@ def serve(
             cwd=workdir,
             preexec_fn=limit_files,  # noqa: PLW1509 - only sets a resource limit
         )
-    served = Served(f"http://127.0.0.1:{port}", port, process, log)
+    served = Served(f"http://127.0.0.1:{port}", port, process, log, environment)
     try:
         deadline = time.monotonic() + 90
         while True:
