@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -93,3 +94,33 @@ async def test_app_refuses_an_unmigrated_database(tmp_path) -> None:  # type: ig
     with pytest.raises(DatabaseNotReady, match="run `ordergate migrate`"):
         async with app.router.lifespan_context(app):
             pass
+
+
+async def test_405_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    r = await client.options("/api/v1/account/passkeys/sign-in")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"  # not DELETE of /passkeys/{passkey_id}
+    r = await client.options("/api/v1/account/passkeys")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_openapi_documents_what_any_route_can_answer(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            assert {"400", "429"} <= set(operation["responses"]), (method, path)
+            if "requestBody" in operation:
+                assert {"413", "415"} <= set(operation["responses"]), (method, path)
+
+
+async def test_api_docs_load_nothing_from_another_origin(client: httpx.AsyncClient) -> None:
+    for page in ("/docs", "/redoc"):
+        r = await client.get(page)
+        assert r.status_code == 200
+        policy = r.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy and "http" not in policy
+        urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*["']([^"']+)""", r.text)
+        assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+        for url in urls:
+            if url != "/openapi.json":
+                assert (await client.get(url)).status_code == 200, url
