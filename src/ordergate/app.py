@@ -19,6 +19,7 @@ from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
 from ordergate.console.pages import mount_console
 from ordergate.db import check_migrated, make_engine, make_sessionmaker
+from ordergate.db_retry import RetryConflicts
 from ordergate.errors import install_handlers
 from ordergate.guessing import GuessThrottle
 from ordergate.intake.api import channels as intake_channels
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from ordergate.agent.transports import mount_agent  # the MCP stack costs ~35 MB: only when served
 
         mount_agent(app, settings)  # assistants' MCP tools at /mcp (read, explain, prepare; never order)
+    app.add_middleware(RetryConflicts)  # innermost: replays a request that lost a deadlock
     # Inside the guard: the tracking read answered from its stored document, before routing.
     app.add_middleware(TrackingFastLane)
     app.add_middleware(
