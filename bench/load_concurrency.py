@@ -277,9 +277,13 @@ def run(seconds: float, buyers: int, workdir: Path) -> dict[str, Any]:
             "answers": dict(sorted(tally.by_status.items())),
             **asyncio.run(audit(url, tally)),
         }
-        result["server_log_errors"] = sum(
-            1 for line in (workdir / "load.log").read_text(errors="replace").splitlines() if '"error"' in line
-        )
+        errors = [
+            line[:400]
+            for line in (workdir / "load.log").read_text(errors="replace").splitlines()
+            if '"error"' in line or "Traceback" in line or "Error" in line
+        ]
+        result["server_log_errors"] = len(errors)
+        result["server_log_error_examples"] = errors[:8]
         return result
     finally:
         for process in processes:

@@ -173,7 +173,10 @@ def install_handlers(app: FastAPI) -> None:
     async def on_crash(request: Request, exc: Exception) -> Response:
         # The route template, never the raw path: paths carry checkout ids and order tokens.
         route = getattr(request.scope.get("route"), "path", "unmatched")
-        log.error("unhandled_error", route=route, error=type(exc).__name__)
+        orig = getattr(exc, "orig", None)  # a database error: its SQLSTATE says which kind, without data
+        log.error(
+            "unhandled_error", route=route, error=type(exc).__name__, sqlstate=getattr(orig, "sqlstate", None)
+        )
         return problem_response(500, "internal-error", "Something went wrong on our side")
 
     app.add_exception_handler(DomainError, on_domain)
