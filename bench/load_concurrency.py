@@ -28,14 +28,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from ordergate.db import make_engine, make_sessionmaker, migrate  # noqa: E402
-from ordergate.settings import Settings  # noqa: E402
-from ordergate.stores.config_file import load_store_file  # noqa: E402
-from ordergate.stores.service import add_operator_key, load_store_config  # noqa: E402
+from ordergate.db import make_engine, make_sessionmaker, migrate
+from ordergate.settings import Settings
+from ordergate.stores.config_file import load_store_file
+from ordergate.stores.service import add_operator_key, load_store_config
 
 ORDERGATE = str(Path(sys.executable).parent / "ordergate")
 DEMO_FILE = Path(__file__).resolve().parent.parent / "src" / "ordergate" / "stores" / "demo.toml"

@@ -86,7 +86,7 @@ def serve(
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            preexec_fn=limit_files,  # noqa: PLW1509 - only sets a resource limit
+            preexec_fn=limit_files,
         )
     served = Served(f"http://127.0.0.1:{port}", port, process, log, environment)
     try:

@@ -62,7 +62,8 @@ def test_serve_refuses_a_connection_cap_the_file_limit_cannot_hold(database: str
         [ORDERGATE, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
-    assert "open-file limit" in result.stderr and "ORDERGATE_MAX_CONNECTIONS" in result.stderr
+    assert "open-file limit" in result.stderr
+    assert "ORDERGATE_MAX_CONNECTIONS" in result.stderr
 
 
 def _closed(sock: socket.socket) -> bool:
@@ -143,12 +144,14 @@ def test_several_web_processes_behave_like_one(database: str, tmp_path: Path) ->
         metrics = httpx.get(f"{served.base}/metrics", timeout=10).text
         series = 'ordergate_http_requests_total{method="GET",route="/api/v1/stores/{store}",status="200"}'
         counted = re.search(re.escape(series) + r" (\S+)", metrics)
-        assert counted is not None and float(counted.group(1)) == sent, metrics[-2000:]
+        assert counted is not None, metrics[-2000:]
+        assert float(counted.group(1)) == sent
         lines = served.lines()[1:]  # the first is the master's "serving on" line
         parsed = [json.loads(line) for line in lines]  # every line from every process is JSON
         assert {"level", "timestamp", "pid"} <= set(parsed[-1])
         requests = [p for p in parsed if p.get("event") == "request"]
-        assert len(requests) >= sent and all("route" in p for p in requests)
+        assert len(requests) >= sent
+        assert all("route" in p for p in requests)
         children = _children(served.process.pid)
         assert len(children) >= 2
         os.kill(served.process.pid, signal.SIGKILL)

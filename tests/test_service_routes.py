@@ -25,7 +25,8 @@ async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
     assert "# TYPE ordergate_http_request_duration_seconds histogram" in text
     assert 'route="/api/v1/stores/{store}/checkouts/{checkout_id}/orders"' in text
     # No metrics token configured: no business figures for whoever asks.
-    assert "ordergate_orders" not in text and "ordergate_payment_instructions" not in text
+    assert "ordergate_orders" not in text
+    assert "ordergate_payment_instructions" not in text
 
 
 async def test_business_gauges_need_the_metrics_token_and_are_read_once_per_interval(
@@ -40,7 +41,8 @@ async def test_business_gauges_need_the_metrics_token_and_are_read_once_per_inte
             await Buyer(client).order()
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": METRICS_TOKEN}):
                 r = await client.get("/metrics", headers=headers)
-                assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+                assert r.status_code == 401
+                assert r.headers["www-authenticate"] == "Bearer"
             scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
             text = (await client.get("/metrics", headers=scrape)).text
             assert "# TYPE ordergate_http_request_duration_seconds histogram" in text
@@ -98,9 +100,11 @@ async def test_app_refuses_an_unmigrated_database(tmp_path) -> None:  # type: ig
 
 async def test_405_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
     r = await client.options("/api/v1/account/passkeys/sign-in")
-    assert r.status_code == 405 and r.headers["allow"] == "POST"  # not DELETE of /passkeys/{passkey_id}
+    assert r.status_code == 405
+    assert r.headers["allow"] == "POST"
     r = await client.options("/api/v1/account/passkeys")
-    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST"
     assert r.headers["content-type"] == "application/problem+json"
 
 
@@ -119,9 +123,12 @@ async def test_api_docs_load_nothing_from_another_origin(client: httpx.AsyncClie
         r = await client.get(page)
         assert r.status_code == 200
         policy = r.headers["content-security-policy"]
-        assert "default-src 'none'" in policy and "script-src 'self'" in policy and "http" not in policy
+        assert "default-src 'none'" in policy
+        assert "script-src 'self'" in policy
+        assert "http" not in policy
         urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*["']([^"']+)""", r.text)
-        assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+        assert urls
+        assert all(u.startswith("/") and not u.startswith("//") for u in urls), urls
         for url in urls:
             if url != "/openapi.json":
                 assert (await client.get(url)).status_code == 200, url

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordergate import clock
 from ordergate.errors import problem_body
-from ordergate.notifications.ratelimit import allow
+from ordergate.ratelimit import allow
 
 # Route templates whose path holds a secret, where a 404 means the secret names nothing.
 SECRET_PARAMS = ("{token}", "{checkout_id}")

@@ -232,9 +232,8 @@ class RequestGuard:
             # Other charsets (UTF-7, UTF-16) spell control characters in bytes we would not see.
             return 415, UnsupportedMediaType.type, "Send the body in UTF-8", "content-type"
         json_api = path.startswith("/api/") and not path.startswith(("/api/v1/intake/", "/api/v1/webhooks/"))
-        if json_api and has_body:
-            if media != b"application/json" and not media.endswith(b"+json"):
-                return 415, UnsupportedMediaType.type, UnsupportedMediaType.title
+        if json_api and has_body and media != b"application/json" and not media.endswith(b"+json"):
+            return 415, UnsupportedMediaType.type, UnsupportedMediaType.title
         return None
 
 

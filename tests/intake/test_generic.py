@@ -233,7 +233,8 @@ async def test_unsigned_deliveries_are_counted_and_rate_limited(
     assert statuses[:RECORDED_PER_MINUTE] == [401] * RECORDED_PER_MINUTE
     assert statuses[RECORDED_PER_MINUTE:] == [429] * 5
     throttled = await channel.generic(body, signature="v1=forged")
-    assert throttled.status_code == 429 and 0 < int(throttled.headers["retry-after"]) <= 60
+    assert throttled.status_code == 429
+    assert 0 < int(throttled.headers["retry-after"]) <= 60
     assert throttled.headers["content-type"] == "application/problem+json"
     refused = (await client.get(f"{ADMIN}/intake/payloads?status=refused&limit=200", headers=admin)).json()
     assert len(refused["items"]) == RECORDED_PER_MINUTE  # one row each only up to the limit
