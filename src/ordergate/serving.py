@@ -8,7 +8,9 @@ import ctypes
 import ipaddress
 import os
 import resource
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -161,3 +163,40 @@ def create_served_app() -> FastAPI:
         _end_with_master(int(master))
     log.info("web_process_started", pid=os.getpid())
     return create_app(settings)
+
+
+def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """uvicorn with this module's protocol, limits and app factory; returns when it stops."""
+    import uvicorn
+
+    os.environ[MASTER_PID_ENV] = str(os.getpid())  # web processes end when this process does
+    metrics_dir = None
+    if workers > 1:
+        # Each web process writes its request metrics to files here; /metrics adds them up.
+        metrics_dir = tempfile.mkdtemp(prefix="ordergate-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    proxies = trusted_proxies(settings)
+    try:
+        uvicorn.run(
+            "ordergate.serving:create_served_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="ordergate.serving:GuardedHttpProtocol",
+            limit_concurrency=settings.max_connections,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=10,
+            timeout_worker_healthcheck=60,  # a web process may take a while to import on a busy machine
+            # Client addresses come from the socket unless ORDERGATE_TRUSTED_PROXIES names the proxies.
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=",".join(proxies) or None,
+            access_log=False,  # our own access log names routes, never raw paths with tokens
+            log_config=None,  # every process logs through configure_logging: JSON, redacted
+            log_level="warning",
+            lifespan="on",
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
