@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate.accounts.sessions import sweep_account_records
 from ordergate.checkout.service import sweep_expired_checkouts
+from ordergate.db_retry import retrying
 from ordergate.notifications.delivery import outbox_pass
-from ordergate.orders.service import expire_due_orders
+from ordergate.orders.service import expire_due_order, orders_due
 from ordergate.payments.watch import payments_pass
 from ordergate.recommendations.counts import BATCH, fold_order_events
 from ordergate.settings import Settings
@@ -37,12 +38,7 @@ async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings |
         result.checkouts_expired = await sweep_expired_checkouts(session)
     # Before the expiry sweep: a payment made just before a window closed is seen first.
     result.payments_seen = await payments_pass(maker)
-    while True:
-        async with maker() as session, session.begin():
-            expired = await expire_due_orders(session, limit=100)
-        result.orders_expired += expired
-        if expired < 100:
-            break
+    result.orders_expired = await _expire_orders(maker)
     while True:  # after the expiry sweep, so its moves are folded once they settle
         async with maker() as session, session.begin():
             folded = await fold_order_events(session)
@@ -56,6 +52,26 @@ async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings |
         result.messages_sent = delivered.sent
         result.messages_failed = delivered.retried + delivered.dead
     return result
+
+
+async def _expire_orders(maker: async_sessionmaker[AsyncSession], *, batch: int = 100) -> int:
+    """Each due order in a transaction of its own (a batch in one transaction held many orders' and
+    products' locks at once, and deadlocked with placements), retried when it loses a deadlock."""
+    expired = 0
+    while True:
+        async with maker() as session:
+            due = await orders_due(session, limit=batch)
+        done = 0
+        for order_id in due:
+
+            async def expire_one(order_id: int = order_id) -> bool:
+                async with maker() as session, session.begin():
+                    return await expire_due_order(session, order_id)
+
+            done += await retrying(expire_one, what="order expiry")
+        expired += done
+        if len(due) < batch or done == 0:
+            return expired
 
 
 async def run_forever(

@@ -121,7 +121,9 @@ async def reserve_items(
     its WHERE clause); returns the products so held, by SKU. A SKU no longer sold answers 409
     NotAvailable, one short of stock 409 OutOfStock (the transaction then undoes every hold)."""
     held: dict[str, Product] = {}
-    for item in items:
+    # Product rows are locked in one order (SKU, unique in a store) by every writer (order moves
+    # too): no two transactions wait on each other's products (PostgreSQL deadlocks).
+    for item in sorted(items, key=lambda item: str(item["sku"])):
         sku, quantity = str(item["sku"]), int(str(item["quantity"]))
         product = await session.scalar(
             update(Product)

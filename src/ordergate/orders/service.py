@@ -67,16 +67,28 @@ async def load_order(
 
 
 async def expire_if_due(session: AsyncSession, order: Order, *, now: datetime | None = None) -> bool:
-    """Reads never trust a stale status: an unpaid order past its payment window expires now."""
+    """Reads never trust a stale status: an unpaid order past its payment window expires now.
+    False also when another transaction (the worker, a payment) moved the order first: then the
+    order is read again, as that transaction left it."""
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return False
     instruction = active_instruction(order)
     # Payment evidence may lag the window (address polling, callbacks): payments.service decides.
     if instruction is None or not window_closed(instruction, now or clock.now()):
         return False
-    await move(session, order, OrderStatus.EXPIRED, data={"reason": "payment window elapsed"})
+    try:
+        await move(session, order, OrderStatus.EXPIRED, data={"reason": "payment window elapsed"})
+    except IllegalTransition:
+        # Lost the race: nothing was written by this transaction; show what the winner did.
+        await _reload(session, order)
+        return False
     note_expiry(session, order, instruction)  # money already received is flagged, never forgotten
     return True
+
+
+async def _reload(session: AsyncSession, order: Order) -> None:
+    stmt = select(Order).where(Order.id == order.id).options(*_full())  # type: ignore[arg-type]
+    await session.execute(stmt.execution_options(populate_existing=True))
 
 
 async def track(session: AsyncSession, store: Store, token: str, *, settings: Settings) -> TrackingOut:
@@ -177,18 +189,29 @@ async def pay_in_sandbox(
     return tracking_view(order, store, token=token, settings=settings)
 
 
-async def expire_due_orders(session: AsyncSession, *, limit: int = 200) -> int:
-    """Worker sweep: expire unpaid orders whose payment window has run out (stock goes back)."""
+async def orders_due(session: AsyncSession, *, limit: int) -> list[int]:
+    """Ids of unpaid orders whose payment window has run out (read only: each is expired alone)."""
+    return await instructions_due(session, now=clock.now(), limit=limit, lock=False)
+
+
+async def expire_due_order(session: AsyncSession, order_id: int) -> bool:
+    """Worker sweep, one order per transaction: expire it if it is still due (stock goes back).
+    An order another worker or a request holds right now is skipped; the next pass sees it."""
     now = clock.now()
-    ids = await instructions_due(session, now=now, limit=limit)
-    expired = 0
-    for order_id in ids:
-        order = (
-            (await session.execute(select(Order).where(Order.id == order_id).options(*_full())))  # type: ignore[arg-type]
-            .unique()
-            .scalar_one_or_none()
+    order = (
+        (
+            await session.execute(
+                select(Order)
+                .where(Order.id == order_id)
+                .options(*_full())  # type: ignore[arg-type]
+                .with_for_update(skip_locked=True, of=Order)
+            )
         )
-        if order is not None and await expire_if_due(session, order, now=now):
-            expired += 1
+        .unique()
+        .scalar_one_or_none()
+    )
+    if order is None:
+        return False
+    expired = await expire_if_due(session, order, now=now)
     await session.flush()
     return expired

@@ -75,7 +75,8 @@ async def move(
     set_committed_value(order, "status", to)
     set_committed_value(order, "updated_at", now)
     effect = ALLOWED_MOVES[(current, to)]
-    for line in order.lines:
+    # Product rows in one order (SKU), as every writer takes them (catalog.reserve_items too).
+    for line in sorted(order.lines, key=lambda line: line.sku):
         if line.product_id is None or effect is None:
             continue
         pid, qty = line.product_id, line.quantity

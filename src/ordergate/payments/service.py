@@ -349,9 +349,11 @@ def _closed_clause(now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-async def instructions_due(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+async def instructions_due(
+    session: AsyncSession, *, now: datetime, limit: int, lock: bool = True
+) -> list[int]:
     """Ids of orders still awaiting payment whose current instruction can no longer be paid."""
-    rows = await session.scalars(
+    stmt = (
         select(PaymentInstruction.order_id)
         .join(Order, Order.id == PaymentInstruction.order_id)
         .where(
@@ -360,8 +362,10 @@ async def instructions_due(session: AsyncSession, *, now: datetime, limit: int) 
             PaymentInstruction.covered_at.is_(None),
             _closed_clause(now),
         )
+        .order_by(PaymentInstruction.order_id)
         .limit(limit)
-        # Several workers each take different orders (PostgreSQL; SQLite serialises writers anyway).
-        .with_for_update(skip_locked=True, of=Order)
     )
-    return list(rows)
+    if lock:
+        # Several workers each take different orders (PostgreSQL; SQLite serialises writers anyway).
+        stmt = stmt.with_for_update(skip_locked=True, of=Order)
+    return list(await session.scalars(stmt))
