@@ -79,6 +79,12 @@ class CheckoutExpired(DomainError):
     status, type, title = 410, "checkout-expired", "This checkout has expired"
 
 
+class CheckoutPlaced(DomainError):
+    """A checkout that became an order: its id no longer reads the buyer's details or the order."""
+
+    status, type, title = 410, "checkout-placed", "This checkout's order has been placed"
+
+
 class PayloadTooLarge(DomainError):
     status, type, title = 413, "payload-too-large", "The request body is too large"
 

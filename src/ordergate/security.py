@@ -85,10 +85,21 @@ def same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def order_token_for_checkout(checkout_id: str) -> str:
+def order_token_for_checkout(checkout_id: str, idempotency_key: str | None) -> str:
     """The order token of the order a checkout becomes.
 
-    Derived from the checkout id, which is itself stored only as a hash: completing the same checkout
-    again can hand back the same tracking link without the token ever being stored."""
+    Derived from the checkout id and the placement's Idempotency-Key, neither stored in the clear:
+    placing the same checkout again with the same key hands back the same tracking link, while the
+    checkout id alone (a resume link, what an assistant was given) leads to no order at all.
+    Without a key the token is random."""
+    if not idempotency_key:
+        return new_token()
+    message = b"ordergate/order-token/v2\x00" + idempotency_key.encode()
+    digest = hmac.new(checkout_id.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode().rstrip("=")
+
+
+def legacy_order_token_for_checkout(checkout_id: str) -> str:
+    """Tokens of orders placed before v2: derived from the checkout id alone (still valid links)."""
     digest = hmac.new(checkout_id.encode(), b"ordergate/order-token/v1", hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode().rstrip("=")

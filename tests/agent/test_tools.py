@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from mcp import Client
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from ordergate import security
 from ordergate.agent.server import build_server
 from ordergate.orders.status import MILESTONES
 from ordergate.settings import Settings
@@ -186,6 +187,15 @@ async def test_prepared_cart_is_placed_by_the_buyer_only(
             "http://test" + tracking_path if tracking_path.startswith("/") else tracking_path
         )
         assert (await ledger(sessionmaker))["orders"] == before["orders"] + 1
+
+        # What the assistant was handed (the checkout id, in resume_url) now reads nothing of the buyer's:
+        # not the checkout, not the page, not the order, and the tracking token cannot be worked out from it.
+        assert (await client.get(base)).status_code == 410
+        assert (await client.get(f"/s/demo/checkout/{prepared['id']}")).status_code == 410
+        assert (await Buyer(client).place(prepared["id"])).status_code == 410
+        assert order["token"] != security.legacy_order_token_for_checkout(prepared["id"])
+        refused(await mcp.call_tool("track_order", {"store": "demo", "token": prepared["resume_url"]}))
+        refused(await mcp.call_tool("track_order", {"store": "demo", "token": prepared["id"]}))
 
         # The buyer gives the assistant the token (or the whole link): it reads the tracking view.
         by_token = ok(await mcp.call_tool("track_order", {"store": "demo", "token": order["token"]}))

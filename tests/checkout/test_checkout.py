@@ -12,7 +12,7 @@ from ordergate import clock
 from ordergate.checkout.models import Checkout
 from ordergate.security import hash_token
 from ordergate.worker import run_once
-from tests.factories import DELIVERY, SKU, Buyer
+from tests.factories import ADMIN_KEY, DELIVERY, SKU, Buyer
 
 BASE = "/api/v1/stores/demo"
 
@@ -124,3 +124,37 @@ async def test_a_checkout_belongs_to_one_store(
     chk = await Buyer(client).open()
     r = await client.get(f"/api/v1/stores/other/checkouts/{chk['id']}")
     assert r.status_code == 404
+
+
+async def test_an_expired_checkout_is_410_even_before_the_sweep(client: httpx.AsyncClient) -> None:
+    chk = await Buyer(client).ready()
+    clock.advance(timedelta(days=2))  # past the 24 h checkout time; the worker has not run
+    r = await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}")
+    assert r.status_code == 410
+    assert r.json()["type"] == "checkout-expired"
+    assert (await client.get(f"/s/demo/checkout/{chk['id']}")).status_code == 410
+
+
+async def test_the_sweep_drops_the_buyer_details_of_completed_checkouts(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    buyer = Buyer(client)
+    chk = await buyer.ready()
+    placed_order = await buyer.place(chk["id"])
+    assert placed_order.status_code == 201
+    open_one = await buyer.ready()  # still open, not expired: keeps its details
+    await run_once(sessionmaker)
+    async with sessionmaker() as session:
+        rows = {c.id_hash: c for c in (await session.scalars(select(Checkout))).all()}
+    placed = rows[hash_token(chk["id"])]
+    assert placed.status == "completed"
+    assert (placed.email, placed.phone, placed.delivery) == (None, None, None)
+    still_open = rows[hash_token(open_one["id"])]
+    assert still_open.email is not None
+    assert still_open.delivery is not None
+    # The order kept its own copy.
+    number = placed_order.json()["number"]
+    order_view = await client.get(
+        f"/api/v1/stores/demo/admin/orders/{number}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    )
+    assert order_view.json()["delivery"]["city"] == DELIVERY["city"]

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate import security
 from ordergate.orders.models import Order
 from tests.factories import Buyer
 
@@ -29,17 +30,35 @@ async def test_same_key_same_order(client: httpx.AsyncClient) -> None:
     assert again.json()["token"] == first.json()["token"]  # the tracking link is handed back too
 
 
-async def test_same_checkout_other_key_same_order(client: httpx.AsyncClient) -> None:
+async def test_a_placed_checkout_id_leads_neither_to_the_order_nor_to_the_buyer(
+    client: httpx.AsyncClient,
+) -> None:
     buyer = Buyer(client)
     chk = await buyer.ready()
     first = await buyer.place(chk["id"])
-    other = await buyer.place(chk["id"])
-    assert other.status_code == 200
-    assert other.json()["number"] == first.json()["number"]
-    view = (await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}")).json()
-    assert view["status"] == "completed"
-    assert view["order_number"] == first.json()["number"]
-    assert view["tracking_url"] == first.json()["tracking_url"]
+    assert first.status_code == 201
+    token = first.json()["token"]
+    # Whoever holds only the checkout id (a resume link, an assistant) cannot work out the token...
+    assert token != security.legacy_order_token_for_checkout(chk["id"])
+    # ...nor get it, the order or the buyer's details from the API.
+    other = await buyer.place(chk["id"])  # another Idempotency-Key
+    assert other.status_code == 410
+    assert other.json()["type"] == "checkout-placed"
+    assert token not in other.text
+    no_key = await client.post(
+        f"/api/v1/stores/demo/checkouts/{chk['id']}/orders",
+        json={"payment_method": "sandbox", "accepted_policies": await buyer.policies()},
+    )
+    assert no_key.status_code == 410
+    view = await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}")
+    assert view.status_code == 410
+    assert view.json()["type"] == "checkout-placed"
+    for secret in (token, "Ada", "example.com"):
+        assert secret not in view.text
+    page = await client.get(f"/s/demo/checkout/{chk['id']}")
+    assert page.status_code == 410
+    assert token not in page.text
+    assert "example.com" not in page.text
 
 
 async def test_same_key_other_body_is_409(client: httpx.AsyncClient) -> None:

@@ -14,6 +14,7 @@ from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore
 from ordergate.errors import (
     CheckoutExpired,
+    CheckoutPlaced,
     Conflict,
     IdempotencyConflict,
     NotAvailable,
@@ -39,12 +40,19 @@ async def open_checkout(
 
 
 @router.get(
-    "/{checkout_id}", response_model=CheckoutOut, tags=TAGS, responses=responses(NotFound, CheckoutExpired)
+    "/{checkout_id}",
+    response_model=CheckoutOut,
+    tags=TAGS,
+    responses=responses(NotFound, CheckoutExpired, CheckoutPlaced),
 )
 async def get_checkout(
     session: Session, store: CurrentStore, settings: AppSettings, checkout_id: CheckoutId
 ) -> CheckoutOut:
     checkout = await service.find_checkout(session, store, checkout_id)
+    if checkout.status == "completed":
+        raise CheckoutPlaced(
+            "This checkout is now an order: follow it with its tracking link", field="checkout"
+        )
     return await service.checkout_view(session, store, checkout_id, checkout, settings=settings)
 
 
@@ -77,7 +85,7 @@ async def quote(
     tags=["guest: orders"],
     responses={
         200: {"description": "The order this checkout (or this Idempotency-Key) already made"},
-        **responses(NotFound, CheckoutExpired, OutOfStock, NotAvailable, IdempotencyConflict),
+        **responses(NotFound, CheckoutExpired, CheckoutPlaced, OutOfStock, NotAvailable, IdempotencyConflict),
     },
 )
 async def place_order(

@@ -13,7 +13,14 @@ from ordergate import security
 from ordergate.catalog.service import reserve_items
 from ordergate.checkout.models import Checkout
 from ordergate.checkout.service import find_checkout, missing_fields, price_lines
-from ordergate.errors import Conflict, FieldError, IdempotencyConflict, NotAvailable, Unprocessable
+from ordergate.errors import (
+    CheckoutPlaced,
+    Conflict,
+    FieldError,
+    IdempotencyConflict,
+    NotAvailable,
+    Unprocessable,
+)
 from ordergate.notifications.service import notify_order_created, seal_order_link
 from ordergate.orders.models import Order, OrderLine
 from ordergate.orders.place import open_order
@@ -64,6 +71,19 @@ async def _earlier_order(
         if idempotency_key and order.idempotency_key == idempotency_key and order.request_hash != fingerprint:
             raise IdempotencyConflict(field="Idempotency-Key")
     return next((order for order in earlier if order.checkout_hash == checkout_hash), None)
+
+
+def _replayed_token(order: Order, checkout_id: str, idempotency_key: str | None, token: str) -> str:
+    """The token of a checkout's order, for the same placement again (same Idempotency-Key) only:
+    anyone else holding the checkout id gets 410, not the buyer's tracking link."""
+    if idempotency_key and order.idempotency_key == idempotency_key:
+        for candidate in (token, security.legacy_order_token_for_checkout(checkout_id)):
+            if security.hash_token(candidate) == order.token_hash:
+                return candidate
+    raise CheckoutPlaced(
+        "This checkout's order has been placed: its tracking link was shown and sent to the buyer",
+        field="checkout",
+    )
 
 
 def _placeable(
@@ -120,7 +140,7 @@ async def complete_checkout(
     `account_id` the checkout must be that signed-in account's (account checkout, accounts/)."""
     fingerprint = request_fingerprint(checkout_id, data)
     checkout_hash = security.hash_token(checkout_id)
-    token = security.order_token_for_checkout(checkout_id)
+    token = security.order_token_for_checkout(checkout_id, idempotency_key)
     # Locks the checkout row (PostgreSQL): concurrent completions of one checkout queue here.
     checkout = await find_checkout(session, store, checkout_id, lock=True, account_id=account_id)
 
@@ -133,7 +153,7 @@ async def complete_checkout(
             fingerprint=fingerprint,
         )
         if earlier is not None:
-            return earlier, token, False
+            return earlier, _replayed_token(earlier, checkout_id, idempotency_key, token), False
     # An open checkout has no order yet (the row is locked and turns "completed" with its order), so
     # there is nothing to look up: a key already spent on another checkout's order trips the unique
     # constraint on insert, which answers 409 below.

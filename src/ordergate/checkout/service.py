@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, money, security
@@ -26,10 +26,9 @@ from ordergate.checkout.schemas import (
     QuoteOut,
 )
 from ordergate.contact import ContactIn
-from ordergate.errors import CheckoutExpired, Conflict, FieldError, NotFound, Unprocessable
+from ordergate.errors import CheckoutExpired, CheckoutPlaced, Conflict, FieldError, NotFound, Unprocessable
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import TotalsOut
-from ordergate.orders.views import tracking_url
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
 from ordergate.sql import execute_counted
@@ -206,6 +205,19 @@ async def find_checkout(
     return checkout
 
 
+async def read_checkout(
+    session: AsyncSession, store: Store, checkout_id: str, *, settings: Settings
+) -> CheckoutOut:
+    """A checkout read by its id: while it is one. Once it is an order, 410: the id no longer
+    reads the buyer's details, nor leads to the order."""
+    checkout = await find_checkout(session, store, checkout_id)
+    if checkout.status == "completed":
+        raise CheckoutPlaced(
+            "This checkout is now an order: follow it with its tracking link", field="checkout"
+        )
+    return await checkout_view(session, store, checkout_id, checkout, settings=settings)
+
+
 async def update_checkout(
     session: AsyncSession,
     store: Store,
@@ -266,16 +278,15 @@ async def checkout_view(
             )
             for line in lines
         ],
+        # Once it is an order, the checkout id reads none of the buyer's details (the order has them).
         contact=ContactOut(email=checkout.email, phone=checkout.phone)
-        if (checkout.email or checkout.phone)
+        if (checkout.email or checkout.phone) and not completed
         else None,
-        delivery=checkout.delivery,
+        delivery=None if completed else checkout.delivery,
         totals=totals.out(),
         missing=[] if completed else missing_fields(store, checkout),
         order_number=order_number,
-        tracking_url=tracking_url(settings, store, security.order_token_for_checkout(checkout_id))
-        if completed
-        else None,
+        tracking_url=None,
         prepared_by=checkout.prepared_by,
     )
 
@@ -322,10 +333,22 @@ async def quote(
 
 
 async def sweep_expired_checkouts(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Expire open checkouts past their time and drop the personal data they held."""
-    return await execute_counted(
+    """Expire open checkouts past their time and drop the personal data they held; completed ones
+    drop theirs too (their order keeps its own copy). Returns the checkouts expired."""
+    expired = await execute_counted(
         session,
         update(Checkout)
         .where(Checkout.status == "open", Checkout.expires_at <= (now or clock.now()))
         .values(status="expired", email=None, phone=None, delivery=None),
     )
+    await execute_counted(
+        session,
+        update(Checkout)
+        .where(
+            Checkout.status == "completed",
+            or_(Checkout.email.is_not(None), Checkout.phone.is_not(None), Checkout.delivery.is_not(None)),
+        )
+        # SQL NULL, not JSON null: a swept row no longer matches `delivery IS NOT NULL`.
+        .values(email=None, phone=None, delivery=null()),
+    )
+    return expired

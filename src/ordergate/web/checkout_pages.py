@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from ordergate import security
 from ordergate.checkout.complete import complete_checkout
 from ordergate.checkout.models import Checkout
 from ordergate.checkout.schemas import CheckoutPatch, DeliveryIn
@@ -65,8 +64,7 @@ CONTACT_FIELDS = ("email", "phone", "phone_region")
 PRESELECTED = ("contact.phone_region", "delivery.country")
 
 
-def _tracking_path(settings: Settings, store: Store, checkout_id: str) -> str:
-    token = security.order_token_for_checkout(checkout_id)
+def _tracking_path(settings: Settings, store: Store, token: str) -> str:
     return urlsplit(tracking_url(settings, store, token)).path
 
 
@@ -186,12 +184,47 @@ async def _open(
                 "Your cart was not ordered and nothing was charged. Please start again.",
             ),
         ) from None
-    if checkout.status == "completed":
-        raise await exit_page(session, see_other(_tracking_path(settings, found, checkout_id)))
+    if checkout.status == "completed" and request.method != "POST":
+        # The checkout link is no key to the order: the tracking link was shown and sent to the buyer.
+        raise await exit_page(session, _placed_page(request, settings, found))
     return found, checkout
 
 
 OpenCheckout = Annotated[tuple[Store, Checkout], Depends(_open)]
+
+
+def _placed_page(request: Request, settings: Settings, store: Store) -> Response:
+    return message_page(
+        request,
+        settings,
+        store,
+        status=410,
+        title="This order has been placed",
+        body="This checkout became an order. Follow it with the tracking link shown when it was "
+        "placed and sent to you; if you lost it, the store can send it to you again.",
+    )
+
+
+async def _placed_again(
+    request: Request, session: Session, settings: Settings, store: Store, checkout_id: str, form: FormData
+) -> Response:
+    """The same form sent again (a double click, a reload): its order's tracking page, as the
+    first time. Without that form's key, the page that says the order was placed, nothing more."""
+    accepted = [form_str(p, 100) for p in form.getlist("policy")][:50]
+    try:
+        data = OrderIn(payment_method=form_str(form.get("payment_method"), 64), accepted_policies=accepted)
+        _, token, _ = await complete_checkout(
+            session,
+            store,
+            checkout_id,
+            data,
+            idempotency_key=form_str(form.get("idempotency_key"), 255) or None,
+            settings=settings,
+            placed_on_page=True,
+        )
+    except (ValidationError, DomainError):
+        return _placed_page(request, settings, store)
+    return see_other(_tracking_path(settings, store, token))
 
 
 @router.get("")
@@ -250,6 +283,8 @@ async def submit_checkout(
     "Place order", create the order through the same service as the API."""
     found, checkout = opened
     form = await request.form()
+    if checkout.status == "completed":
+        return await _placed_again(request, session, settings, found, checkout_id, form)
     values = _typed_values(form, found)
     errors = FormErrors()
 
@@ -299,7 +334,7 @@ async def submit_checkout(
         # A savepoint: a failed order (stock ran out half-way) leaves nothing behind, while the
         # details saved above are kept for the buyer's next try.
         async with session.begin_nested():
-            await complete_checkout(
+            _, token, _ = await complete_checkout(
                 session,
                 found,
                 checkout_id,
@@ -314,4 +349,4 @@ async def submit_checkout(
     except DomainError as exc:
         domain_errors(exc, errors, known=[*values, "items"])
         return await again(exc.status)
-    return see_other(_tracking_path(settings, found, checkout_id))
+    return see_other(_tracking_path(settings, found, token))
