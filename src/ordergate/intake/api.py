@@ -24,7 +24,7 @@ from ordergate.errors import (
     responses,
 )
 from ordergate.intake import flow, mappings, quarantine, receive
-from ordergate.intake.models import HELD, QUARANTINED
+from ordergate.intake.models import HELD, PAYLOAD_STATUSES, QUARANTINED
 from ordergate.intake.refusals import RefusalsThrottled
 from ordergate.intake.schemas import (
     BulkReplayIn,
@@ -52,6 +52,8 @@ operator = APIRouter(prefix="/api/v1/stores/{store}/admin/intake", tags=["operat
 SourceKey = Annotated[str, Path(max_length=32)]
 IntakeId = Annotated[str, Path(max_length=32)]
 OPERATOR_ERRORS = (Unauthorized, Forbidden, NotFound)
+_ONE_STATUS = "|".join(PAYLOAD_STATUSES)
+STATUS_LIST = rf"^({_ONE_STATUS})(\s*,\s*({_ONE_STATUS}))*$"  # documented; the service checks each
 BODY_DOC = {
     "requestBody": {
         "description": "The channel's payload, byte for byte as signed: Shopify or WooCommerce order "
@@ -160,7 +162,10 @@ async def list_payloads(
     session: Session,
     store: CurrentStore,
     _operator: StoreOperator,
-    status: Annotated[str | None, Query(max_length=200, description="comma-separated statuses")] = None,
+    status: Annotated[
+        str | None,
+        Query(max_length=200, description="comma-separated statuses", pattern=STATUS_LIST),
+    ] = None,
     source: Annotated[str | None, Query(max_length=32)] = None,
     rule: Annotated[str | None, Query(max_length=48)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

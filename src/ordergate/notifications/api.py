@@ -11,6 +11,7 @@ from ordergate.deps import AppSettings, CurrentStore, StoreOperator
 from ordergate.errors import Conflict, Forbidden, NotFound, Unauthorized, responses
 from ordergate.notifications import service
 from ordergate.notifications.schemas import OrderLinksIn, OrderLinksOut, OutboxListOut, OutboxMessageOut
+from ordergate.notifications.service import OUTBOX_STATES
 
 guest = APIRouter(prefix="/api/v1/stores/{store}", tags=["guest: orders"])
 operator = APIRouter(prefix="/api/v1/stores/{store}/admin", tags=["operator"])
@@ -42,7 +43,14 @@ async def list_outbox(
     session: Session,
     store: CurrentStore,
     _operator: StoreOperator,
-    state: Annotated[str | None, Query(max_length=16, description="pending, sent, skipped or dead")] = None,
+    state: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="pending, sent, skipped or dead",
+            json_schema_extra={"enum": list(OUTBOX_STATES)},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OutboxListOut:
     return await service.list_outbox(session, store, state=state, limit=limit)

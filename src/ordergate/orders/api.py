@@ -33,6 +33,7 @@ from ordergate.orders.schemas import (
     ShipmentIn,
     TrackingOut,
 )
+from ordergate.orders.status import STATUSES
 
 guest = APIRouter(prefix="/api/v1/stores/{store}", tags=["guest: orders"])
 operator = APIRouter(prefix="/api/v1/stores/{store}/admin", tags=["operator"])
@@ -101,7 +102,9 @@ async def list_orders(
     session: Session,
     store: CurrentStore,
     _operator: StoreOperator,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[
+        str | None, Query(max_length=32, json_schema_extra={"enum": [str(s) for s in STATUSES]})
+    ] = None,
     attention: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     source: Annotated[str | None, Query(max_length=32, description="web-guest, an intake source")] = None,

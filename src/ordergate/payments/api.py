@@ -14,6 +14,7 @@ from ordergate.errors import Forbidden, MalformedBody, NotFound, Unauthorized, p
 from ordergate.orders.schemas import TrackingOut
 from ordergate.payments import overview
 from ordergate.payments.inbox import receive_callback
+from ordergate.payments.overview import EVENT_STATUSES
 from ordergate.payments.protocol import ProviderUnavailable, SignatureInvalid
 from ordergate.payments.remote import prepare_for_buyer
 from ordergate.payments.schemas import CallbackAck, PaymentEventListOut, PaymentMethodStatusListOut
@@ -88,7 +89,9 @@ async def payment_events(
     session: Session,
     store: CurrentStore,
     _operator: StoreOperator,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    status: Annotated[
+        str | None, Query(max_length=16, json_schema_extra={"enum": list(EVENT_STATUSES)})
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PaymentEventListOut:
     return await overview.callback_events(session, store, status=status, limit=limit)
