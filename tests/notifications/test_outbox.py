@@ -49,10 +49,12 @@ async def test_no_message_when_the_order_is_not_created(
     )
     assert r.status_code == 422
     assert await outbox(sessionmaker) == []
-    # Completing the same checkout twice sends one confirmation.
-    placed = await buyer.place(checkout["id"])
-    again = await buyer.place(checkout["id"])
-    assert (placed.status_code, again.status_code) == (201, 200)
+    # Completing the same checkout again sends no second confirmation (same key: the same order;
+    # another key: 410, the checkout is an order now).
+    placed = await buyer.place(checkout["id"], key="once")
+    again = await buyer.place(checkout["id"], key="once")
+    other = await buyer.place(checkout["id"])
+    assert (placed.status_code, again.status_code, other.status_code) == (201, 200, 410)
     assert len(await outbox(sessionmaker)) == 1
 
 
