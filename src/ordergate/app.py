@@ -12,9 +12,9 @@ from ordergate.accounts.api import guest as accounts_guest
 from ordergate.accounts.api import router as accounts_router
 from ordergate.accounts.pages import router as accounts_pages
 from ordergate.analytics.api import router as analytics_router
-from ordergate.catalog.admin_api import router as catalog_operator
 from ordergate.api_docs import install_api_docs
 from ordergate.business_metrics import BusinessGauges
+from ordergate.catalog.admin_api import router as catalog_operator
 from ordergate.catalog.api import router as catalog_router
 from ordergate.checkout.api import router as checkout_router
 from ordergate.console.pages import mount_console
