@@ -78,11 +78,15 @@ def test_tokens_carry_enough_randomness() -> None:
     assert len(security.hash_token(sample)) == 64
 
 
-def test_order_tokens_derive_from_the_checkout_only() -> None:
+def test_order_tokens_derive_from_the_checkout_and_the_placement_key() -> None:
     a, b = security.new_token(), security.new_token()
-    assert security.order_token_for_checkout(a) == security.order_token_for_checkout(a)
-    assert security.order_token_for_checkout(a) != security.order_token_for_checkout(b)
-    assert len(security.order_token_for_checkout(a)) == 32
+    token = security.order_token_for_checkout(a, "key-1")
+    assert token == security.order_token_for_checkout(a, "key-1")  # the same placement again
+    assert token != security.order_token_for_checkout(b, "key-1")
+    assert token != security.order_token_for_checkout(a, "key-2")
+    assert token != security.legacy_order_token_for_checkout(a)  # the checkout id alone gives nothing
+    assert len(token) == 32
+    assert security.order_token_for_checkout(a, None) != security.order_token_for_checkout(a, None)
 
 
 def test_order_numbers_are_short_and_random() -> None:
