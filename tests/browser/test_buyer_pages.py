@@ -179,9 +179,13 @@ def test_guest_journey(
     screenshot(other, f"tracking-{tag}")
     audit(other, axe_source, browser, size, js)
 
-    # The first device's checkout link now leads to the order.
-    page.goto(checkout_url)
-    assert page.url == tracking_url
+    # The first device's checkout link no longer leads to the order: it says the order was placed.
+    placed = page.goto(checkout_url)
+    assert placed is not None
+    assert placed.status == 410
+    expect(page.get_by_role("heading", name="This order has been placed")).to_be_visible()
+    assert tracking_url.rsplit("/", 1)[1] not in page.content()
+    page.goto(tracking_url)
 
     # The payment arrives: with JavaScript the page follows it by itself.
     def pay(confirmations: int) -> None:
