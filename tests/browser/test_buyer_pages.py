@@ -185,6 +185,10 @@ def test_guest_journey(
     assert placed.status == 410
     expect(page.get_by_role("heading", name="This order has been placed")).to_be_visible()
     assert tracking_url.rsplit("/", 1)[1] not in page.content()
+    # It leads to the lost-link form, which sends the link to the buyer's own contact.
+    expect(page.get_by_role("link", name="Send me the tracking link")).to_have_attribute(
+        "href", "/s/demo/track"
+    )
     page.goto(tracking_url)
 
     # The payment arrives: with JavaScript the page follows it by itself.

@@ -202,6 +202,7 @@ def _placed_page(request: Request, settings: Settings, store: Store) -> Response
         title="This order has been placed",
         body="This checkout became an order. Follow it with the tracking link shown when it was "
         "placed and sent to you; if you lost it, the store can send it to you again.",
+        link=(f"/s/{store.slug}/track", "Send me the tracking link"),
     )
 
 
