@@ -88,6 +88,7 @@ class StoreCache:
         self.listening = not self.postgres  # PostgreSQL: nothing is cached until the listener is up
         self._listener: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._up = asyncio.Event()
 
     def version(self) -> tuple[int, Any]:
         if self.signal is None:
@@ -121,8 +122,12 @@ class StoreCache:
         return store
 
     async def start(self) -> None:
+        """On PostgreSQL, start listening and wait (briefly) until the listener is up, so the
+        process caches from its first request; if it is slow, nothing is cached until it is."""
         if self.postgres:
             self._task = asyncio.create_task(self._listen())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), timeout=5)
 
     async def _listen(self) -> None:
         import asyncpg  # type: ignore[import-untyped]
@@ -141,6 +146,7 @@ class StoreCache:
             self._listener = conn
             _bump()  # whatever changed while nobody listened
             self.listening = True
+            self._up.set()
             try:
                 await lost.wait()
             finally:
