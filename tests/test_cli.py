@@ -87,6 +87,14 @@ async def test_migrate_demo_worker_and_sandbox_pay(tmp_path: Path) -> None:
         missing = run("sandbox", "pay", "A" * 32, db=db)
         assert missing.returncode == 1
         assert missing.stderr.startswith("error:")
+        # A token may begin with "-" (base64url, 1 in 64): it is a token, not an unknown option.
+        dashed = run("sandbox", "pay", "-" + "A" * 31, db=db)
+        assert (dashed.returncode, dashed.stderr.startswith("error:")) == (1, True), dashed.stderr
+        # The whole tracking link works too: the token is its last part.
+        second = await Buyer(client).order()
+        link = run("sandbox", "pay", f"http://localhost:8000/s/demo/orders/{second['token']}", db=db)
+        assert link.returncode == 0, link.stderr
+        assert f"order {second['number']}: funded" in link.stdout
 
 
 def test_store_file_errors_name_key_and_line(tmp_path: Path) -> None:

@@ -205,9 +205,12 @@ def demo(
     _run(work, settings)
 
 
-@sandbox_app.command("pay")
+# A token may begin with "-" (base64url): unknown options are taken as the token, not refused.
+@sandbox_app.command("pay", context_settings={"ignore_unknown_options": True})
 def sandbox_pay(
-    token: Annotated[str, typer.Argument(help="The order token (the last part of its tracking link)")],
+    token: Annotated[
+        str, typer.Argument(help="The order token, or its whole tracking link (the token is its last part)")
+    ],
     store: Annotated[str, typer.Option(help="Store slug")] = "demo",
     confirmations: Annotated[
         int | None, typer.Option(min=0, help="Confirmations (default: as many as required)")
@@ -222,6 +225,7 @@ def sandbox_pay(
     from ordergate.payments.service import active_instruction
 
     settings = _settings()
+    token = token.rstrip("/").rsplit("/", 1)[-1]
     try:
         value = Decimal(amount) if amount is not None else None
     except InvalidOperation:

@@ -40,16 +40,22 @@ async def test_a_placed_checkout_id_leads_neither_to_the_order_nor_to_the_buyer(
     token = first.json()["token"]
     # Whoever holds only the checkout id (a resume link, an assistant) cannot work out the token...
     assert token != security.legacy_order_token_for_checkout(chk["id"])
-    # ...nor get it, the order or the buyer's details from the API.
+    # ...nor get it or the buyer's details from the API: placing it again names the same order (API.md:
+    # the same checkout completed again is 200 with the same order), without its link or contact.
     other = await buyer.place(chk["id"])  # another Idempotency-Key
-    assert other.status_code == 410
-    assert other.json()["type"] == "checkout-placed"
+    assert other.status_code == 200
+    assert other.json()["number"] == first.json()["number"]
+    assert other.json()["token"] is None
+    assert other.json()["tracking_url"] is None
+    assert other.json()["contact_hint"] is None
     assert token not in other.text
     no_key = await client.post(
         f"/api/v1/stores/demo/checkouts/{chk['id']}/orders",
         json={"payment_method": "sandbox", "accepted_policies": await buyer.policies()},
     )
-    assert no_key.status_code == 410
+    assert no_key.status_code == 200
+    assert no_key.json()["number"] == first.json()["number"]
+    assert token not in no_key.text
     view = await client.get(f"/api/v1/stores/demo/checkouts/{chk['id']}")
     assert view.status_code == 410
     assert view.json()["type"] == "checkout-placed"

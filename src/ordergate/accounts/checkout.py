@@ -85,7 +85,7 @@ async def place_order(
     *,
     idempotency_key: str | None,
     settings: Settings,
-) -> tuple[Order, str, bool]:
+) -> tuple[Order, str | None, bool]:
     """The order of the account's checkout: `source="web-account"`, linked to the account."""
     return await complete_checkout(
         session,

@@ -25,7 +25,7 @@ from ordergate.errors import (
 )
 from ordergate.orders.schemas import OrderIn, TrackingOut
 from ordergate.orders.service import load_order
-from ordergate.orders.views import tracking_view
+from ordergate.orders.views import placed_view, tracking_view
 
 router = APIRouter(prefix="/stores/{store}")
 
@@ -129,6 +129,8 @@ async def place_order(
     if not created:
         response.status_code = 200
         order = await load_order(session, store, order_id=order.id)
+    if token is None:  # placed before under another key: the order, not its tracking link
+        return placed_view(order, store)
     return tracking_view(order, store, token=token, settings=settings)
 
 

@@ -244,4 +244,6 @@ async def place_order(
             values=values,
             status=exc.status,
         )
+    if token is None:  # placed before (a second press): the account's orders list it
+        return see_other(f"/account/{shop.slug}")
     return see_other(f"/s/{shop.slug}/orders/{token}")

@@ -23,7 +23,8 @@ from ordergate.errors import (
     responses,
 )
 from ordergate.orders.schemas import OrderIn, TrackingOut
-from ordergate.orders.service import document_answer, tracking_answer
+from ordergate.orders.service import document_answer, load_order, tracking_answer
+from ordergate.orders.views import placed_view
 
 # Tags per route: placing an order is documented with the orders it makes.
 router = APIRouter(prefix="/api/v1/stores/{store}/checkouts")
@@ -84,8 +85,11 @@ async def quote(
     response_model=TrackingOut,
     tags=["guest: orders"],
     responses={
-        200: {"description": "The order this checkout (or this Idempotency-Key) already made"},
-        **responses(NotFound, CheckoutExpired, CheckoutPlaced, OutOfStock, NotAvailable, IdempotencyConflict),
+        200: {
+            "description": "The order this checkout (or this Idempotency-Key) already made; its `token` and "
+            "`tracking_url` only for the Idempotency-Key it was placed with (null otherwise)"
+        },
+        **responses(NotFound, CheckoutExpired, OutOfStock, NotAvailable, IdempotencyConflict),
     },
 )
 async def place_order(
@@ -99,6 +103,9 @@ async def place_order(
     order, token, created = await complete_checkout(
         session, store, checkout_id, body, idempotency_key=idempotency_key, settings=settings
     )
+    if token is None:  # placed before under another key: the order, not its tracking link
+        view = placed_view(await load_order(session, store, order_id=order.id), store)
+        return Response(view.model_dump_json(), status_code=200, media_type="application/json")
     if created and order.tracking is not None:
         # The document stored with the order is the answer: rendered once, not twice.
         answer = document_answer(order.tracking, store, token=token, settings=settings)

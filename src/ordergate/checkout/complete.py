@@ -14,7 +14,6 @@ from ordergate.catalog.service import reserve_items
 from ordergate.checkout.models import Checkout
 from ordergate.checkout.service import find_checkout, missing_fields, price_lines
 from ordergate.errors import (
-    CheckoutPlaced,
     Conflict,
     FieldError,
     IdempotencyConflict,
@@ -73,17 +72,15 @@ async def _earlier_order(
     return next((order for order in earlier if order.checkout_hash == checkout_hash), None)
 
 
-def _replayed_token(order: Order, checkout_id: str, idempotency_key: str | None, token: str) -> str:
-    """The token of a checkout's order, for the same placement again (same Idempotency-Key) only:
-    anyone else holding the checkout id gets 410, not the buyer's tracking link."""
+def _replayed_token(order: Order, checkout_id: str, idempotency_key: str | None, token: str) -> str | None:
+    """The token of a checkout's order, for the same placement again (same Idempotency-Key) only.
+    Anyone else holding the checkout id gets None: the order is named (API.md: the same checkout
+    completed again answers 200 with the same order) but its tracking link is not handed out."""
     if idempotency_key and order.idempotency_key == idempotency_key:
         for candidate in (token, security.legacy_order_token_for_checkout(checkout_id)):
             if security.hash_token(candidate) == order.token_hash:
                 return candidate
-    raise CheckoutPlaced(
-        "This checkout's order has been placed: its tracking link was shown and sent to the buyer",
-        field="checkout",
-    )
+    return None
 
 
 def _placeable(
@@ -134,9 +131,10 @@ async def complete_checkout(
     settings: Settings,
     placed_on_page: bool = False,
     account_id: int | None = None,
-) -> tuple[Order, str, bool]:
+) -> tuple[Order, str | None, bool]:
     """Place the order of a checkout. Returns (order, token, created); the same checkout or the
-    same key with the same request returns the existing order with created=False. With
+    same key with the same request returns the existing order with created=False, and its token
+    only for the same key (None otherwise: the checkout id alone never leads to the tracking link). With
     `account_id` the checkout must be that signed-in account's (account checkout, accounts/)."""
     fingerprint = request_fingerprint(checkout_id, data)
     checkout_hash = security.hash_token(checkout_id)

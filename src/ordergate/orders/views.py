@@ -115,6 +115,12 @@ def tracking_view(order: Order, store: Store, *, token: str, settings: Settings)
     )
 
 
+def placed_view(order: Order, store: Store) -> TrackingOut:
+    """The order a checkout became, for whoever places that checkout again without the key it was
+    placed with: its number, status and totals, no tracking link and nothing of the buyer."""
+    return TrackingOut(token=None, tracking_url=None, **_tracking_fields(order, store))
+
+
 REFUNDED_STATES = ("succeeded", "recorded")
 
 

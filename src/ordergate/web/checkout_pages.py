@@ -225,6 +225,8 @@ async def _placed_again(
         )
     except (ValidationError, DomainError):
         return _placed_page(request, settings, store)
+    if token is None:  # another form's key: the order is not this request's to show
+        return _placed_page(request, settings, store)
     return see_other(_tracking_path(settings, store, token))
 
 
@@ -350,4 +352,6 @@ async def submit_checkout(
     except DomainError as exc:
         domain_errors(exc, errors, known=[*values, "items"])
         return await again(exc.status)
+    if token is None:  # placed meanwhile from another form: the order is not this request's to show
+        return _placed_page(request, settings, found)
     return see_other(_tracking_path(settings, found, token))
