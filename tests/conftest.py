@@ -13,6 +13,7 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -129,6 +130,20 @@ def _clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+
+
+def start_of_window(period: int) -> None:
+    """Move the app's clock one second into a fresh fixed window of `period` seconds (rate limits
+    count in fixed windows: 1 min, 5 min, 15 min, 1 h), so a limit a test drives is not split by a
+    window that happens to end mid-test (on a slow machine that was a flaky failure)."""
+    elapsed = clock.now().timestamp() % period
+    clock.advance(timedelta(seconds=period - elapsed + 1))
+
+
+@pytest.fixture
+def fresh_rate_windows() -> None:
+    """The test starts one second into a fresh hour: every rate-limit window begins with it."""
+    start_of_window(3600)
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -26,6 +27,7 @@ async def client_at(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClie
         yield c
 
 
+@pytest.mark.usefixtures("fresh_rate_windows")
 async def test_unknown_tokens_are_throttled_before_the_300th_lookup(app: FastAPI) -> None:
     async with client_at(app, "198.51.100.7") as guesser, client_at(app, "198.51.100.8") as buyer_client:
         order = await Buyer(buyer_client).order()
@@ -55,6 +57,7 @@ async def test_unknown_tokens_are_throttled_before_the_300th_lookup(app: FastAPI
         assert (await buyer_client.get(f"/s/demo/orders/{order['token']}")).status_code == 200
 
 
+@pytest.mark.usefixtures("fresh_rate_windows")
 async def test_wrong_api_key_secrets_are_throttled(app: FastAPI) -> None:
     wrong = {"Authorization": f"Bearer {ADMIN_KEY[:-6]}zzzzzz"}  # the right key id, a wrong secret
     async with client_at(app, "198.51.100.9") as guesser, client_at(app, "198.51.100.10") as operator:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -172,6 +173,7 @@ async def test_codes_expire_and_newer_codes_replace_older(
     assert r.status_code == 404
 
 
+@pytest.mark.usefixtures("fresh_rate_windows")
 async def test_rate_limits_hold_and_answer_429_with_retry_after(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:

@@ -7,6 +7,7 @@ import hashlib
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +73,7 @@ async def test_cookies_are_secure_outside_the_demo(client: httpx.AsyncClient, da
             assert "secure" in r.headers["set-cookie"].lower()
 
 
+@pytest.mark.usefixtures("fresh_rate_windows")
 async def test_a_wrong_key_is_refused_beside_its_field_and_attempts_are_limited(
     client: httpx.AsyncClient,
 ) -> None:
