@@ -233,8 +233,12 @@ class Btcpay:
     activated: list[tuple[str, str]] = field(default_factory=list)  # (invoice id, payment method id)
     auth_seen: list[str] = field(default_factory=list)
     refund_requests: list[dict[str, Any]] = field(default_factory=list)
+    pull_payments: dict[str, dict[str, Any]] = field(default_factory=dict)  # PullPaymentData by id
+    payouts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # PayoutData by pull payment
 
     def reset(self) -> None:
+        self.pull_payments.clear()
+        self.payouts.clear()
         self.down, self.version, self.lazy = False, "2.x", False
         self.invoices.clear()
         self.created.clear()
@@ -362,6 +366,8 @@ class Btcpay:
                 Route(f"{invoice}/payment-methods", self._methods),
                 Route(f"{invoice}/payment-methods/{{method_id}}/activate", self._activate, methods=["POST"]),
                 Route(f"{invoice}/refund", self.refund, methods=["POST"]),
+                Route("/api/v1/pull-payments/{pull_id}", self._pull_payment),
+                Route("/api/v1/pull-payments/{pull_id}/payouts", self._payouts),
             ]
         )
 
@@ -408,22 +414,71 @@ class Btcpay:
             return JSONResponse(problems, status_code=422)
         pull_id = secrets.token_urlsafe(20)
         amount = str(body["customAmount"]) if variant == "Custom" else invoice["amount"]
-        return JSONResponse(
+        self.pull_payments[pull_id] = {
+            "id": pull_id,
+            "name": body.get("name") or f"Refund {invoice['id']}",
+            "description": body.get("description"),
+            "currency": body.get("customCurrency") or invoice["currency"],
+            "amount": amount,
+            "period": None,
+            "BOLT11Expiration": "30",
+            "archived": False,
+            "autoApproveClaims": False,
+            "startsAt": _now(),
+            "expiresAt": None,
+            "viewLink": f"http://btcpay.test/pull-payments/{pull_id}",
+        }
+        self.payouts[pull_id] = []
+        return JSONResponse(self.pull_payments[pull_id])
+
+    # GET /api/v1/pull-payments/{pullPaymentId} and .../payouts (Greenfield swagger, "Pull payments
+    # (Public)": no API key): PullPaymentData, and the PayoutData list without cancelled payouts
+    # unless includeCancelled=true. PayoutData per version: 2.x originalCurrency/originalAmount
+    # (the pull payment's currency), payoutCurrency/payoutAmount, payoutMethodId; 1.x amount
+    # (the pull payment's currency), paymentMethod, cryptoCode, paymentMethodAmount.
+    async def _pull_payment(self, request: Request) -> Response:
+        found = self.pull_payments.get(request.path_params["pull_id"])
+        if self.down:
+            return JSONResponse({"code": "unavailable"}, status_code=503)
+        return JSONResponse(found) if found else Response(status_code=404)
+
+    async def _payouts(self, request: Request) -> Response:
+        pull_id = request.path_params["pull_id"]
+        if self.down:
+            return JSONResponse({"code": "unavailable"}, status_code=503)
+        if pull_id not in self.pull_payments:
+            return Response(status_code=404)
+        cancelled = request.query_params.get("includeCancelled") == "true"
+        return JSONResponse([p for p in self.payouts[pull_id] if cancelled or p["state"] != "Cancelled"])
+
+    def pay_out(self, pull_id: str, amount: str, state: str = "Completed") -> dict[str, Any]:
+        """The buyer claimed (part of) a refund and the store's payout went this far."""
+        pull = self.pull_payments[pull_id]
+        btc = str((Decimal(amount) / self.rate).quantize(Decimal("0.00000001")))
+        common = {
+            "id": secrets.token_urlsafe(16),
+            "revision": 0,
+            "pullPaymentId": pull_id,
+            "date": str(_now()),
+            "destination": "bcrt1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh",
+            "state": state,
+            "paymentProof": None,
+        }
+        shaped = (
             {
-                "id": pull_id,
-                "name": body.get("name") or f"Refund {invoice['id']}",
-                "description": body.get("description"),
-                "currency": body.get("customCurrency") or invoice["currency"],
-                "amount": amount,
-                "period": None,
-                "BOLT11Expiration": "30",
-                "archived": False,
-                "autoApproveClaims": False,
-                "startsAt": _now(),
-                "expiresAt": None,
-                "viewLink": f"http://btcpay.test/pull-payments/{pull_id}",
+                "originalCurrency": pull["currency"],
+                "originalAmount": amount,
+                "payoutCurrency": "BTC",
+                "payoutAmount": btc,
+                "payoutMethodId": "BTC-CHAIN",
+                "metadata": {},
             }
+            if self.version == "2.x"
+            else {"amount": amount, "paymentMethod": "BTC", "cryptoCode": "BTC", "paymentMethodAmount": btc}
         )
+        payout = {**common, **shaped}
+        self.payouts[pull_id].append(payout)
+        return payout
 
     # The webhooks BTCPay would send: body and headers, signed as BTCPay signs them.
 
@@ -631,7 +686,11 @@ class Stripe:
             )
         if form.get("reason") not in (None, "duplicate", "fraudulent", "requested_by_customer"):
             return _stripe_error(400, "invalid_request_error", "Invalid reason")
-        done = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
+        done = sum(
+            r["amount"]
+            for r in self.refunds.values()
+            if r["payment_intent"] == intent["id"] and r["status"] not in ("failed", "canceled")
+        )
         left = intent["amount_received"] - done
         amount = int(form.get("amount", left))
         if amount > left or amount <= 0:
@@ -689,6 +748,18 @@ class Stripe:
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
         }
+
+    def refund_moved(
+        self, refund_id: str, status: str, *, failure_reason: str | None = None, type_: str = "refund.updated"
+    ) -> tuple[bytes, dict[str, str]]:
+        """A refund of ours settled at Stripe: the refund.* event with the Refund object as it now
+        is (status succeeded | failed | canceled; failure_reason as the API reference lists it,
+        e.g. expired_or_canceled_card, lost_or_stolen_card, declined)."""
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        if failure_reason is not None:
+            refund["failure_reason"] = failure_reason
+        return self.event(type_, refund)
 
     def succeed(self, intent_id: str, amount: int | None = None) -> tuple[bytes, dict[str, str]]:
         intent = self.intents[intent_id]

@@ -25,6 +25,7 @@ from ordergate.orders.state import record_event
 from ordergate.payments.models import PaymentInstruction, PaymentWebhookEvent
 from ordergate.payments.protocol import ProviderEvent, RemoteProvider, SignatureInvalid
 from ordergate.payments.providers import remote_provider
+from ordergate.payments.refund_updates import apply_refund_update
 from ordergate.payments.service import flag, order_for_payment, record_payment, settle, standing
 from ordergate.stores.models import PaymentMethod
 
@@ -174,6 +175,10 @@ async def _apply(
 ) -> tuple[str, str | None, int | None]:
     if not event.actionable:
         return "ignored", None, None
+    if event.refund is not None:
+        return await apply_refund_update(
+            session, store_id=row.store_id, kind=row.provider, news=event.refund, actor=row.provider
+        )
     found = await _find_instruction(session, row, event)
     if found is None:
         return "unmatched", f"no order of this store has {event.provider_ref or 'this payment'}", None

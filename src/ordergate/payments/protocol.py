@@ -97,6 +97,17 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class RefundUpdate:
+    """What a provider says of a refund it was asked for: its state now (pending, succeeded or
+    failed, in our words), its id there, and our refund's id where the provider echoes it back."""
+
+    state: str
+    provider_reference: str | None = None
+    public_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class ProviderEvent:
     """A verified callback, parsed: what happened, to which of our instructions."""
 
@@ -111,10 +122,12 @@ class ProviderEvent:
     # ...and the store's operator marked it so by hand: fund what is still due.
     marked_paid: bool = False
     note: str | None = None
+    # A refund of ours moved at the provider (Stripe's refund.* events).
+    refund: RefundUpdate | None = None
 
     @property
     def actionable(self) -> bool:
-        return bool(self.evidence or self.status or self.settled or self.note)
+        return bool(self.evidence or self.status or self.settled or self.note or self.refund)
 
 
 class PaymentProvider(Protocol):

@@ -17,18 +17,8 @@ from ordergate import money
 from ordergate.payments import stripe_amounts
 from ordergate.payments.btcpay import BtcpayProvider
 from ordergate.payments.config import BtcpaySettings, StripeSettings, secret_value
-from ordergate.payments.protocol import ProviderUnavailable
-from ordergate.payments.stripe import StripeProvider
-
-# Stripe's refund statuses (API reference, "The Refund object": pending, requires_action,
-# succeeded, failed, canceled) onto ours.
-STRIPE_STATES = {
-    "succeeded": "succeeded",
-    "pending": "pending",
-    "requires_action": "pending",
-    "failed": "failed",
-    "canceled": "failed",
-}
+from ordergate.payments.protocol import ProviderUnavailable, RefundUpdate
+from ordergate.payments.stripe import STRIPE_REFUND_STATES, StripeProvider
 
 
 @dataclass(frozen=True)
@@ -101,7 +91,7 @@ async def stripe_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer
         refund_id, status = str(refund["id"]), str(refund.get("status") or "pending")
     except (ValueError, KeyError, TypeError):
         raise ProviderUnavailable("Stripe's refund answer is incomplete") from None
-    state = STRIPE_STATES.get(status, "pending")
+    state = STRIPE_REFUND_STATES.get(status, "pending")
     detail = str(refund.get("failure_reason") or "")[:400] or None if state == "failed" else None
     return RefundAnswer(state, provider_reference=refund_id, detail=detail)
 
@@ -142,6 +132,50 @@ async def btcpay_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer
     link = pull.get("viewLink")
     claim = str(link)[:500] if isinstance(link, str) and link.startswith(("https://", "http://")) else None
     return RefundAnswer("pending", provider_reference=pull_id, claim_url=claim)
+
+
+def _payout_amount(payout: Mapping[str, Any]) -> Decimal:
+    """A payout's amount in the pull payment's currency: `originalAmount` (2.x), `amount` (1.x)."""
+    value = payout.get("originalAmount", payout.get("amount"))
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return Decimal(0)
+
+
+async def btcpay_refund_state(
+    config: Mapping[str, Any], pull_payment_id: str, amount: Decimal, http: httpx.AsyncClient
+) -> RefundUpdate | None:
+    """Where a BTCPay refund stands, from its pull payment (Greenfield's public "Get Pull Payment"
+    and "Get Payouts"): succeeded once its Completed payouts cover the amount, failed when the
+    pull payment was archived short of it, else None (the buyer has not claimed it, or BTCPay
+    has not paid it yet)."""
+    cfg = BtcpayProvider().settings(config)
+    if not isinstance(cfg, BtcpaySettings):
+        return None
+    base = f"{cfg.url}/api/v1/pull-payments/{pull_payment_id}"
+    try:
+        pull = await http.get(base)
+        payouts = await http.get(f"{base}/payouts")
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"BTCPay could not be reached ({type(exc).__name__})") from None
+    if pull.status_code != 200 or payouts.status_code != 200:
+        raise ProviderUnavailable(f"BTCPay answered {pull.status_code}/{payouts.status_code}")
+    try:
+        archived = bool(pull.json().get("archived"))
+        rows = [p for p in payouts.json() if isinstance(p, dict)]
+    except (ValueError, AttributeError, TypeError):
+        raise ProviderUnavailable("BTCPay's pull payment answer is incomplete") from None
+    paid = sum((_payout_amount(p) for p in rows if p.get("state") == "Completed"), Decimal(0))
+    if paid >= amount:
+        return RefundUpdate("succeeded", provider_reference=pull_payment_id)
+    if archived:
+        return RefundUpdate(
+            "failed",
+            provider_reference=pull_payment_id,
+            detail=f"BTCPay: the pull payment was archived with {paid} of {amount} paid out",
+        )
+    return None
 
 
 async def ask_provider(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer:

@@ -132,7 +132,7 @@ def _plan(order: Order, data: RefundIn, refunds: list[Refund], remaining: Decima
     return Plan(amount=amount, lines=lines)
 
 
-async def _locked_refunds(session: AsyncSession, order: Order) -> list[Refund]:
+async def locked_refunds(session: AsyncSession, order: Order) -> list[Refund]:
     """Lock the order, then read its refunds fresh: whoever locks second sees the first's refund."""
     await session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     rows = await session.scalars(
@@ -149,7 +149,7 @@ async def start_refund(
 ) -> tuple[Order, Refund, RefundAsk | None]:
     """The refund row, settled at once (sandbox, recorded) or pending with what to ask its provider."""
     order = await load_order(session, store, number=number)
-    refunds = await _locked_refunds(session, order)
+    refunds = await locked_refunds(session, order)
     paid = paid_amount(order)
     if paid <= 0:
         raise Conflict("Nothing was paid for this order, so there is nothing to refund", field="amount")
@@ -252,7 +252,7 @@ async def finish_refund(
 ) -> Refund:
     """Store the provider's answer on the pending refund (in a new transaction)."""
     order = await load_order(session, store, number=number)
-    refunds = await _locked_refunds(session, order)
+    refunds = await locked_refunds(session, order)
     refund = next(r for r in refunds if r.public_id == public_id)
     if refund.state != PENDING or refund.provider_reference is not None:
         return refund  # answered already (a retry raced this one)

@@ -20,6 +20,7 @@ from ordergate.payments.protocol import (
     PreparedInstruction,
     ProviderEvent,
     ProviderUnavailable,
+    RefundUpdate,
 )
 from ordergate.payments.remote_base import RemoteProviderBase
 from ordergate.signing import check_timestamped
@@ -37,6 +38,34 @@ STATUS_BY_EVENT = {
     "payment_intent.canceled": "canceled",
     "payment_intent.requires_action": "requires_action",
 }
+# Stripe's refund statuses (API reference, "The Refund object": pending, requires_action,
+# succeeded, failed, canceled) onto ours.
+STRIPE_REFUND_STATES = {
+    "succeeded": "succeeded",
+    "pending": "pending",
+    "requires_action": "pending",
+    "failed": "failed",
+    "canceled": "failed",
+}
+# Events whose data.object is a Refund ("Types of events": refund.created, refund.updated,
+# refund.failed; charge.refund.updated is the older name of the update, still sent to endpoints
+# that subscribe to it).
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"})
+
+
+def refund_update(obj: Mapping[str, Any]) -> RefundUpdate:
+    """The RefundUpdate a Stripe Refund object says: its state, id, our refund id (metadata)."""
+    status = str(obj.get("status") or "pending")
+    state = STRIPE_REFUND_STATES.get(status, "pending")
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ours = metadata.get("ordergate_refund") if isinstance(metadata, dict) else None
+    reason = obj.get("failure_reason")
+    return RefundUpdate(
+        state=state,
+        provider_reference=str(obj["id"]) if isinstance(obj.get("id"), str) else None,
+        public_id=str(ours) if isinstance(ours, str) and ours else None,
+        detail=f"Stripe: {str(reason)[:200]}" if state == "failed" and reason else None,
+    )
 
 
 def charge_amount(total: Decimal, currency: str) -> Decimal:
@@ -123,6 +152,8 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
         if not isinstance(event_id, str) or not isinstance(kind, str):
             raise ValueError("the event has no id or type")
         obj = (data.get("data") or {}).get("object")
+        if kind in REFUND_EVENTS and isinstance(obj, dict) and obj.get("object") == "refund":
+            return ProviderEvent(event_id=event_id, type=kind, refund=refund_update(obj))
         if not kind.startswith("payment_intent.") or not isinstance(obj, dict):
             return ProviderEvent(event_id=event_id, type=kind)  # stored, nothing to do
         intent_id = obj.get("id") if isinstance(obj.get("id"), str) else None

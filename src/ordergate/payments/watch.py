@@ -22,6 +22,7 @@ from ordergate.payments.inbox import retry_failed
 from ordergate.payments.models import PaymentInstruction, PaymentTransaction
 from ordergate.payments.onchain import onchain_settings
 from ordergate.payments.outside import CALL_TIMEOUT, outside_client
+from ordergate.payments.refund_updates import check_btcpay_refunds
 from ordergate.payments.refunds import retry_pending_refunds
 from ordergate.payments.remote import prepare_pending
 from ordergate.payments.service import LATE_GRACE, flag, order_for_payment, record_payment, settle
@@ -193,7 +194,12 @@ async def payments_pass(maker: async_sessionmaker[AsyncSession]) -> int:
     """One worker pass over payments; never raises (the rest of the worker's pass must run)."""
     total = 0
     async with outside_client(CALL_TIMEOUT) as http:
-        steps = ((prepare_pending, "prepare"), (watch_onchain, "watch"), (retry_pending_refunds, "refunds"))
+        steps = (
+            (prepare_pending, "prepare"),
+            (watch_onchain, "watch"),
+            (retry_pending_refunds, "refunds"),
+            (check_btcpay_refunds, "btcpay refunds"),
+        )
         for step, name in steps:
             try:
                 total += await step(maker, http=http)
