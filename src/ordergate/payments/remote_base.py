@@ -8,6 +8,7 @@ The HTTP client (payments.outside: one client shape, one set of timeouts) is ope
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Awaitable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from ordergate.stores.models import PaymentMethod
 C = TypeVar("C")
 
 
-class RemoteProviderBase(Generic[C]):
+class RemoteProviderBase(abc.ABC, Generic[C]):
     """Subclasses set the class attributes and write `auth_headers`, `probe_url`, `prepare`,
     `verify_callback` and `parse_callback`."""
 
@@ -52,8 +53,9 @@ class RemoteProviderBase(Generic[C]):
             raise ProviderUnavailable(f"The {self.name} settings are not valid", field="payment_method")
         return cfg
 
+    @abc.abstractmethod
     def auth_headers(self, key: str) -> dict[str, str]:
-        raise NotImplementedError
+        """The headers that authenticate a call with the secret `key`."""
 
     def headers(self, cfg: C) -> dict[str, str]:
         """Request headers with the API credential (the first of `secrets`)."""
@@ -108,9 +110,9 @@ class RemoteProviderBase(Generic[C]):
 
     # -- outside I/O (never inside a transaction) -----------------------------------------------
 
+    @abc.abstractmethod
     def probe_url(self, cfg: C) -> tuple[str, dict[str, Any]]:
         """A cheap authenticated read: URL and query parameters."""
-        raise NotImplementedError
 
     async def probe(self, config: Mapping[str, Any], http: httpx.AsyncClient) -> Readiness:
         cfg = self.settings(config)
