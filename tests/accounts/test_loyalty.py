@@ -153,7 +153,7 @@ async def test_automatic_accounts_wait_for_verification(
     assert {o["number"] for o in r.json()["orders"]} == {first["number"], second["number"]}
 
 
-async def test_a_full_refund_takes_the_points_back(
+async def test_refunds_take_back_their_share_of_the_points(
     client: httpx.AsyncClient,
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -164,13 +164,52 @@ async def test_a_full_refund_takes_the_points_back(
     order = await order_for(client, ada)
     assert (await claim(client, sessionmaker, settings, order["token"], ada)).status_code == 201
     await fulfil(client, admin, order)
-    earned = await entries(sessionmaker)
+    total = Decimal(str(order["totals"]["total"]))
+    [(kind, earned)] = await entries(sessionmaker)
+    assert (kind, earned) == ("earned", points_for(total, Decimal(1)))
     refunds = f"/api/v1/stores/demo/admin/orders/{order['number']}/refunds"
-    r = await client.post(refunds, json={"amount": "1.00", "reason": "scratch"}, headers=admin)
+    r = await client.post(refunds, json={"amount": "1.50", "reason": "scratch"}, headers=admin)
     assert r.status_code == 201
-    assert await entries(sessionmaker) == earned  # a partial refund leaves the points
+    kept = points_for(total - Decimal("1.50"), Decimal(1))
+    assert await entries(sessionmaker) == [("earned", earned), ("refund1", kept - earned)]
     r = await client.post(refunds, json={"reason": "returned"}, headers=admin)
     assert r.status_code == 201
     view = (await client.get(f"/api/v1/stores/demo/admin/orders/{order['number']}", headers=admin)).json()
     assert view["status"] == "refunded"
-    assert await entries(sessionmaker) == [earned[0], ("reversed", -earned[0][1])]
+    assert await entries(sessionmaker) == [
+        ("earned", earned),
+        ("refund1", kept - earned),
+        ("reversed", -kept),
+    ]
+    home = await client.get("/account/demo")
+    assert "Taken back (part of the order refunded)" in home.text or home.status_code != 200
+
+
+async def test_points_earned_after_a_refund_are_on_what_was_kept(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    admin: dict[str, str],
+) -> None:
+    await set_store(sessionmaker, loyalty_points_per_unit="2")
+    ada = email()
+    order = await order_for(client, ada)
+    assert (await claim(client, sessionmaker, settings, order["token"], ada)).status_code == 201
+    token, number = order["token"], order["number"]
+    r = await client.post(f"/api/v1/sandbox/stores/demo/orders/{token}/payments", json={"confirmations": 6})
+    assert r.status_code == 201, r.text
+    refunds = f"/api/v1/stores/demo/admin/orders/{number}/refunds"
+    r = await client.post(refunds, json={"amount": "2.00", "reason": "missing sticker"}, headers=admin)
+    assert r.status_code == 201, r.text
+    assert await entries(sessionmaker) == []  # nothing earned before completion
+    r = await client.post(
+        f"/api/v1/stores/demo/admin/orders/{number}/shipments",
+        json={"carrier": "Royal Mail", "tracking_number": "RM123"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        await client.post(f"/api/v1/stores/demo/admin/orders/{number}/complete", headers=admin)
+    ).status_code == 200
+    total = Decimal(str(order["totals"]["total"]))
+    assert await entries(sessionmaker) == [("earned", points_for(total - Decimal("2.00"), Decimal(2)))]

@@ -1,5 +1,7 @@
-"""The loyalty ledger: points earned when an account's order completes, taken back when it is
-cancelled. Append-only; one entry of each kind per order, so a repeated event never counts twice.
+"""The loyalty ledger: points earned when an account's order completes, on what the buyer paid and
+kept (the total less accepted refunds); a later refund takes back its share, a refund that fails
+gives it back, and a cancelled or fully refunded order keeps none. Append-only; one entry of each
+kind per order (earned, reversed, refund<n>), so a repeated event never counts twice.
 
 Imports models only: orders/state.py calls in here on every move (see moves.py)."""
 
@@ -18,7 +20,7 @@ from ordergate.orders.status import OrderStatus
 from ordergate.sql import insert
 from ordergate.stores.models import Store
 
-EARNED, REVERSED = "earned", "reversed"
+EARNED, REVERSED, REFUND = "earned", "reversed", "refund"
 
 
 def points_rule(store: Store) -> Decimal:
@@ -48,7 +50,7 @@ async def credit_order(session: AsyncSession, order: Order, store: Store) -> Non
     if order.account_id is None or order.status != OrderStatus.COMPLETED:
         return
     rule = points_rule(store)
-    points = points_for(order.total, rule)
+    points = points_for(max(order.total - order.refunded, Decimal(0)), rule)
     if points <= 0:
         return
     await _append(
@@ -65,11 +67,11 @@ async def credit_order(session: AsyncSession, order: Order, store: Store) -> Non
 
 
 async def reverse_order(session: AsyncSession, order: Order) -> None:
-    """Take back what a cancelled or fully refunded order earned, if anything (at most once)."""
-    earned = await session.scalar(
-        select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id, LoyaltyEntry.kind == EARNED)
-    )
-    if earned is None:
+    """Take back what a cancelled or fully refunded order still holds, if anything (at most once)."""
+    entries = list(await session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id)))
+    earned = next((e for e in entries if e.kind == EARNED), None)
+    held = sum(e.points for e in entries)
+    if earned is None or held == 0:
         return
     await _append(
         session,
@@ -78,7 +80,38 @@ async def reverse_order(session: AsyncSession, order: Order) -> None:
             "store_id": earned.store_id,
             "order_id": order.id,
             "kind": REVERSED,
-            "points": -earned.points,
+            "points": -held,
+            "rule": earned.rule,
+        },
+    )
+
+
+async def follow_refunds(session: AsyncSession, order: Order) -> None:
+    """The order's accepted refunds changed (`order.refunded`): its points become those of what the
+    buyer paid and kept, under the rule they were earned with. Nothing before completion (the
+    points earned then are on the net already), nothing once the order holds none."""
+    if order.account_id is None or order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        return
+    entries = list(await session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id)))
+    earned = next((e for e in entries if e.kind == EARNED), None)
+    if earned is None or any(e.kind == REVERSED for e in entries):
+        return
+    try:
+        rule = Decimal(earned.rule)
+    except InvalidOperation:
+        return
+    target = points_for(max(order.total - order.refunded, Decimal(0)), rule)
+    change = target - sum(e.points for e in entries)
+    if change == 0:
+        return
+    await _append(
+        session,
+        {
+            "account_id": earned.account_id,
+            "store_id": earned.store_id,
+            "order_id": order.id,
+            "kind": REVERSED if target == 0 else f"{REFUND}{len(entries)}",
+            "points": change,
             "rule": earned.rule,
         },
     )

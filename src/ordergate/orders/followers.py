@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate.orders.models import Order, OrderEvent
 
 MoveFollower = Callable[[AsyncSession, Order, OrderEvent], Awaitable[None]]
+RefundFollower = Callable[[AsyncSession, Order], Awaitable[None]]
 
 _followers: list[MoveFollower] = []
+_refund_followers: list[RefundFollower] = []
 
 
 def follow_moves(follower: MoveFollower) -> None:
@@ -24,3 +26,14 @@ def follow_moves(follower: MoveFollower) -> None:
 async def announce_move(session: AsyncSession, order: Order, event: OrderEvent) -> None:
     for follower in _followers:
         await follower(session, order, event)
+
+
+def follow_refunds(follower: RefundFollower) -> None:
+    """Call `follower(session, order)` whenever the order's accepted refunds (`order.refunded`) change."""
+    if follower not in _refund_followers:
+        _refund_followers.append(follower)
+
+
+async def announce_refund(session: AsyncSession, order: Order) -> None:
+    for follower in _refund_followers:
+        await follower(session, order)

@@ -43,6 +43,8 @@ class Order(Base):
     subtotal: Mapped[Decimal] = mapped_column(MoneyType)
     shipping: Mapped[Decimal] = mapped_column(MoneyType)
     total: Mapped[Decimal] = mapped_column(MoneyType)
+    # What the order's accepted refunds give back (payments/refunds.py keeps it; loyalty follows it).
+    refunded: Mapped[Decimal] = mapped_column(MoneyType, default=Decimal(0), server_default="0")
     email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     delivery: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)

@@ -23,7 +23,13 @@ from ordergate.orders.state import record_event
 from ordergate.payments.models import Refund
 from ordergate.payments.protocol import ProviderUnavailable, RefundUpdate
 from ordergate.payments.refund_calls import RefundAnswer, btcpay_refund_state
-from ordergate.payments.refunds import FAILED, PENDING, SUCCEEDED, finish_refund, locked_refunds
+from ordergate.payments.refunds import (
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    finish_refund,
+    locked_refunds,
+)
 from ordergate.payments.service import flag
 from ordergate.stores.models import PaymentMethod, Store
 
@@ -51,7 +57,8 @@ async def apply_refund_update(
     if found is None or store is None:
         return "unmatched", f"no refund of this store is {news.provider_reference or news.public_id}", None
     order = await load_order(session, store, order_id=found[1])
-    refund = next(r for r in await locked_refunds(session, order) if r.id == found[0])
+    refunds = await locked_refunds(session, order)
+    refund = next(r for r in refunds if r.id == found[0])
     if refund.state == PENDING and refund.provider_reference is None:
         # Our ask's answer was lost (the worker would ask again): this event is that answer.
         answer = RefundAnswer(news.state, provider_reference=news.provider_reference, detail=news.detail)

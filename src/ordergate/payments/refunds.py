@@ -24,6 +24,7 @@ from ordergate import clock, money
 from ordergate.catalog.admin import restock_line
 from ordergate.errors import Conflict, Unprocessable
 from ordergate.notifications.service import notify_refund
+from ordergate.orders.followers import announce_refund
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import RefundIn, RefundOut
 from ordergate.orders.service import load_order
@@ -65,6 +66,27 @@ def paid_amount(order: Order) -> Decimal:
     if reached or order.status in (*STOCK_OUT, OrderStatus.REFUNDED):
         return order.total
     return Decimal(0)
+
+
+def accepted_amount(refunds: list[Refund]) -> Decimal:
+    """What the accepted refunds give back: succeeded, recorded, or pending with the provider's
+    answer (a pending refund the provider has not answered yet is not accepted)."""
+    return sum(
+        (
+            r.amount
+            for r in refunds
+            if r.state in (SUCCEEDED, RECORDED) or (r.state == PENDING and r.provider_reference is not None)
+        ),
+        Decimal(0),
+    )
+
+
+async def note_refunded(session: AsyncSession, order: Order, refunds: list[Refund]) -> None:
+    """Keep `order.refunded` and tell whoever follows refunds (loyalty points)."""
+    refunded = accepted_amount(refunds)
+    if refunded != order.refunded:
+        order.refunded = refunded
+        await announce_refund(session, order)
 
 
 def _holding(refund: Refund) -> bool:
@@ -241,6 +263,7 @@ async def _accepted(
             lines.append({**line, "restocked": product_id is not None})
         refund.lines = lines
     await notify_refund(session, order, refund)
+    await note_refunded(session, order, refunds)
     covered = sum((r.amount for r in refunds if _holding(r)), Decimal(0))
     if covered >= paid_amount(order) and order.status in STOCK_OUT:
         await move(session, order, OrderStatus.REFUNDED, actor=actor[:32], data={"refund": refund.public_id})
