@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import ordergate
+from ordergate.audit.service import Actor
 from ordergate.stores.models import Store
 from ordergate.stores.schemas import StoreConfig
 from ordergate.stores.service import add_operator_key, load_store_config
@@ -35,7 +36,7 @@ def demo_config(**overrides: Any) -> StoreConfig:
 
 async def load_demo_store(session: AsyncSession) -> Store:
     store = await load_store_config(session, demo_config())
-    await add_operator_key(session, store, key=ADMIN_KEY, label="tests")
+    await add_operator_key(session, store, key=ADMIN_KEY, label="tests", actor=Actor.system("tests"))
     return store
 
 
@@ -45,7 +46,7 @@ async def make_store(
     """Another store shaped like the demo, with any field changed; optionally with an operator key."""
     store = await load_store_config(session, demo_config(slug=slug, **overrides))
     if key:
-        await add_operator_key(session, store, key=key, label="tests")
+        await add_operator_key(session, store, key=key, label="tests", actor=Actor.system("tests"))
     await session.flush()
     return store
 

@@ -1,4 +1,5 @@
-"""Dependency aliases that name what a route needs: settings, the store, the store's operator."""
+"""Dependency aliases that name what a route needs: settings, the store, the store's operator (its
+key, or the key as the actor of an audited action)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from ordergate.audit.service import Actor
 from ordergate.db import Session
 from ordergate.settings import Settings
 from ordergate.stores.cache import StoreCache
 from ordergate.stores.models import OperatorKey, Store
 from ordergate.stores.service import authenticate_operator, get_store
+
+
+def client_address(request: Request) -> str:
+    """The client as rate limits and the audit log see it: the socket peer, or the address a proxy
+    named in ORDERGATE_TRUSTED_PROXIES forwarded (uvicorn puts it in the ASGI scope)."""
+    return request.client.host if request.client else "unknown"
 
 
 async def _settings(request: Request) -> Settings:
@@ -42,3 +50,11 @@ async def _operator(request: Request, session: Session, store: CurrentStore) -> 
 
 
 StoreOperator = Annotated[OperatorKey, Depends(_operator)]
+
+
+async def _key_actor(request: Request, key: StoreOperator) -> Actor:
+    return Actor.for_key(key.key_id, client_address(request))
+
+
+# The operator key as the actor of an audited action (the key is checked once: FastAPI caches it).
+KeyActor = Annotated[Actor, Depends(_key_actor)]

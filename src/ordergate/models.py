@@ -9,9 +9,10 @@ from ordergate.accounts.models import (
     PasskeyChallenge,
     VerificationCode,
 )
+from ordergate.audit.models import AuditEntry
 from ordergate.catalog.models import Product
 from ordergate.checkout.models import Checkout
-from ordergate.console.models import ConsoleSession
+from ordergate.console.models import ConsoleSession, StaffMember
 from ordergate.db import Base
 from ordergate.intake.models import IntakeAttempt, IntakeIssue, IntakePayload, IntakeSource, SkuMapping
 from ordergate.notifications.models import OutboxMessage
@@ -30,6 +31,7 @@ __all__ = [
     "Account",
     "AccountContact",
     "AccountSession",
+    "AuditEntry",
     "Base",
     "Checkout",
     "ConsoleSession",
@@ -57,6 +59,7 @@ __all__ = [
     "RateLimitCounter",
     "Shipment",
     "SkuMapping",
+    "StaffMember",
     "Store",
     "SuggestionAdd",
     "VerificationCode",

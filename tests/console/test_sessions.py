@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
 from ordergate.app import create_app
+from ordergate.audit.service import Actor
 from ordergate.console.models import ConsoleSession
 from ordergate.stores.service import add_operator_key, get_store, revoke_operator_key
 from tests.conftest import make_settings
@@ -165,12 +166,12 @@ async def test_revoking_a_key_ends_its_sessions(
 ) -> None:
     async with sessionmaker() as session, session.begin():
         store = await get_store(session, "demo")
-        second = await add_operator_key(session, store, label="laptop")
+        second = await add_operator_key(session, store, label="laptop", actor=Actor.system("tests"))
     await sign_in(client, key=second)
     assert (await client.get("/admin/orders")).status_code == 200
     async with sessionmaker() as session, session.begin():  # as `ordergate keys revoke` does
         store = await get_store(session, "demo")
-        await revoke_operator_key(session, store, second.split("_")[1])
+        await revoke_operator_key(session, store, second.split("_")[1], actor=Actor.system("tests"))
     r = await client.get("/admin/orders")
     assert r.status_code == 303
     assert "ended=1" in r.headers["location"]

@@ -208,7 +208,7 @@ async def test_missing_sku_is_fixed_by_a_mapping_and_replay(
     ]
     assert [h["outcome"] for h in history] == ["quarantined", "quarantined", "accepted", "accepted"]
     assert history[2]["note"] == "mapped the fine liner variant"
-    assert history[2]["actor"].startswith("operator:")
+    assert history[2]["actor"].startswith("key ")
 
 
 async def test_unknown_sku_currency_money_and_shop_each_name_their_rule_and_owner(

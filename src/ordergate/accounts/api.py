@@ -14,7 +14,6 @@ from ordergate.accounts.auth import (
     CurrentAccount,
     MaybeAccount,
     clear_session_cookie,
-    client_address,
     set_session_cookie,
 )
 from ordergate.accounts.checkout_api import router as checkout_router
@@ -36,7 +35,7 @@ from ordergate.accounts.schemas import (
 )
 from ordergate.contact import ContactIn
 from ordergate.db import Session
-from ordergate.deps import AppSettings, CurrentStore
+from ordergate.deps import AppSettings, CurrentStore, client_address
 from ordergate.errors import (
     Conflict,
     DomainError,

@@ -42,10 +42,6 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=not settings.demo, samesite="lax")
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def signed_in_or_none(request: Request, session: Session, settings: AppSettings) -> SignedIn | None:
     token = request.cookies.get(SESSION_COOKIE)
     found = await resume_session(session, token, settings=settings)

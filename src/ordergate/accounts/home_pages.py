@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from ordergate.accounts import claims, passkeys, service, sessions
-from ordergate.accounts.auth import clear_session_cookie, client_address
+from ordergate.accounts.auth import clear_session_cookie
 from ordergate.accounts.errors import RateLimited
 from ordergate.accounts.models import Account
 from ordergate.accounts.page_common import (
@@ -24,7 +24,7 @@ from ordergate.accounts.page_common import (
     page,
 )
 from ordergate.db import Session
-from ordergate.deps import AppSettings
+from ordergate.deps import AppSettings, client_address
 from ordergate.errors import DomainError, NotFound
 from ordergate.settings import Settings
 from ordergate.stores.models import Store

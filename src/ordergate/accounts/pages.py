@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from ordergate.accounts import claims, sessions
-from ordergate.accounts.auth import client_address, set_session_cookie, signed_in_or_none
+from ordergate.accounts.auth import set_session_cookie, signed_in_or_none
 from ordergate.accounts.checkout_pages import router as checkout_router
 from ordergate.accounts.errors import InvalidCode, RateLimited
 from ordergate.accounts.home_pages import home_page
@@ -32,7 +32,7 @@ from ordergate.accounts.page_common import (
 )
 from ordergate.accounts.service import mask
 from ordergate.db import Session
-from ordergate.deps import AppSettings
+from ordergate.deps import AppSettings, client_address
 from ordergate.errors import DomainError, NotFound
 from ordergate.orders.models import Order
 from ordergate.orders.service import load_order

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import money
+from ordergate.audit.service import Actor
 from ordergate.catalog.admin_schemas import (
     AdminProductList,
     AdminProductOut,
@@ -115,7 +116,7 @@ async def get_product(session: AsyncSession, store: Store, sku: str, *, lock: bo
     return product
 
 
-async def create_product(session: AsyncSession, store: Store, data: ProductIn, *, actor: str) -> Product:
+async def create_product(session: AsyncSession, store: Store, data: ProductIn, *, actor: Actor) -> Product:
     price = checked_price(data.price, store)
     taken = await session.scalar(
         select(Product.id).where(Product.store_id == store.id, Product.sku == data.sku)
@@ -144,8 +145,21 @@ async def create_product(session: AsyncSession, store: Store, data: ProductIn, *
         raise SkuTaken(f"A product with SKU {data.sku} exists", field="sku") from None
     if data.on_hand:
         await change_stock(
-            session, store, product, delta=data.on_hand, kind="import", reason="opening stock", actor=actor
+            session,
+            store,
+            product,
+            delta=data.on_hand,
+            kind="import",
+            reason="opening stock",
+            actor=actor.label,
         )
+    await actor.record(
+        session,
+        store_id=store.id,
+        action="product.create",
+        target=product.sku,
+        detail=data.model_dump(mode="json"),
+    )
     return product
 
 
@@ -169,13 +183,28 @@ def apply_patch(product: Product, store: Store, data: ProductPatch) -> bool:
     return before != after or before_threshold != product.low_stock_threshold
 
 
-async def update_product(session: AsyncSession, store: Store, sku: str, data: ProductPatch) -> Product:
+async def update_product(
+    session: AsyncSession, store: Store, sku: str, data: ProductPatch, *, actor: Actor
+) -> Product:
     """Edit a product. Archiving takes it off sale; orders already placed keep their lines and
     prices (lines copy them), and their holds stay until paid, expired or cancelled."""
     product = await get_product(session, store, sku, lock=True)
-    apply_patch(product, store, data)
-    await session.flush()
+    if apply_patch(product, store, data):
+        await session.flush()
+        await actor.record(
+            session, store_id=store.id, action=_edit_action(data), target=product.sku, detail=_changes(data)
+        )
     return product
+
+
+def _edit_action(data: ProductPatch) -> str:
+    if data.model_fields_set == {"status"}:
+        return "product.archive" if data.status == "archived" else "product.restore"
+    return "product.edit"
+
+
+def _changes(data: ProductPatch) -> dict[str, object]:
+    return data.model_dump(mode="json", exclude_unset=True)
 
 
 async def change_stock(
@@ -217,22 +246,29 @@ async def change_stock(
 
 
 async def set_stock(
-    session: AsyncSession, store: Store, sku: str, data: StockIn, *, actor: str, kind: str = "adjustment"
+    session: AsyncSession, store: Store, sku: str, data: StockIn, *, actor: Actor, kind: str = "adjustment"
 ) -> Product:
     """The operator's stock change: a delta, or the counted on-hand (the row is locked while the
     difference is worked out, so a count is never applied over a change it did not see)."""
     product = await get_product(session, store, sku, lock=data.on_hand is not None)
-    if data.on_hand is not None:
-        delta = data.on_hand - product.on_hand
-        if delta == 0:
-            return product
-        return await change_stock(
-            session, store, product, delta=delta, kind=kind, reason=data.reason, actor=actor, field="on_hand"
-        )
-    assert data.delta is not None
-    return await change_stock(
-        session, store, product, delta=data.delta, kind=kind, reason=data.reason, actor=actor
+    field = "on_hand" if data.on_hand is not None else "delta"
+    delta = data.on_hand - product.on_hand if data.on_hand is not None else data.delta
+    assert delta is not None
+    if delta == 0 and data.on_hand is not None:
+        return product
+    before = product.on_hand
+    await change_stock(
+        session, store, product, delta=delta, kind=kind, reason=data.reason, actor=actor.label, field=field
     )
+    detail = {
+        "kind": kind,
+        "delta": delta,
+        "on_hand_before": before,
+        "on_hand": product.on_hand,
+        "reason": data.reason,
+    }
+    await actor.record(session, store_id=store.id, action="stock.change", target=product.sku, detail=detail)
+    return product
 
 
 async def movements(session: AsyncSession, store: Store, sku: str, *, limit: int = 200) -> MovementList:

@@ -16,17 +16,13 @@ from ordergate.catalog.admin_schemas import (
     StockIn,
 )
 from ordergate.db import Session
-from ordergate.deps import CurrentStore, StoreOperator
+from ordergate.deps import CurrentStore, KeyActor, StoreOperator
 from ordergate.errors import Forbidden, NotFound, Unauthorized, responses
 
 router = APIRouter(prefix="/api/v1/stores/{store}/admin", tags=["operator: catalog"])
 
 SkuPath = Annotated[str, Path(max_length=64)]
 OPERATOR_ERRORS = (Unauthorized, Forbidden, NotFound)
-
-
-def actor_of(operator: object) -> str:
-    return f"key {getattr(operator, 'key_id', '?')}"
 
 
 @router.get("/products", response_model=AdminProductList, responses=responses(*OPERATOR_ERRORS))
@@ -50,9 +46,9 @@ async def list_products(
     responses=responses(*OPERATOR_ERRORS, admin.SkuTaken),
 )
 async def create_product(
-    session: Session, store: CurrentStore, operator: StoreOperator, body: ProductIn
+    session: Session, store: CurrentStore, actor: KeyActor, body: ProductIn
 ) -> AdminProductOut:
-    product = await admin.create_product(session, store, body, actor=actor_of(operator))
+    product = await admin.create_product(session, store, body, actor=actor)
     return admin.product_view(product, store)
 
 
@@ -65,11 +61,11 @@ async def get_product(
 
 @router.patch("/products/{sku}", response_model=AdminProductOut, responses=responses(*OPERATOR_ERRORS))
 async def update_product(
-    session: Session, store: CurrentStore, _operator: StoreOperator, sku: SkuPath, body: ProductPatch
+    session: Session, store: CurrentStore, actor: KeyActor, sku: SkuPath, body: ProductPatch
 ) -> AdminProductOut:
     """Edit name, price, description, image, low-stock threshold; `status: archived` takes the
     product off sale (past orders are unchanged), `active` restores it."""
-    return admin.product_view(await admin.update_product(session, store, sku, body), store)
+    return admin.product_view(await admin.update_product(session, store, sku, body, actor=actor), store)
 
 
 @router.post(
@@ -78,9 +74,9 @@ async def update_product(
     responses=responses(*OPERATOR_ERRORS, admin.StockConflict),
 )
 async def change_stock(
-    session: Session, store: CurrentStore, operator: StoreOperator, sku: SkuPath, body: StockIn
+    session: Session, store: CurrentStore, actor: KeyActor, sku: SkuPath, body: StockIn
 ) -> AdminProductOut:
-    product = await admin.set_stock(session, store, sku, body, actor=actor_of(operator))
+    product = await admin.set_stock(session, store, sku, body, actor=actor)
     return admin.product_view(product, store)
 
 

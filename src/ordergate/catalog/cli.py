@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate.audit.service import Actor
 from ordergate.catalog.admin_schemas import RowOutcome
 from ordergate.catalog.config import export_toml
 from ordergate.catalog.transfer import CsvProblem, export_csv, import_row, read_rows
@@ -22,7 +23,7 @@ from ordergate.stores.service import get_store
 
 catalog_app = typer.Typer(help="The catalog: CSV import and export of products and stock, TOML export.")
 StoreSlug = Annotated[str, typer.Option("--store", help="Store slug")]
-CLI_ACTOR = "cli import"
+CLI_ACTOR = Actor.system("cli import")
 
 
 def report_path(file: Path) -> Path:

@@ -54,6 +54,6 @@ class StockMovement(Base):
     # Holds of unpaid orders given back (expiry, cancellation) change reserved, not on hand.
     reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(String(500), default="")
-    actor: Mapped[str] = mapped_column(String(64), default="system")
+    actor: Mapped[str] = mapped_column(String(320), default="system")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

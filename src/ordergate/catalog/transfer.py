@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import money
+from ordergate.audit.service import Actor
 from ordergate.catalog.admin import apply_patch, create_product, set_stock
 from ordergate.catalog.admin_schemas import ProductIn, ProductPatch, RowOutcome, StockIn
 from ordergate.catalog.models import Product
@@ -75,7 +76,7 @@ def _validation_messages(exc: ValidationError) -> list[str]:
 
 
 async def import_row(
-    session: AsyncSession, store: Store, line: int, cells: Mapping[str, str], *, actor: str
+    session: AsyncSession, store: Store, line: int, cells: Mapping[str, str], *, actor: Actor
 ) -> RowOutcome:
     """One row: a new SKU is created (name and price needed), a known one gets the cells given;
     `on_hand` is the counted stock (a ledger row of kind `import`). Raises nothing: a refused row
@@ -109,6 +110,9 @@ async def import_row(
         except ValidationError as exc:
             raise _RowError(_validation_messages(exc)) from None
         changed = apply_patch(existing, store, patch)
+        if changed:
+            detail = patch.model_dump(mode="json", exclude_unset=True)
+            await actor.record(session, store_id=store.id, action="product.edit", target=sku, detail=detail)
         if on_hand is not None and on_hand != existing.on_hand:
             try:
                 stock = StockIn(on_hand=on_hand, reason="CSV import")

@@ -65,11 +65,13 @@ async def _bulk(
     errors = FormErrors()
     try:
         if form == "ship":
-            outcomes = await ship_from_csv(session, found.store, values.get("ship.shipments", ""))
+            outcomes = await ship_from_csv(
+                session, found.store, values.get("ship.shipments", ""), actor=found.actor
+            )
         else:
             reason = values.get("cancel.reason", "")
             outcomes = await cancel_unpaid(
-                session, found.store, values.get("cancel.numbers", ""), reason=reason
+                session, found.store, values.get("cancel.numbers", ""), reason=reason, actor=found.actor
             )
     except DomainError as exc:
         for err in exc.errors or ():

@@ -202,15 +202,11 @@ async def create_product_submit(
         return _new_page(request, settings, found, errors=errors, values=shown, status=422)
     try:
         async with session.begin_nested():
-            product = await admin.create_product(session, found.store, parsed, actor=_actor(found))
+            product = await admin.create_product(session, found.store, parsed, actor=found.actor)
     except DomainError as exc:
         _place(exc, errors, "product", PRODUCT_FIELDS)
         return _new_page(request, settings, found, errors=errors, values=shown, status=exc.status)
     return see_other(f"{ADMIN_PATH}/products/{product.sku}?done=created")
-
-
-def _actor(operator: Operator) -> str:
-    return f"key {operator.key_id}"
 
 
 def _place(exc: DomainError, errors: FormErrors, form: str, known: tuple[str, ...]) -> None:
@@ -287,19 +283,19 @@ async def _submit(
             request, session, settings, found, sku, errors=stale_form(), values=shown, status=403
         )
     errors = FormErrors()
-    store, actor, sku = found.store, _actor(found), clean(sku, 64)
+    store, actor, sku = found.store, found.actor, clean(sku, 64)
     try:
         async with session.begin_nested():
             if form == "product":
                 patch = _patch(values, errors)
                 if patch is not None and not errors:
-                    await admin.update_product(session, store, sku, patch)
+                    await admin.update_product(session, store, sku, patch, actor=actor)
             elif form == "stock":
                 change = _stock(values, errors)
                 if change is not None and not errors:
                     await admin.set_stock(session, store, sku, change, actor=actor)
             else:
-                await admin.update_product(session, store, sku, ProductPatch(status=form))
+                await admin.update_product(session, store, sku, ProductPatch(status=form), actor=actor)
     except NotFound:
         return await _product_page(request, session, settings, found, sku)
     except DomainError as exc:

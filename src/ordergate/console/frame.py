@@ -3,6 +3,7 @@ own CSRF cookie), and the signed-in operator (`ConsoleOperator`, or the browser 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ordergate.console.service import IDLE, Operator, signed_in
 from ordergate.db import Session
-from ordergate.deps import AppSettings
+from ordergate.deps import AppSettings, client_address
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import exit_page, see_other
@@ -115,7 +116,7 @@ async def _console_operator(request: Request, session: Session, settings: AppSet
     operator = await signed_in(session, token)
     if operator is None:
         raise await exit_page(session, sign_in_redirect(request, ended=bool(token)))
-    return operator
+    return replace(operator, address=client_address(request))
 
 
 ConsoleOperator = Annotated[Operator, Depends(_console_operator)]

@@ -31,10 +31,6 @@ DONE = {
 }
 
 
-def _actor(operator: Operator) -> str:
-    return f"operator:{operator.key_id}"  # the same actor the API records for this key
-
-
 @router.get("")
 async def quarantine_page(
     request: Request, session: Session, settings: AppSettings, found: ConsoleOperator
@@ -97,7 +93,7 @@ async def replay_all(
     try:
         async with session.begin_nested():
             done = await quarantine.replay_many(
-                session, found.store, BulkReplayIn(source=source, rule=rule), actor=_actor(found)
+                session, found.store, BulkReplayIn(source=source, rule=rule), actor=found.actor
             )
     except DomainError as exc:
         errors.add("", exc.detail)
@@ -198,7 +194,7 @@ async def replay_one(
         try:
             async with session.begin_nested():
                 await quarantine.replay(
-                    session, found.store, clean(intake_id, MAX_ID), data, actor=_actor(found)
+                    session, found.store, clean(intake_id, MAX_ID), data, actor=found.actor
                 )
         except NotFound:
             return await _payload_page(request, session, settings, found, intake_id)
@@ -233,7 +229,7 @@ async def dismiss_one(
     try:
         async with session.begin_nested():
             await quarantine.dismiss(
-                session, found.store, clean(intake_id, MAX_ID), DismissIn(note=note), actor=_actor(found)
+                session, found.store, clean(intake_id, MAX_ID), DismissIn(note=note), actor=found.actor
             )
     except NotFound:
         return await _payload_page(request, session, settings, found, intake_id)

@@ -131,7 +131,7 @@ async def messages_retry(
         if not message_id.isdigit() or not 0 < int(message_id) < 2**31:
             raise DomainError("No such message in this store's outbox")
         async with session.begin_nested():
-            await retry_dead(session, found.store, int(message_id))
+            await retry_dead(session, found.store, int(message_id), actor=found.actor)
     except DomainError as exc:
         errors.add("", exc.detail)
         return await _messages(request, session, settings, found, errors=errors, status=exc.status)
@@ -243,7 +243,9 @@ async def keys_create(
         errors = FormErrors()
         errors.add("label", f"Keep the label under {MAX_LABEL} characters")
         return await _keys(request, session, settings, found, errors=errors, status=422)
-    key = await add_operator_key(session, found.store, label=label or f"console ({found.key_id})")
+    key = await add_operator_key(
+        session, found.store, label=label or f"console ({found.actor.label})", actor=found.actor
+    )
     return await _keys(request, session, settings, found, new_key=key)
 
 
@@ -255,7 +257,7 @@ async def keys_revoke(
     if not form_ok(request, form.get("csrf")):
         return await _keys(request, session, settings, found, errors=stale_form(), status=403)
     try:
-        row = await revoke_operator_key(session, found.store, clean(key_id, 16))
+        row = await revoke_operator_key(session, found.store, clean(key_id, 16), actor=found.actor)
     except DomainError as exc:
         errors = FormErrors()
         errors.add("", exc.detail)

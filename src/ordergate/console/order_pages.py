@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ordergate.audit.service import Actor
 from ordergate.console.frame import ADMIN_PATH, ConsoleOperator, clean, form_ok, page, stale_form
 from ordergate.console.order_forms import (
     FIELDS,
@@ -221,7 +222,7 @@ async def _act(
     *,
     form: str,
     parse: Callable[[Mapping[str, str], FormErrors], Any] | None,
-    act: Callable[[AsyncSession, Store, str, Any], Awaitable[object]],
+    act: Callable[..., Awaitable[object]],  # (session, store, number, parsed, *, actor)
     found: Operator,
 ) -> Response:
     """One operator move from the order page: parse the form to the service's own input, call the
@@ -241,7 +242,7 @@ async def _act(
         )
     try:
         async with session.begin_nested():
-            await act(session, found.store, clean(number, 32), parsed)
+            await act(session, found.store, clean(number, 32), parsed, actor=found.actor)
     except NotFound:
         return _not_found(request, settings, found)
     except DomainError as exc:
@@ -280,8 +281,8 @@ async def shipment_submit(
 async def complete_submit(
     request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
 ) -> Response:
-    async def run(session: AsyncSession, store: Store, number: str, _: object) -> object:
-        return await complete(session, store, number)
+    async def run(session: AsyncSession, store: Store, number: str, _: object, *, actor: Actor) -> object:
+        return await complete(session, store, number, actor=actor)
 
     return await _act(request, session, settings, number, found=found, form="complete", parse=None, act=run)
 
@@ -291,7 +292,14 @@ async def cancel_submit(
     request: Request, session: Session, settings: AppSettings, number: str, found: ConsoleOperator
 ) -> Response:
     return await _act(
-        request, session, settings, number, found=found, form="cancel", parse=cancel_form, act=cancel
+        request,
+        session,
+        settings,
+        number,
+        found=found,
+        form="cancel",
+        parse=cancel_form,
+        act=cancel,
     )
 
 
@@ -328,7 +336,7 @@ async def message_retry(
         return _not_found(request, settings, found)
     try:
         async with session.begin_nested():
-            await retry_dead(session, found.store, int(message_id))
+            await retry_dead(session, found.store, int(message_id), actor=found.actor)
     except DomainError as exc:
         errors.add("", exc.detail)
         return await _order_page(request, session, settings, found, number, errors=errors, status=exc.status)

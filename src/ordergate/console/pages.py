@@ -21,7 +21,7 @@ from ordergate.console.frame import (
 )
 from ordergate.console.service import TooManyAttempts, sign_in, sign_out, signed_in
 from ordergate.db import Session
-from ordergate.deps import AppSettings
+from ordergate.deps import AppSettings, client_address
 from ordergate.errors import DomainError
 from ordergate.settings import Settings
 from ordergate.web.common import see_other
@@ -96,7 +96,7 @@ async def sign_in_submit(request: Request, session: Session, settings: AppSettin
     if not form_ok(request, form.get("csrf")):
         return _sign_in_page(request, settings, next_path=next_path, errors=stale_form(), status=403)
     errors = FormErrors()
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     try:
         token, _ = await sign_in(session, key=clean(form.get("key"), 300), client=client)
     except TooManyAttempts as exc:

@@ -47,10 +47,10 @@ async def refund_submit(
             open_form="refund",
             status=422,
         )
-    actor, number = f"key {found.key_id}", clean(number, 32)
+    number = clean(number, 32)
     try:
         async with session.begin_nested():
-            _, refund, ask = await start_refund(session, found.store, number, parsed, actor=actor)
+            _, refund, ask = await start_refund(session, found.store, number, parsed, actor=found.actor)
     except NotFound:
         return _not_found(request, settings, found)
     except DomainError as exc:
@@ -70,7 +70,7 @@ async def refund_submit(
             open_form="refund",
             status=exc.status,
         )
-    await send_refund(session, found.store, number, refund, ask, actor=actor)
+    await send_refund(session, found.store, number, refund, ask, actor=found.actor.label)
     return see_other(f"{ADMIN_PATH}/orders/{number.strip().upper()}?done=refund")
 
 
@@ -85,7 +85,7 @@ async def accept_payment_submit(
     errors = FormErrors()
     try:
         async with session.begin_nested():
-            await accept_late_payment(session, found.store, number, actor=f"key {found.key_id}")
+            await accept_late_payment(session, found.store, number, actor=found.actor)
     except NotFound:
         return _not_found(request, settings, found)
     except DomainError as exc:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
+from ordergate.audit.service import Actor
 from ordergate.console.models import ConsoleSession
 from ordergate.errors import DomainError, Unauthorized
 from ordergate.notifications.models import OutboxMessage
@@ -42,7 +43,8 @@ class TooManyAttempts(DomainError):
 
 @dataclass(frozen=True)
 class Operator:
-    """Who is signed in: one operator key of one store (a session never reaches another store)."""
+    """Who is signed in: one operator key of one store (a session never reaches another store).
+    `address` is the client's, set per request by the console's dependency."""
 
     store: Store
     key_id: str
@@ -50,6 +52,12 @@ class Operator:
     operator_key_row: int
     session_id: int
     expires_at: datetime  # the absolute end; idle sessions end sooner
+    address: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """How this operator is named in order events, stock movements and the audit log."""
+        return Actor.for_key(self.key_id, self.address)
 
 
 def _bucket(client: str) -> str:

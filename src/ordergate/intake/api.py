@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from ordergate.db import Session
-from ordergate.deps import AppSettings, CurrentStore, StoreOperator
+from ordergate.deps import AppSettings, CurrentStore, KeyActor, StoreOperator
 from ordergate.errors import (
     Conflict,
     DomainError,
@@ -44,7 +44,6 @@ from ordergate.intake.schemas import (
 )
 from ordergate.intake.sources import find_source
 from ordergate.settings import Settings
-from ordergate.stores.models import OperatorKey
 
 channels = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 operator = APIRouter(prefix="/api/v1/stores/{store}/admin/intake", tags=["operator: intake"])
@@ -86,10 +85,6 @@ def _refused(error: DomainError) -> Response:
             headers={"Retry-After": str(error.retry_after)},
         )
     return domain_problem(error)
-
-
-def _actor(key: OperatorKey) -> str:
-    return f"operator:{key.key_id}"
 
 
 @channels.post(
@@ -206,13 +201,13 @@ async def get_payload(
 async def replay_payload(
     session: Session,
     store: CurrentStore,
-    operator_key: StoreOperator,
+    actor: KeyActor,
     intake_id: IntakeId,
     body: ReplayIn | None = None,
 ) -> ReplayOut:
     """Run a payload through the flow again, with a corrected body if one is given. Idempotent:
     a settled payload is not run twice (`replayed: false`)."""
-    return await quarantine.replay(session, store, intake_id, body or ReplayIn(), actor=_actor(operator_key))
+    return await quarantine.replay(session, store, intake_id, body or ReplayIn(), actor=actor)
 
 
 @operator.post(
@@ -221,17 +216,17 @@ async def replay_payload(
     responses=responses(*OPERATOR_ERRORS, Conflict),
 )
 async def dismiss_payload(
-    session: Session, store: CurrentStore, operator_key: StoreOperator, intake_id: IntakeId, body: DismissIn
+    session: Session, store: CurrentStore, actor: KeyActor, intake_id: IntakeId, body: DismissIn
 ) -> PayloadOut:
-    return await quarantine.dismiss(session, store, intake_id, body, actor=_actor(operator_key))
+    return await quarantine.dismiss(session, store, intake_id, body, actor=actor)
 
 
 @operator.post("/replay", response_model=BulkReplayOut, responses=responses(*OPERATOR_ERRORS))
 async def replay_quarantine(
-    session: Session, store: CurrentStore, operator_key: StoreOperator, body: BulkReplayIn | None = None
+    session: Session, store: CurrentStore, actor: KeyActor, body: BulkReplayIn | None = None
 ) -> BulkReplayOut:
     """Replay every quarantined payload (of one source, or failing one rule), oldest first."""
-    return await quarantine.replay_many(session, store, body or BulkReplayIn(), actor=_actor(operator_key))
+    return await quarantine.replay_many(session, store, body or BulkReplayIn(), actor=actor)
 
 
 @operator.get("/stats", response_model=IntakeStatsOut, responses=responses(*OPERATOR_ERRORS))

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate.audit.service import Actor
 from ordergate.cli_support import err, out
 from ordergate.cli_support import fail as _fail
 from ordergate.cli_support import run_with_database as _run
@@ -207,12 +208,15 @@ def replay(
             shop = await get_store(session, store)
             if all_:
                 bulk = await quarantine.replay_many(
-                    session, shop, BulkReplayIn(source=source, rule=rule, limit=1000), actor="cli"
+                    session,
+                    shop,
+                    BulkReplayIn(source=source, rule=rule, limit=1000),
+                    actor=Actor.system("cli"),
                 )
                 return list(bulk.items)
             data = ReplayIn(payload=corrected, note=note) if corrected is not None else ReplayIn(note=note)
             assert intake_id is not None
-            return [await quarantine.replay(session, shop, intake_id, data, actor="cli")]
+            return [await quarantine.replay(session, shop, intake_id, data, actor=Actor.system("cli"))]
 
     for item in _run(work):
         state = "held" if item.held else item.status

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from ordergate.audit.service import Actor
 from ordergate.errors import Conflict, NotFound, Unprocessable
 from ordergate.intake.flow import Result, Verdict, record_outcome, run
 from ordergate.intake.models import (
@@ -223,7 +224,7 @@ async def _settled(session: AsyncSession, payload: IntakePayload) -> Result:
 
 
 async def replay(
-    session: AsyncSession, store: Store, intake_id: str, data: ReplayIn, *, actor: str
+    session: AsyncSession, store: Store, intake_id: str, data: ReplayIn, *, actor: Actor
 ) -> ReplayOut:
     """Run a payload through the flow again, corrected or not. Idempotent: a payload that is
     already settled (accepted, a duplicate, superseded) is not run again; the try is recorded."""
@@ -231,6 +232,8 @@ async def replay(
     if payload.status == REFUSED:
         raise Conflict("A refused delivery kept no body to replay: ask the channel to send it again")
     corrected = "payload" in data.model_fields_set and data.payload is not None
+    detail = {"corrected": corrected, "note": data.note}
+    await actor.record(session, store_id=store.id, action="intake.replay", target=intake_id, detail=detail)
     if payload.status in SETTLED:
         if corrected:
             raise Conflict(f"This payload is {payload.status}; only unsettled payloads can be corrected")
@@ -239,14 +242,16 @@ async def replay(
             payload,
             await session.get_one(IntakeSource, payload.source_id),
             Verdict(payload.status, await _current_issues(session, payload)),
-            actor=actor,
+            actor=actor.label,
             note=data.note or "replay of a settled payload: nothing done",
         )
         return ReplayOut(**result_out(await _settled(session, payload)).model_dump(), replayed=False)
     if corrected:
         payload.corrected_body = _correction(data.payload)
     source = await session.get_one(IntakeSource, payload.source_id)
-    result = await run(session, payload, source, store, actor=actor, corrected=corrected, note=data.note)
+    result = await run(
+        session, payload, source, store, actor=actor.label, corrected=corrected, note=data.note
+    )
     return ReplayOut(**result_out(result).model_dump(), replayed=True)
 
 
@@ -255,7 +260,7 @@ async def _current_issues(session: AsyncSession, payload: IntakePayload) -> list
 
 
 async def replay_many(
-    session: AsyncSession, store: Store, data: BulkReplayIn, *, actor: str
+    session: AsyncSession, store: Store, data: BulkReplayIn, *, actor: Actor
 ) -> BulkReplayOut:
     """Replay what waits in quarantine (say, after a mapping was added), oldest first."""
     stmt = select(IntakePayload.public_id).where(
@@ -281,14 +286,17 @@ async def replay_many(
 
 
 async def dismiss(
-    session: AsyncSession, store: Store, intake_id: str, data: DismissIn, *, actor: str
+    session: AsyncSession, store: Store, intake_id: str, data: DismissIn, *, actor: Actor
 ) -> PayloadOut:
     """Set a payload aside for good (with the reason); it can still be replayed later."""
     payload = await _find(session, store, intake_id, lock=True)
     if payload.status not in OPEN:
         raise Conflict(f"Only quarantined or held payloads can be dismissed; this one is {payload.status}")
     source = await session.get_one(IntakeSource, payload.source_id)
-    await record_outcome(session, payload, source, Verdict(DISMISSED, []), actor=actor, note=data.note)
+    await record_outcome(session, payload, source, Verdict(DISMISSED, []), actor=actor.label, note=data.note)
+    await actor.record(
+        session, store_id=store.id, action="intake.dismiss", target=intake_id, detail={"note": data.note}
+    )
     row = (
         await session.execute(
             _listing().where(IntakePayload.id == payload.id).execution_options(populate_existing=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from ordergate.db import Session
-from ordergate.deps import AppSettings, CurrentStore, StoreOperator
+from ordergate.deps import AppSettings, CurrentStore, KeyActor, StoreOperator, client_address
 from ordergate.errors import Conflict, Forbidden, NotFound, Unauthorized, responses
 from ordergate.notifications import service
 from ordergate.notifications.schemas import OrderLinksIn, OrderLinksOut, OutboxListOut, OutboxMessageOut
@@ -33,7 +33,7 @@ async def order_links(
     session: Session, store: CurrentStore, settings: AppSettings, body: OrderLinksIn, request: Request
 ) -> OrderLinksOut:
     contact = service.one_contact(body.email, body.phone)
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     await service.request_order_links(session, store, contact, client=client, settings=settings)
     return OrderLinksOut()
 
@@ -64,7 +64,7 @@ async def list_outbox(
 async def retry_message(
     session: Session,
     store: CurrentStore,
-    _operator: StoreOperator,
+    actor: KeyActor,
     message_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> OutboxMessageOut:
-    return await service.retry_dead(session, store, message_id)
+    return await service.retry_dead(session, store, message_id, actor=actor)

@@ -17,6 +17,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
+from ordergate.audit.service import Actor
 from ordergate.errors import Conflict, NotFound, Unprocessable
 from ordergate.notifications.models import (
     DEAD,
@@ -338,7 +339,9 @@ def outbox_view(message: OutboxMessage, order_number: str | None) -> OutboxMessa
     )
 
 
-async def retry_dead(session: AsyncSession, store: Store, message_id: int) -> OutboxMessageOut:
+async def retry_dead(
+    session: AsyncSession, store: Store, message_id: int, *, actor: Actor
+) -> OutboxMessageOut:
     """Give a dead message a fresh set of tries (after fixing what killed it)."""
     row = (
         await session.execute(
@@ -359,4 +362,7 @@ async def retry_dead(session: AsyncSession, store: Store, message_id: int) -> Ou
     if not rowcount(result):
         raise Conflict(f"Only a dead message can be retried; this one is {message.state}", field="state")
     await session.refresh(message)
+    await actor.record(
+        session, store_id=store.id, action="message.retry", target=str(message.id), detail={"order": number}
+    )
     return outbox_view(message, number)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from ordergate.db import Session
-from ordergate.deps import AppSettings, CurrentStore, StoreOperator
+from ordergate.deps import AppSettings, CurrentStore, KeyActor, StoreOperator
 from ordergate.errors import (
     Conflict,
     Forbidden,
@@ -142,9 +142,9 @@ async def get_order(
     responses=responses(*OPERATOR_ERRORS, Conflict),
 )
 async def record_payment(
-    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: PaymentEvidenceIn
+    session: Session, store: CurrentStore, actor: KeyActor, number: Number, body: PaymentEvidenceIn
 ) -> OperatorOrderOut:
-    return await manage.record_payment_evidence(session, store, number, body)
+    return await manage.record_payment_evidence(session, store, number, body, actor=actor)
 
 
 @operator.post(
@@ -153,9 +153,9 @@ async def record_payment(
     responses=responses(*OPERATOR_ERRORS, IllegalTransition),
 )
 async def record_shipment(
-    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number, body: ShipmentIn
+    session: Session, store: CurrentStore, actor: KeyActor, number: Number, body: ShipmentIn
 ) -> OperatorOrderOut:
-    return await manage.record_shipment(session, store, number, body)
+    return await manage.record_shipment(session, store, number, body, actor=actor)
 
 
 @operator.post(
@@ -164,9 +164,9 @@ async def record_shipment(
     responses=responses(*OPERATOR_ERRORS, IllegalTransition),
 )
 async def complete(
-    session: Session, store: CurrentStore, _operator: StoreOperator, number: Number
+    session: Session, store: CurrentStore, actor: KeyActor, number: Number
 ) -> OperatorOrderOut:
-    return await manage.complete(session, store, number)
+    return await manage.complete(session, store, number, actor=actor)
 
 
 @operator.post(
@@ -177,11 +177,11 @@ async def complete(
 async def cancel(
     session: Session,
     store: CurrentStore,
-    _operator: StoreOperator,
+    actor: KeyActor,
     number: Number,
     body: CancelIn | None = None,
 ) -> OperatorOrderOut:
-    return await manage.cancel(session, store, number, body or CancelIn())
+    return await manage.cancel(session, store, number, body or CancelIn(), actor=actor)
 
 
 @operator.post(
@@ -190,8 +190,8 @@ async def cancel(
     responses=responses(*OPERATOR_ERRORS, Conflict, OutOfStock),
 )
 async def accept_payment(
-    session: Session, store: CurrentStore, operator_key: StoreOperator, number: Number
+    session: Session, store: CurrentStore, actor: KeyActor, number: Number
 ) -> OperatorOrderOut:
     """Accept a payment that arrived after the order expired: the order becomes funded (409 when
     confirmed money does not cover it, or its units are no longer in stock)."""
-    return await accept_late_payment(session, store, number, actor=f"key {operator_key.key_id}")
+    return await accept_late_payment(session, store, number, actor=actor)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ordergate.audit.service import Actor
 from ordergate.errors import DomainError, Unprocessable
 from ordergate.orders.operator import cancel, record_shipment
 from ordergate.orders.schemas import CancelIn, ShipmentIn
@@ -52,7 +53,7 @@ def _shipment_rows(text: str) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-async def ship_from_csv(session: AsyncSession, store: Store, text: str) -> list[RowOutcome]:
+async def ship_from_csv(session: AsyncSession, store: Store, text: str, *, actor: Actor) -> list[RowOutcome]:
     outcomes = []
     for line, row in _shipment_rows(text):
         number = row["number"][:32]
@@ -70,7 +71,7 @@ async def ship_from_csv(session: AsyncSession, store: Store, text: str) -> list[
             continue
         try:
             async with session.begin_nested():
-                await record_shipment(session, store, number, data)
+                await record_shipment(session, store, number, data, actor=actor)
         except DomainError as exc:
             outcomes.append(RowOutcome(line, number, False, exc.detail, row["raw"]))
             continue
@@ -91,7 +92,9 @@ def order_numbers(text: str) -> list[str]:
     return numbers
 
 
-async def cancel_unpaid(session: AsyncSession, store: Store, text: str, *, reason: str) -> list[RowOutcome]:
+async def cancel_unpaid(
+    session: AsyncSession, store: Store, text: str, *, reason: str, actor: Actor
+) -> list[RowOutcome]:
     """Cancel each listed order that is still awaiting payment; others are refused by name, never
     cancelled here (a paid order needs a refund too: its own page)."""
     data = CancelIn(reason=reason[:500])
@@ -105,7 +108,7 @@ async def cancel_unpaid(session: AsyncSession, store: Store, text: str, *, reaso
                     raise Unprocessable("it expired unpaid already: its stock is back", field="numbers")
                 if order.status != OrderStatus.AWAITING_PAYMENT:
                     raise Unprocessable(f"it is {order.status}, not unpaid", field="numbers")
-                await cancel(session, store, number, data)
+                await cancel(session, store, number, data, actor=actor)
         except DomainError as exc:
             outcomes.append(RowOutcome(n, number, False, exc.detail, number))
             continue

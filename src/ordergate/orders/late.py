@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import money
+from ordergate.audit.service import Actor
 from ordergate.errors import Conflict
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import OperatorOrderOut
@@ -42,7 +43,7 @@ def can_accept_late(order: Order) -> bool:
 
 
 async def accept_late_payment(
-    session: AsyncSession, store: Store, number: str, *, actor: str
+    session: AsyncSession, store: Store, number: str, *, actor: Actor
 ) -> OperatorOrderOut:
     order = await load_order(session, store, number=number)
     await expire_if_due(session, order)
@@ -55,9 +56,13 @@ async def accept_late_payment(
         raise Conflict("No confirmed payment covers this order's amount", field="payment")
     instruction, confirmed = cover
     why = {"reason": "late payment accepted", "confirmed": money.text(confirmed, instruction.asset)}
-    await move(session, order, OrderStatus.AWAITING_PAYMENT, actor=actor[:32], data=why)
-    await move(session, order, OrderStatus.FUNDED, actor=actor[:32], data=why)
+    await move(session, order, OrderStatus.AWAITING_PAYMENT, actor=actor.label, data=why)
+    await move(session, order, OrderStatus.FUNDED, actor=actor.label, data=why)
     order.needs_attention, order.attention_reason = False, None
-    record_event(session, order, "late_payment_accepted", actor=actor[:32], data={"asset": instruction.asset})
-    await session.flush()
+    record_event(
+        session, order, "late_payment_accepted", actor=actor.label, data={"asset": instruction.asset}
+    )
+    await actor.record(
+        session, store_id=store.id, action="order.accept_late_payment", target=order.number, detail=why
+    )
     return operator_view(order, store)

@@ -100,7 +100,7 @@ class OrderEvent(Base):
     type: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     to_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    actor: Mapped[str] = mapped_column(String(32), default="system")
+    actor: Mapped[str] = mapped_column(String(320), default="system")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

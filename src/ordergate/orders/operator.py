@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock
+from ordergate.audit.service import Actor
 from ordergate.errors import Conflict
 from ordergate.orders.book import OrderFilters, order_page
 from ordergate.orders.models import Order, Shipment
@@ -60,10 +61,10 @@ async def operator_order(session: AsyncSession, store: Store, number: str) -> Op
 
 
 async def record_shipment(
-    session: AsyncSession, store: Store, number: str, data: ShipmentIn
+    session: AsyncSession, store: Store, number: str, data: ShipmentIn, *, actor: Actor
 ) -> OperatorOrderOut:
     order = await load_order(session, store, number=number)
-    await move(session, order, OrderStatus.SHIPPED, actor="operator", data={"carrier": data.carrier})
+    await move(session, order, OrderStatus.SHIPPED, actor=actor.label, data={"carrier": data.carrier})
     shipment = Shipment(
         order_id=order.id,
         carrier=data.carrier,
@@ -74,32 +75,37 @@ async def record_shipment(
     session.add(shipment)
     order.shipments.append(shipment)
     await session.flush()
+    detail = {"carrier": data.carrier, "tracking_number": data.tracking_number}
+    await actor.record(session, store_id=store.id, action="order.ship", target=order.number, detail=detail)
     return operator_view(order, store)
 
 
-async def complete(session: AsyncSession, store: Store, number: str) -> OperatorOrderOut:
+async def complete(session: AsyncSession, store: Store, number: str, *, actor: Actor) -> OperatorOrderOut:
     order = await load_order(session, store, number=number)
-    await move(session, order, OrderStatus.COMPLETED, actor="operator")
-    await session.flush()
+    await move(session, order, OrderStatus.COMPLETED, actor=actor.label)
+    await actor.record(session, store_id=store.id, action="order.complete", target=order.number)
     return operator_view(order, store)
 
 
-async def cancel(session: AsyncSession, store: Store, number: str, data: CancelIn) -> OperatorOrderOut:
+async def cancel(
+    session: AsyncSession, store: Store, number: str, data: CancelIn, *, actor: Actor
+) -> OperatorOrderOut:
     order = await load_order(session, store, number=number)
     await expire_if_due(session, order)
     await move(
         session,
         order,
         OrderStatus.CANCELLED,
-        actor="operator",
+        actor=actor.label,
         data={"reason": data.reason} if data.reason else {},
     )
-    await session.flush()
+    detail = {"reason": data.reason} if data.reason else None
+    await actor.record(session, store_id=store.id, action="order.cancel", target=order.number, detail=detail)
     return operator_view(order, store)
 
 
 async def record_payment_evidence(
-    session: AsyncSession, store: Store, number: str, data: PaymentEvidenceIn
+    session: AsyncSession, store: Store, number: str, data: PaymentEvidenceIn, *, actor: Actor
 ) -> OperatorOrderOut:
     order = await load_order(session, store, number=number)
     await expire_if_due(session, order)
@@ -113,6 +119,8 @@ async def record_payment_evidence(
         amount=data.amount,
         reference=data.reference,
         confirmations=data.confirmations,
-        actor="operator",
+        actor=actor.label,
     )
+    detail = {"amount": str(data.amount), "reference": data.reference, "confirmations": data.confirmations}
+    await actor.record(session, store_id=store.id, action="order.payment", target=order.number, detail=detail)
     return operator_view(order, store)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from ordergate.db import Session
-from ordergate.deps import CurrentStore, StoreOperator
+from ordergate.deps import CurrentStore, KeyActor
 from ordergate.errors import Conflict, Forbidden, NotFound, Unauthorized, responses
 from ordergate.orders.schemas import RefundIn, RefundOut
 from ordergate.payments.refunds import RefundTooLarge, refund_order
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1/stores/{store}/admin", tags=["operator"])
 async def create_refund(
     session: Session,
     store: CurrentStore,
-    operator: StoreOperator,
+    actor: KeyActor,
     number: Annotated[str, Path(max_length=32)],
     body: RefundIn,
 ) -> RefundOut:
@@ -32,4 +32,4 @@ async def create_refund(
     BTCPay payments go back through the provider; sandbox refunds are simulated; on-chain, bank and
     channel refunds are `recorded` with the operator's `reference`. More than was paid and not yet
     refunded is a 409. With `restock`, the refunded lines' units go back on sale."""
-    return await refund_order(session, store, number, body, actor=f"key {operator.key_id}")
+    return await refund_order(session, store, number, body, actor=actor)

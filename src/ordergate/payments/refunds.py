@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock, money
+from ordergate.audit.service import Actor
 from ordergate.catalog.admin import restock_line
 from ordergate.errors import Conflict, Unprocessable
 from ordergate.notifications.service import notify_refund
@@ -167,7 +168,7 @@ async def locked_refunds(session: AsyncSession, order: Order) -> list[Refund]:
 
 
 async def start_refund(
-    session: AsyncSession, store: Store, number: str, data: RefundIn, *, actor: str
+    session: AsyncSession, store: Store, number: str, data: RefundIn, *, actor: Actor
 ) -> tuple[Order, Refund, RefundAsk | None]:
     """The refund row, settled at once (sandbox, recorded) or pending with what to ask its provider."""
     order = await load_order(session, store, number=number)
@@ -205,7 +206,7 @@ async def start_refund(
         reason=data.reason,
         restock=data.restock and order.status in STOCK_OUT,
         lines=[{**line, "restocked": False} for line in plan.lines],
-        actor=actor[:64],
+        actor=actor.label[:64],
         attempts=0,
         created_at=now,
         updated_at=now,
@@ -214,9 +215,13 @@ async def start_refund(
     order.refunds.append(refund)
     await session.flush()
     event = {"refund": public_id, "amount": money.text(plan.amount, order.currency), "asset": order.currency}
-    record_event(session, order, "refund", actor=actor[:32], data={**event, "reason": data.reason})
+    record_event(session, order, "refund", actor=actor.label, data={**event, "reason": data.reason})
+    audited = {**event, "kind": kind, "restock": refund.restock, "reference": data.reference}
+    await actor.record(
+        session, store_id=store.id, action="refund.create", target=order.number, detail=audited
+    )
     if refund.state != PENDING:
-        await _accepted(session, order, refund, [*refunds, refund], actor=actor)
+        await _accepted(session, order, refund, [*refunds, refund], actor=actor.label)
         return order, refund, None
     ask = await _ask(session, store, order.number, refund)
     return order, refund, ask
@@ -266,7 +271,7 @@ async def _accepted(
     await note_refunded(session, order, refunds)
     covered = sum((r.amount for r in refunds if _holding(r)), Decimal(0))
     if covered >= paid_amount(order) and order.status in STOCK_OUT:
-        await move(session, order, OrderStatus.REFUNDED, actor=actor[:32], data={"refund": refund.public_id})
+        await move(session, order, OrderStatus.REFUNDED, actor=actor, data={"refund": refund.public_id})
     await session.flush()
 
 
@@ -301,11 +306,11 @@ async def finish_refund(
 
 
 async def refund_order(
-    session: AsyncSession, store: Store, number: str, data: RefundIn, *, actor: str
+    session: AsyncSession, store: Store, number: str, data: RefundIn, *, actor: Actor
 ) -> RefundOut:
     """Refund (part of) an order; through its provider when it has one."""
     _, refund, ask = await start_refund(session, store, number, data, actor=actor)
-    return await send_refund(session, store, number, refund, ask, actor=actor)
+    return await send_refund(session, store, number, refund, ask, actor=actor.label)
 
 
 async def send_refund(

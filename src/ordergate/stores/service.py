@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from ordergate import clock, security
+from ordergate.audit.service import Actor
 from ordergate.catalog.config import apply_config_products
 from ordergate.errors import Forbidden, NotAvailable, NotFound, Unauthorized
 from ordergate.payments.providers import PROVIDERS, Readiness
@@ -197,19 +198,18 @@ async def authenticate_operator(session: AsyncSession, store: Store, presented: 
 
 
 async def add_operator_key(
-    session: AsyncSession, store: Store, *, key: str | None = None, label: str = ""
+    session: AsyncSession, store: Store, *, actor: Actor, key: str | None = None, label: str = ""
 ) -> str:
     """Store a new operator key (hashed) and return it; the plain key is never stored."""
     key = key or security.new_operator_key()
+    key_id = security.operator_key_id(key)
     session.add(
-        OperatorKey(
-            store_id=store.id,
-            key_id=security.operator_key_id(key),
-            key_hash=security.hash_operator_key(key),
-            label=label,
-        )
+        OperatorKey(store_id=store.id, key_id=key_id, key_hash=security.hash_operator_key(key), label=label)
     )
     await session.flush()
+    await actor.record(
+        session, store_id=store.id, action="key.create", target=key_id, detail={"label": label}
+    )
     return key
 
 
@@ -281,7 +281,9 @@ async def list_operator_keys(session: AsyncSession, store: Store) -> list[Operat
     return list(rows)
 
 
-async def revoke_operator_key(session: AsyncSession, store: Store, key_id: str) -> OperatorKey:
+async def revoke_operator_key(
+    session: AsyncSession, store: Store, key_id: str, *, actor: Actor
+) -> OperatorKey:
     row = await session.scalar(
         select(OperatorKey).where(OperatorKey.store_id == store.id, OperatorKey.key_id == key_id)
     )
@@ -289,5 +291,6 @@ async def revoke_operator_key(session: AsyncSession, store: Store, key_id: str) 
         raise NotFound(f"No key {key_id!r} in store {store.slug!r}", field="key_id")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
+        await actor.record(session, store_id=store.id, action="key.revoke", target=key_id)
     await session.flush()
     return row

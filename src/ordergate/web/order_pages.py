@@ -11,12 +11,11 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ordergate.accounts.auth import client_address
 from ordergate.accounts.claims import finish_claim, start_claim
 from ordergate.accounts.errors import InvalidCode, RateLimited
 from ordergate.accounts.schemas import CodeIn
 from ordergate.db import Session
-from ordergate.deps import AppSettings
+from ordergate.deps import AppSettings, client_address
 from ordergate.errors import DomainError, FieldError, IllegalTransition, NotFound, Unprocessable, field_path
 from ordergate.notifications.schemas import OrderLinksIn
 from ordergate.notifications.service import one_contact, request_order_links

@@ -8,9 +8,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate.accounts.auth import client_address
 from ordergate.db import Session
-from ordergate.deps import AppSettings
+from ordergate.deps import AppSettings, client_address
 from ordergate.errors import DomainError
 from ordergate.notifications.schemas import OrderLinksIn
 from ordergate.notifications.service import one_contact, request_order_links
