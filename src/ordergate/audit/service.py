@@ -127,7 +127,7 @@ async def entries(
     return AuditPage(rows, rows[-1].id if more and rows else None)
 
 
-async def actors(session: AsyncSession, *, store_id: int) -> list[str]:
+async def known_actors(session: AsyncSession, *, store_id: int) -> list[str]:
     """Every actor that appears in the store's log (for a filter)."""
     found = await session.scalars(
         select(AuditEntry.actor).where(AuditEntry.store_id == store_id).distinct().order_by(AuditEntry.actor)

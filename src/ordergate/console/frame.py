@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ordergate.console.roles import WHAT, allowed
 from ordergate.console.service import IDLE, Operator, signed_in
 from ordergate.db import Session
 from ordergate.deps import AppSettings, client_address
@@ -37,6 +38,8 @@ SECTIONS = (
     ("intake", "/admin/intake", "Intake"),
     ("report", "/admin/report", "Report"),
     ("keys", "/admin/keys", "API keys"),
+    ("staff", "/admin/staff", "Staff"),
+    ("audit", "/admin/audit", "Audit log"),
 )
 STALE_FORM = "This page had been open a long time, so nothing was changed. Please try again."
 
@@ -61,7 +64,9 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """A console page: the one page frame, in the console area (its own CSRF cookie), never indexed,
-    with what admin_base.html shows around it (the sections, the operator's session)."""
+    with what admin_base.html shows around it (the sections the operator's role opens, the
+    operator's session)."""
+    sections = [s for s in SECTIONS if operator is None or allowed(operator.role, "GET", s[1])]
     return web_page(
         request,
         settings,
@@ -72,7 +77,7 @@ def page(
         noindex=True,
         operator=operator,
         section=section,
-        sections=SECTIONS,
+        sections=sections,
         idle_minutes=int(IDLE.total_seconds() // 60),
         **context,
     )
@@ -116,7 +121,69 @@ async def _console_operator(request: Request, session: Session, settings: AppSet
     operator = await signed_in(session, token)
     if operator is None:
         raise await exit_page(session, sign_in_redirect(request, ended=bool(token)))
+    if not allowed(operator.role, request.method, request.url.path):
+        raise await exit_page(session, role_refused(request, settings, operator))
     return replace(operator, address=client_address(request))
+
+
+def role_refused(request: Request, settings: Settings, operator: Operator) -> HTMLResponse:
+    """The one answer to a request the operator's role does not allow (roles.py decides)."""
+    return page(
+        request,
+        settings,
+        "admin_message.html",
+        operator.store,
+        operator,
+        status=403,
+        title="Your role does not allow this",
+        body=f"You are signed in as {operator.role}. {WHAT.get(operator.role, '')} Nothing was changed.",
+        link=(f"{ADMIN_PATH}/home", "Back to the console"),
+    )
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        path=ADMIN_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(settings),
+    )
+
+
+def sign_in_form(
+    request: Request,
+    settings: Settings,
+    *,
+    next_path: str,
+    errors: FormErrors | None = None,
+    values: dict[str, str] | None = None,
+    notices: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The sign-in page: an operator key, or a staff member's store and email (for a code)."""
+    values = (
+        values
+        if values is not None
+        else {
+            "store": request.query_params.get("store", "")[:64],
+            "email": request.query_params.get("email", "")[:320],
+        }
+    )
+    return page(
+        request,
+        settings,
+        "admin_sign_in.html",
+        None,
+        None,
+        status=status,
+        demo=settings.demo,
+        next_path=next_path,
+        errors=errors or FormErrors(),
+        notices=notices or [],
+        values=values,
+    )
 
 
 ConsoleOperator = Annotated[Operator, Depends(_console_operator)]

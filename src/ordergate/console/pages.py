@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from ordergate.console import bulk_pages, catalog_pages, home_pages, ops_pages, order_pages, refund_pages
+from ordergate.console import (
+    audit_pages,
+    bulk_pages,
+    catalog_pages,
+    home_pages,
+    ops_pages,
+    order_pages,
+    refund_pages,
+    staff_pages,
+)
 from ordergate.console.frame import (
     ADMIN_PATH,
     SESSION_COOKIE,
@@ -17,13 +26,14 @@ from ordergate.console.frame import (
     page,
     safe_next,
     secure_cookies,
+    set_session_cookie,
+    sign_in_form,
     stale_form,
 )
 from ordergate.console.service import TooManyAttempts, sign_in, sign_out, signed_in
 from ordergate.db import Session
 from ordergate.deps import AppSettings, client_address
 from ordergate.errors import DomainError
-from ordergate.settings import Settings
 from ordergate.web.common import see_other
 from ordergate.web.forms import FormErrors
 
@@ -45,35 +55,14 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(catalog_pages.router)
     app.include_router(refund_pages.router)
     app.include_router(home_pages.router)
+    app.include_router(staff_pages.router)
+    app.include_router(audit_pages.router)
 
 
 @router.get("")
 @router.get("/")
 async def home(request: Request, session: Session, settings: AppSettings, found: ConsoleOperator) -> Response:
     return see_other(f"{ADMIN_PATH}/home")
-
-
-def _sign_in_page(
-    request: Request,
-    settings: Settings,
-    *,
-    next_path: str,
-    errors: FormErrors | None = None,
-    notices: list[str] | None = None,
-    status: int = 200,
-) -> Response:
-    return page(
-        request,
-        settings,
-        "admin_sign_in.html",
-        None,
-        None,
-        status=status,
-        demo=settings.demo,
-        next_path=next_path,
-        errors=errors or FormErrors(),
-        notices=notices or [],
-    )
 
 
 @router.get("/sign-in")
@@ -84,7 +73,7 @@ async def sign_in_page(request: Request, session: Session, settings: AppSettings
     if await signed_in(session, request.cookies.get(SESSION_COOKIE)) is not None:
         return see_other(next_path)
     notices = [text for key, text in SIGN_IN_NOTICES.items() if request.query_params.get(key) == "1"]
-    return _sign_in_page(request, settings, next_path=next_path, notices=notices)
+    return sign_in_form(request, settings, next_path=next_path, notices=notices)
 
 
 @router.post("/sign-in")
@@ -94,14 +83,14 @@ async def sign_in_submit(request: Request, session: Session, settings: AppSettin
     form = await request.form()
     next_path = safe_next(clean(form.get("next"), 500))
     if not form_ok(request, form.get("csrf")):
-        return _sign_in_page(request, settings, next_path=next_path, errors=stale_form(), status=403)
+        return sign_in_form(request, settings, next_path=next_path, errors=stale_form(), status=403)
     errors = FormErrors()
     client = client_address(request)
     try:
         token, _ = await sign_in(session, key=clean(form.get("key"), 300), client=client)
     except TooManyAttempts as exc:
         errors.add("", exc.detail)
-        response = _sign_in_page(request, settings, next_path=next_path, errors=errors, status=429)
+        response = sign_in_form(request, settings, next_path=next_path, errors=errors, status=429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except DomainError as exc:
@@ -109,16 +98,9 @@ async def sign_in_submit(request: Request, session: Session, settings: AppSettin
             errors.add("key" if err.field == "key" else "", err.message)
         if not errors:
             errors.add("key", exc.detail)
-        return _sign_in_page(request, settings, next_path=next_path, errors=errors, status=exc.status)
+        return sign_in_form(request, settings, next_path=next_path, errors=errors, status=exc.status)
     response = see_other(next_path)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        path=ADMIN_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=secure_cookies(settings),
-    )
+    set_session_cookie(response, token, settings)
     return response
 
 

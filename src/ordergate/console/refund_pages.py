@@ -50,7 +50,9 @@ async def refund_submit(
     number = clean(number, 32)
     try:
         async with session.begin_nested():
-            _, refund, ask = await start_refund(session, found.store, number, parsed, actor=found.actor)
+            _, refund, ask = await start_refund(
+                session, found.store, number, parsed, actor=found.actor, ceiling=found.refund_ceiling()
+            )
     except NotFound:
         return _not_found(request, settings, found)
     except DomainError as exc:

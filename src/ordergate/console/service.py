@@ -1,5 +1,6 @@
-"""Console sessions: signing in with an operator key, finding who is signed in, signing out; and the
-few console reads no other service offers (an order's messages)."""
+"""Console sessions: signing in with an operator key (or, in staff.py, as a staff member), finding
+who is signed in and with which role, signing out; and the few console reads no other service
+offers (an order's messages)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import structlog
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ordergate import clock, security
+from ordergate import clock, money, security
 from ordergate.audit.service import Actor
-from ordergate.console.models import ConsoleSession
+from ordergate.console.models import OWNER, ConsoleSession, StaffMember
 from ordergate.errors import DomainError, Unauthorized
 from ordergate.notifications.models import OutboxMessage
 from ordergate.notifications.schemas import OutboxMessageOut
@@ -43,21 +45,35 @@ class TooManyAttempts(DomainError):
 
 @dataclass(frozen=True)
 class Operator:
-    """Who is signed in: one operator key of one store (a session never reaches another store).
-    `address` is the client's, set per request by the console's dependency."""
+    """Who is signed in to one store (a session never reaches another store): an operator key's
+    holder (the store's owner) or a staff member with a role. `address` is the client's, set per
+    request by the console's dependency."""
 
     store: Store
-    key_id: str
+    key_id: str | None
     key_label: str
-    operator_key_row: int
+    operator_key_row: int | None
     session_id: int
     expires_at: datetime  # the absolute end; idle sessions end sooner
     address: str | None = None
+    staff_id: int | None = None
+    email: str | None = None
+    role: str = OWNER
+    refund_limit: int | None = None  # minor units of the store currency; staff only
 
     @property
     def actor(self) -> Actor:
         """How this operator is named in order events, stock movements and the audit log."""
-        return Actor.for_key(self.key_id, self.address)
+        if self.email is not None:
+            return Actor.for_staff(self.email, self.address)
+        return Actor.for_key(self.key_id or "?", self.address)
+
+    def refund_ceiling(self) -> Decimal | None:
+        """The most one refund by this operator may be (None: no limit; owners have none)."""
+        if self.role == OWNER:
+            return None
+        minor = self.refund_limit or 0
+        return Decimal(minor).scaleb(-money.exponent(self.store.currency))
 
 
 def _bucket(client: str) -> str:
@@ -87,6 +103,16 @@ async def sign_in(session: AsyncSession, *, key: str, client: str) -> tuple[str,
     except Unauthorized:
         log.info("console_sign_in_refused", reason="wrong_secret", store=slug)
         raise Unauthorized("This key is not valid: check it, or ask for a new one", field="key") from None
+    token, console_session = await open_session(session, store, operator_key_id=row.id)
+    log.info("console_signed_in", store=store.slug, key_id=row.key_id)  # the key's public id only
+    operator = Operator(store, row.key_id, row.label, row.id, console_session.id, console_session.expires_at)
+    return token, operator
+
+
+async def open_session(
+    session: AsyncSession, store: Store, *, operator_key_id: int | None = None, staff_id: int | None = None
+) -> tuple[str, ConsoleSession]:
+    """A new console session (for a key or a staff member); the token is stored only as its hash."""
     now = clock.now()
     # Sessions that have ended are no use to anyone: clear them while we are here.
     await session.execute(
@@ -98,44 +124,72 @@ async def sign_in(session: AsyncSession, *, key: str, client: str) -> tuple[str,
     console_session = ConsoleSession(
         token_hash=security.hash_token(token),
         store_id=store.id,
-        operator_key_id=row.id,
+        operator_key_id=operator_key_id,
+        staff_id=staff_id,
         created_at=now,
         last_seen_at=now,
         expires_at=now + LIFETIME,
     )
     session.add(console_session)
     await session.flush()
-    log.info("console_signed_in", store=store.slug, key_id=row.key_id)  # the key's public id only
-    operator = Operator(store, row.key_id, row.label, row.id, console_session.id, console_session.expires_at)
-    return token, operator
+    return token, console_session
 
 
 async def signed_in(session: AsyncSession, token: str | None) -> Operator | None:
-    """The operator whose session `token` is, while it is alive and its key is not revoked."""
+    """The operator whose session `token` is, while it is alive and its key is not revoked (or its
+    staff member still active)."""
     if not token or len(token) > MAX_TOKEN:
         return None
     now = clock.now()
     found = (
         await session.execute(
-            select(ConsoleSession, OperatorKey, Store.slug)
-            .join(OperatorKey, OperatorKey.id == ConsoleSession.operator_key_id)
+            select(ConsoleSession, OperatorKey, StaffMember, Store.slug)
+            .outerjoin(
+                OperatorKey,
+                and_(
+                    OperatorKey.id == ConsoleSession.operator_key_id,
+                    OperatorKey.revoked_at.is_(None),
+                    OperatorKey.store_id == ConsoleSession.store_id,
+                ),
+            )
+            .outerjoin(
+                StaffMember,
+                and_(
+                    StaffMember.id == ConsoleSession.staff_id,
+                    StaffMember.active.is_(True),
+                    StaffMember.store_id == ConsoleSession.store_id,
+                ),
+            )
             .join(Store, Store.id == ConsoleSession.store_id)
             .where(
                 ConsoleSession.token_hash == security.hash_token(token),
                 ConsoleSession.expires_at > now,
                 ConsoleSession.last_seen_at > now - IDLE,
-                OperatorKey.revoked_at.is_(None),
-                OperatorKey.store_id == ConsoleSession.store_id,
+                or_(OperatorKey.id.is_not(None), StaffMember.id.is_not(None)),
             )
         )
     ).first()
     if found is None:
         return None
-    console_session, key, slug = found
+    console_session, key, staff, slug = found
     if now - console_session.last_seen_at >= TOUCH_EVERY:
         console_session.last_seen_at = now
     store = await get_store(session, slug)
-    return Operator(store, key.key_id, key.label, key.id, console_session.id, console_session.expires_at)
+    ends = console_session.expires_at
+    if key is not None:
+        return Operator(store, key.key_id, key.label, key.id, console_session.id, ends)
+    return Operator(
+        store,
+        None,
+        "",
+        None,
+        console_session.id,
+        ends,
+        staff_id=staff.id,
+        email=staff.email,
+        role=staff.role,
+        refund_limit=staff.refund_limit,
+    )
 
 
 async def sign_out(session: AsyncSession, token: str | None) -> None:
@@ -145,6 +199,15 @@ async def sign_out(session: AsyncSession, token: str | None) -> None:
             .where(ConsoleSession.token_hash == security.hash_token(token))
             .execution_options(synchronize_session=False)
         )
+
+
+async def end_staff_sessions(session: AsyncSession, staff_id: int) -> None:
+    """A deactivated staff member's sessions end now."""
+    await session.execute(
+        delete(ConsoleSession)
+        .where(ConsoleSession.staff_id == staff_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def end_key_sessions(session: AsyncSession, operator_key_row: int) -> None:

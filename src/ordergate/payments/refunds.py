@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate import clock, money
 from ordergate.audit.service import Actor
 from ordergate.catalog.admin import restock_line
-from ordergate.errors import Conflict, Unprocessable
+from ordergate.errors import Conflict, Forbidden, Unprocessable
 from ordergate.notifications.service import notify_refund
 from ordergate.orders.followers import announce_refund
 from ordergate.orders.models import Order
@@ -168,9 +168,16 @@ async def locked_refunds(session: AsyncSession, order: Order) -> list[Refund]:
 
 
 async def start_refund(
-    session: AsyncSession, store: Store, number: str, data: RefundIn, *, actor: Actor
+    session: AsyncSession,
+    store: Store,
+    number: str,
+    data: RefundIn,
+    *,
+    actor: Actor,
+    ceiling: Decimal | None = None,
 ) -> tuple[Order, Refund, RefundAsk | None]:
-    """The refund row, settled at once (sandbox, recorded) or pending with what to ask its provider."""
+    """The refund row, settled at once (sandbox, recorded) or pending with what to ask its provider.
+    `ceiling`: the most this actor may refund at once (a staff member's limit)."""
     order = await load_order(session, store, number=number)
     refunds = await locked_refunds(session, order)
     paid = paid_amount(order)
@@ -180,6 +187,12 @@ async def start_refund(
     if remaining <= 0:
         raise RefundTooLarge("Everything paid for this order is refunded already", field="amount")
     plan = _plan(order, data, [r for r in refunds if _holding(r)], remaining)
+    if ceiling is not None and plan.amount > ceiling:
+        raise Forbidden(
+            f"Your refund limit is {money.text(ceiling, order.currency)} {order.currency}: "
+            "ask an owner to refund more",
+            field="amount",
+        )
     instruction = _paying_instruction(order)
     kind = instruction.kind if instruction is not None else "channel"
     if kind in PROVIDER_KINDS and (instruction is None or not instruction.provider_ref):
