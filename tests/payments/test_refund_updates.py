@@ -26,6 +26,14 @@ from tests.payments.servers import Btcpay, Stripe
 from tests.payments.test_refund_providers import paid_by_card, refund
 
 
+async def paid_by_btcpay(client: httpx.AsyncClient, btcpay: Btcpay) -> dict[str, Any]:
+    order = await Buyer(client, store="shop").order(method="btcpay")
+    invoice_id = str((await prepared(client, order["token"]))["payment"]["details"]["invoice_id"])
+    await callback(client, "btcpay", btcpay.payment(invoice_id, "0.00038800", status="Settled"))
+    await callback(client, "btcpay", btcpay.delivery("InvoiceSettled", invoice_id, manuallyMarked=False))
+    return order
+
+
 def events(order: dict[str, Any]) -> list[str]:
     return [str(e["type"]) for e in order["events"]]
 
@@ -96,10 +104,7 @@ async def test_a_btcpay_refund_succeeds_once_its_payouts_are_completed(
 ) -> None:
     btcpay.version = version
     await shop(sessionmaker, [btcpay_method(btcpay)])
-    order = await Buyer(client, store="shop").order(method="btcpay")
-    invoice_id = str((await prepared(client, order["token"]))["payment"]["details"]["invoice_id"])
-    await callback(client, "btcpay", btcpay.payment(invoice_id, "0.00038800", status="Settled"))
-    await callback(client, "btcpay", btcpay.delivery("InvoiceSettled", invoice_id, manuallyMarked=False))
+    order = await paid_by_btcpay(client, btcpay)
     pending = (await refund(client, order["number"], amount="4.40")).json()
     assert pending["state"] == "pending"
     pull_id = pending["provider_reference"]
@@ -122,10 +127,7 @@ async def test_a_btcpay_pull_payment_archived_unpaid_fails_the_refund(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], btcpay: Btcpay
 ) -> None:
     await shop(sessionmaker, [btcpay_method(btcpay)])
-    order = await Buyer(client, store="shop").order(method="btcpay")
-    invoice_id = str((await prepared(client, order["token"]))["payment"]["details"]["invoice_id"])
-    await callback(client, "btcpay", btcpay.payment(invoice_id, "0.00038800", status="Settled"))
-    await callback(client, "btcpay", btcpay.delivery("InvoiceSettled", invoice_id, manuallyMarked=False))
+    order = await paid_by_btcpay(client, btcpay)
     pending = (await refund(client, order["number"], amount="4.40")).json()
     btcpay.pull_payments[pending["provider_reference"]]["archived"] = True  # the store archived it
 

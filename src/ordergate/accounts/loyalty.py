@@ -37,12 +37,22 @@ def points_for(total: Decimal, rule: Decimal) -> int:
     return int((total * rule).to_integral_value(rounding=ROUND_FLOOR))
 
 
-async def _append(session: AsyncSession, values: dict[str, object]) -> None:
+async def _append(
+    session: AsyncSession, order: Order, *, account_id: int, kind: str, points: int, rule: str
+) -> None:
+    """One ledger entry for the order (a second of the same kind is dropped: at most once)."""
+    values = {"account_id": account_id, "store_id": order.store_id, "order_id": order.id}
     await session.execute(
         insert(session, LoyaltyEntry)
-        .values(created_at=clock.now(), **values)
+        .values(created_at=clock.now(), kind=kind, points=points, rule=rule, **values)
         .on_conflict_do_nothing(index_elements=[LoyaltyEntry.order_id, LoyaltyEntry.kind])
     )
+
+
+async def _entries(session: AsyncSession, order: Order) -> tuple[LoyaltyEntry | None, list[LoyaltyEntry]]:
+    """The order's earned entry (None before it earned any) and all its entries."""
+    entries = list(await session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id)))
+    return next((e for e in entries if e.kind == EARNED), None), entries
 
 
 async def credit_order(session: AsyncSession, order: Order, store: Store) -> None:
@@ -53,37 +63,17 @@ async def credit_order(session: AsyncSession, order: Order, store: Store) -> Non
     points = points_for(max(order.total - order.refunded, Decimal(0)), rule)
     if points <= 0:
         return
-    await _append(
-        session,
-        {
-            "account_id": order.account_id,
-            "store_id": order.store_id,
-            "order_id": order.id,
-            "kind": EARNED,
-            "points": points,
-            "rule": str(store.loyalty_points_per_unit),
-        },
-    )
+    rule_text = str(store.loyalty_points_per_unit)
+    await _append(session, order, account_id=order.account_id, kind=EARNED, points=points, rule=rule_text)
 
 
 async def reverse_order(session: AsyncSession, order: Order) -> None:
     """Take back what a cancelled or fully refunded order still holds, if anything (at most once)."""
-    entries = list(await session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id)))
-    earned = next((e for e in entries if e.kind == EARNED), None)
+    earned, entries = await _entries(session, order)
     held = sum(e.points for e in entries)
     if earned is None or held == 0:
         return
-    await _append(
-        session,
-        {
-            "account_id": earned.account_id,
-            "store_id": earned.store_id,
-            "order_id": order.id,
-            "kind": REVERSED,
-            "points": -held,
-            "rule": earned.rule,
-        },
-    )
+    await _append(session, order, account_id=earned.account_id, kind=REVERSED, points=-held, rule=earned.rule)
 
 
 async def follow_refunds(session: AsyncSession, order: Order) -> None:
@@ -92,8 +82,7 @@ async def follow_refunds(session: AsyncSession, order: Order) -> None:
     points earned then are on the net already), nothing once the order holds none."""
     if order.account_id is None or order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
         return
-    entries = list(await session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.order_id == order.id)))
-    earned = next((e for e in entries if e.kind == EARNED), None)
+    earned, entries = await _entries(session, order)
     if earned is None or any(e.kind == REVERSED for e in entries):
         return
     try:
@@ -104,17 +93,8 @@ async def follow_refunds(session: AsyncSession, order: Order) -> None:
     change = target - sum(e.points for e in entries)
     if change == 0:
         return
-    await _append(
-        session,
-        {
-            "account_id": earned.account_id,
-            "store_id": earned.store_id,
-            "order_id": order.id,
-            "kind": REVERSED if target == 0 else f"{REFUND}{len(entries)}",
-            "points": change,
-            "rule": earned.rule,
-        },
-    )
+    kind = REVERSED if target == 0 else f"{REFUND}{len(entries)}"
+    await _append(session, order, account_id=earned.account_id, kind=kind, points=change, rule=earned.rule)
 
 
 async def balance(session: AsyncSession, *, account_id: int, store_id: int) -> int:
