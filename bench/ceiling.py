@@ -266,6 +266,9 @@ async def serve_ordergate(
         "ORDERGATE_DEMO": "1",
         "ORDERGATE_DEMO_ADMIN_KEY": BENCH_ADMIN_KEY,
         "ORDERGATE_VAR_DIR": str(workdir / "var"),
+        # Every bench client comes from 127.0.0.1 and stands for many buyers (500 in the flash sale,
+        # 1,000 open pages): the per-client cap (128) would refuse them as one client.
+        "ORDERGATE_MAX_CONNECTIONS_PER_CLIENT": "1024",
     }
     log = workdir / "ordergate.log"
     argv = [

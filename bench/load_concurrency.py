@@ -297,11 +297,9 @@ def run(seconds: float, buyers: int, workdir: Path) -> dict[str, Any]:
 
 
 def _free_port() -> int:
-    import socket
+    from bench.run import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:

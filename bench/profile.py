@@ -5,6 +5,7 @@ own code, the event loop) and by ordergate function.
 
     .venv/bin/python bench/profile.py                  # PostgreSQL, 8 connections, 8 s per route
     .venv/bin/python bench/profile.py --keep DIR        # also keep the raw collapsed stacks in DIR
+    .venv/bin/python bench/profile.py --route POST --native   # placement only, C/Cython frames too
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ async def main_async(args: argparse.Namespace, children: Children, workdir: Path
         driver.ORDER: ([f"{shop.base}/checkouts/{c}/orders" for c in ready[300:]], "POST", body, True, 201),
     }
     for route, (paths, method, payload, once, expect) in work.items():
+        if args.route and args.route not in route:
+            continue
         out = workdir / f"{route.split()[1].strip('/').replace('/', '_')}.txt"
         spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside wrk, waited for after it)
             [
@@ -142,7 +145,8 @@ async def main_async(args: argparse.Namespace, children: Children, workdir: Path
                 str(out),
                 "-d",
                 str(int(args.duration) + 1),
-                "--nonblocking",
+                # --native reads C stacks, which needs the process paused at each sample.
+                *(["--native"] if args.native else ["--nonblocking"]),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -177,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", default=DEFAULT_POSTGRES)
     p.add_argument("--database", default="ordergate_profile")
     p.add_argument("--keep", type=Path, default=None)
+    p.add_argument("--route", default="", help="only the route whose name contains this (e.g. orders/{token})")
+    p.add_argument("--native", action="store_true", help="also sample C/Cython frames (py-spy --native)")
     args = p.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     children = Children()

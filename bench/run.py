@@ -127,9 +127,18 @@ class Children:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A free port on HOST: the first free one of `ORDERGATE_BENCH_PORTS` ("8700-8799") when set
+    (a shared machine where each engineer has a range), else one the kernel picks."""
+    first, _, last = os.environ.get("ORDERGATE_BENCH_PORTS", "").partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else range(0, 1)
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in ORDERGATE_BENCH_PORTS={os.environ['ORDERGATE_BENCH_PORTS']}")
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, money
@@ -121,28 +122,37 @@ async def reserve_items(
     its WHERE clause); returns the products so held, by SKU. A SKU no longer sold answers 409
     NotAvailable, one short of stock 409 OutOfStock (the transaction then undoes every hold)."""
     held: dict[str, Product] = {}
+    conn = await session.connection()
     # Product rows are locked in one order (SKU, unique in a store) by every writer (order moves
     # too): no two transactions wait on each other's products (PostgreSQL deadlocks).
     for item in sorted(items, key=lambda item: str(item["sku"])):
         sku, quantity = str(item["sku"]), int(str(item["quantity"]))
-        product = await session.scalar(
-            update(Product)
-            .where(
-                Product.store_id == store.id,
-                Product.sku == sku,
-                Product.active,
-                Product.on_hand - Product.reserved >= quantity,
-            )
-            .values(reserved=Product.reserved + quantity)
-            .returning(Product)
-            .execution_options(synchronize_session=False)
-        )
-        if product is None:
+        # A Core statement (no identity map): the row comes back as a detached Product to price.
+        row = (
+            await conn.execute(_RESERVE, {"in_store": store.id, "of_sku": sku, "wanted": quantity})
+        ).first()
+        if row is None:
             if sku not in await products_by_sku(session, store, [sku]):
                 raise NotAvailable(f"No longer sold: {sku}", field="items")
             raise OutOfStock(f"Not enough stock of {sku}", field="items")
-        held[sku] = product
+        held[sku] = Product(**row._mapping)
     return held
+
+
+_PRODUCTS = cast(Table, Product.__table__).c
+# Built once: its compiled form is cached by SQLAlchemy under one key (parameter names are no
+# column's, or Core would read them as more values to SET).
+_RESERVE = (
+    update(cast(Table, Product.__table__))
+    .where(
+        _PRODUCTS.store_id == bindparam("in_store"),
+        _PRODUCTS.sku == bindparam("of_sku"),
+        _PRODUCTS.active,
+        _PRODUCTS.on_hand - _PRODUCTS.reserved >= bindparam("wanted"),
+    )
+    .values(reserved=_PRODUCTS.reserved + bindparam("wanted"))
+    .returning(*_PRODUCTS)
+)
 
 
 async def release_stock(

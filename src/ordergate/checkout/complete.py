@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate import security
 from ordergate.catalog.service import reserve_items
 from ordergate.checkout.models import Checkout
-from ordergate.checkout.service import find_checkout, missing_fields, price_lines
+from ordergate.checkout.service import close_checkout, lock_checkout, missing_fields, price_lines
 from ordergate.errors import (
     Conflict,
     FieldError,
@@ -22,11 +22,11 @@ from ordergate.errors import (
 )
 from ordergate.notifications.service import notify_order_created, seal_order_link
 from ordergate.orders.models import Order, OrderLine
-from ordergate.orders.place import open_order
+from ordergate.orders.place import insert_order, new_order
 from ordergate.orders.schemas import OrderIn
 from ordergate.orders.service import tracking_document
 from ordergate.orders.status import OrderStatus
-from ordergate.payments.service import find_method, issue_instruction
+from ordergate.payments.service import draft_instruction, find_method
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import guest_checkout, ready_methods, require_ready
@@ -140,7 +140,7 @@ async def complete_checkout(
     checkout_hash = security.hash_token(checkout_id)
     token = security.order_token_for_checkout(checkout_id, idempotency_key)
     # Locks the checkout row (PostgreSQL): concurrent completions of one checkout queue here.
-    checkout = await find_checkout(session, store, checkout_id, lock=True, account_id=account_id)
+    checkout = await lock_checkout(session, store, checkout_id, account_id=account_id)
 
     if checkout.status != "open":
         earlier = await _earlier_order(
@@ -162,56 +162,51 @@ async def complete_checkout(
     # One guarded UPDATE per line reserves the stock and returns the product it priced.
     products = await reserve_items(session, store, checkout.items)
     lines, totals = price_lines(store, checkout.items, products)
-
-    async def finish(order: Order) -> None:
-        order.instructions.append(await issue_instruction(session, store, order, method, settings=settings))
-        # The tracking document goes in with the order (set last, with everything it shows): the
-        # order's first read is one SELECT.
-        order.tracking, order.tracking_until = tracking_document(order, store, token=token, settings=settings)
-
+    # The order is built in memory and written with Core statements (orders.place.insert_order):
+    # the placement's rows never pass through the session's unit of work.
+    order = new_order(
+        store_id=store.id,
+        source="web-guest" if account_id is None else "web-account",
+        token_hash=security.hash_token(token),
+        link_seal=seal_order_link(settings, token),
+        checkout_hash=checkout_hash,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        account_id=account_id,
+        currency=store.currency,
+        subtotal=totals.subtotal,
+        shipping=totals.shipping,
+        total=totals.total,
+        email=checkout.email,
+        phone=checkout.phone,
+        delivery=checkout.delivery,
+        accepted_policies=sorted(set(data.accepted_policies)),
+        payment_method=method.key,
+        lines=[
+            OrderLine(
+                product_id=line.product.id,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+            )
+            for line in lines
+        ],
+        first_status=OrderStatus.AWAITING_PAYMENT,
+        actor="buyer",
+        event_data={"payment_method": method.key},
+    )
+    order.instructions.append(await draft_instruction(session, store, order, method, settings=settings))
+    # The tracking document goes in with the order (set last, with everything it shows): the
+    # order's first read is one SELECT.
+    order.tracking, order.tracking_until = tracking_document(order, store, token=token, settings=settings)
     try:
-        order = await open_order(
-            session,
-            store_id=store.id,
-            source="web-guest" if account_id is None else "web-account",
-            token_hash=security.hash_token(token),
-            link_seal=seal_order_link(settings, token),
-            checkout_hash=checkout_hash,
-            idempotency_key=idempotency_key,
-            request_hash=fingerprint,
-            account_id=account_id,
-            currency=store.currency,
-            subtotal=totals.subtotal,
-            shipping=totals.shipping,
-            total=totals.total,
-            email=checkout.email,
-            phone=checkout.phone,
-            delivery=checkout.delivery,
-            accepted_policies=sorted(set(data.accepted_policies)),
-            payment_method=method.key,
-            lines=[
-                OrderLine(
-                    product_id=line.product.id,
-                    sku=line.sku,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    line_total=line.line_total,
-                )
-                for line in lines
-            ],
-            first_status=OrderStatus.AWAITING_PAYMENT,
-            actor="buyer",
-            event_data={"payment_method": method.key},
-            before_flush=finish,
-        )
+        await insert_order(session, order)
     except IntegrityError as exc:
         if "idempotency_key" in str(exc.orig):
             raise IdempotencyConflict(field="Idempotency-Key") from None
         raise
-    checkout.status = "completed"
-    checkout.order_id = order.id
-    checkout.updated_at = order.created_at
-    await session.flush()
+    await close_checkout(session, checkout, order_id=order.id, at=order.created_at)
     await notify_order_created(session, order)  # the confirmation, in this same transaction
     return order, token, True

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import null, or_, select, update
+from sqlalchemy import Table, bindparam, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, money, security
@@ -197,12 +198,46 @@ async def find_checkout(
     )
     if lock:
         stmt = stmt.with_for_update()
-    checkout = await session.scalar(stmt)
+    return _usable(await session.scalar(stmt), account_id)
+
+
+def _usable(checkout: Checkout | None, account_id: int | None) -> Checkout:
     if checkout is None or checkout.account_id != account_id:
         raise NotFound("No such checkout", field="checkout")
     if checkout.status == "expired" or (checkout.status == "open" and checkout.expires_at <= clock.now()):
         raise CheckoutExpired("This checkout has expired; start a new one", field="checkout")
     return checkout
+
+
+_CHECKOUTS = cast(Table, Checkout.__table__)
+_LOCK = (
+    select(_CHECKOUTS)
+    .where(_CHECKOUTS.c.id_hash == bindparam("id_hash"), _CHECKOUTS.c.store_id == bindparam("store_id"))
+    .with_for_update()
+)
+_CLOSE = (
+    update(_CHECKOUTS)
+    .where(_CHECKOUTS.c.id_hash == bindparam("of_checkout"))
+    .values(status="completed", order_id=bindparam("placed"), updated_at=bindparam("at"))
+)
+
+
+async def lock_checkout(
+    session: AsyncSession, store: Store, checkout_id: str, *, account_id: int | None = None
+) -> Checkout:
+    """`find_checkout(lock=True)` in one Core statement, for a placement: the checkout comes back
+    detached (outside the session; `close_checkout` completes it with Core too)."""
+    conn = await session.connection()
+    params = {"id_hash": security.hash_token(checkout_id), "store_id": store.id}
+    row = (await conn.execute(_LOCK, params)).first()
+    return _usable(None if row is None else Checkout(**row._mapping), account_id)
+
+
+async def close_checkout(session: AsyncSession, checkout: Checkout, *, order_id: int, at: datetime) -> None:
+    """A locked checkout (`lock_checkout`) becomes its order's: one Core UPDATE."""
+    conn = await session.connection()
+    await conn.execute(_CLOSE, {"of_checkout": checkout.id_hash, "placed": order_id, "at": at})
+    checkout.status, checkout.order_id, checkout.updated_at = "completed", order_id, at
 
 
 async def read_checkout(

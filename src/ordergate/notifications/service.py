@@ -113,7 +113,8 @@ async def _enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> Non
         }
         for row in rows
     ]
-    await session.execute(insert(session, OutboxMessage).values(values).on_conflict_do_nothing())
+    # Parameters apart from the statement (not .values(rows)): one compiled form, cached.
+    await session.execute(insert(session, OutboxMessage.__table__).on_conflict_do_nothing(), values)
 
 
 def _order_rows(order: Order, kind: str, key: str, payload: dict[str, Any]) -> list[dict[str, Any]]:

@@ -3,20 +3,21 @@ whoever takes the order (Checkout for guests and accounts, Intake for sales chan
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
 from ordergate.orders import document  # its flush hook keeps every order's tracking document fresh
 from ordergate.orders.models import Order, OrderEvent, OrderLine
 from ordergate.orders.status import OrderStatus
+from ordergate.payments.models import PaymentInstruction
 
 
-async def open_order(
-    session: AsyncSession,
+def new_order(
     *,
     store_id: int,
     source: str,
@@ -42,16 +43,11 @@ async def open_order(
     external_id: str | None = None,
     attention_reason: str | None = None,
     test: bool = False,
-    before_flush: Callable[[Order], Awaitable[None]] | None = None,
 ) -> Order:
-    """Insert the order with its lines and its first status event (one flush), under a new number.
-
-    Holds no stock and issues no payment instruction: the caller does what its kind of order needs.
-    An IntegrityError from the flush (a spent idempotency key, a checkout placed twice) is the
-    caller's to translate. `before_flush` completes the order in memory before that one flush
-    (checkout adds the payment instruction and the tracking document: no second write)."""
+    """A new order under a new number, with its lines and its first status event, in memory only
+    (no session): `open_order` adds it to a session, `insert_order` writes it with Core."""
     now = clock.now()
-    order = Order(
+    return Order(
         store_id=store_id,
         number=security.new_order_number(),
         token_hash=token_hash,
@@ -85,11 +81,50 @@ async def open_order(
         shipments=[],
         instructions=[],
     )
-    if before_flush is not None:
-        await before_flush(order)
+
+
+async def open_order(session: AsyncSession, **fields: Any) -> Order:
+    """Insert a `new_order(**fields)` through the session (one flush), for callers that go on to
+    move it in the same transaction (intake). Holds no stock and issues no payment instruction:
+    the caller does what its kind of order needs. An IntegrityError from the flush (a spent
+    idempotency key, a channel's order twice) is the caller's to translate."""
+    order = new_order(**fields)
     session.add(order)
     await session.flush()
     return order
+
+
+def _values(row: object, table: Table) -> dict[str, Any]:
+    """A row built in memory as the values of its INSERT: every column but an unset default."""
+    values = {}
+    for column in table.columns:
+        value = getattr(row, column.key)
+        if value is None and (column.primary_key or column.default is not None):
+            continue
+        values[column.key] = value
+    return values
+
+
+async def insert_order(session: AsyncSession, order: Order) -> None:
+    """Write a `new_order` (with its payment instructions and tracking document set) with Core
+    statements, one INSERT per table, none of them through the unit of work: the hot path of a
+    placement. The order stays out of the session (sets `order.id`); the order's version and
+    document are the ones it carries (orders.document's flush hook sees no flush here)."""
+    conn = await session.connection()
+    order.id = (await conn.execute(_INSERT_ORDER, _values(order, ORDERS))).scalar_one()
+    for table, rows in (
+        (cast(Table, OrderLine.__table__), order.lines),
+        (cast(Table, OrderEvent.__table__), order.events),
+        (cast(Table, PaymentInstruction.__table__), order.instructions),
+    ):
+        if rows:
+            for row in rows:
+                row.order_id = order.id
+            await conn.execute(insert(table), [_values(row, table) for row in rows])
+
+
+ORDERS = cast(Table, Order.__table__)
+_INSERT_ORDER = insert(ORDERS).returning(ORDERS.c.id)
 
 
 def record_status(

@@ -51,11 +51,20 @@ def find_method(store: Store, key: str) -> PaymentMethod | None:
 async def issue_instruction(
     session: AsyncSession, store: Store, order: Order, method: PaymentMethod, *, settings: Settings
 ) -> PaymentInstruction:
-    """A fresh instruction for `order` (new destination, amount quoted now, new expiry).
+    """A fresh instruction for `order` (new destination, amount quoted now, new expiry), added to
+    the session. The caller has checked that `method` is ready (stores.service.require_ready), once."""
+    instruction = await draft_instruction(session, store, order, method, settings=settings)
+    session.add(instruction)
+    return instruction
+
+
+async def draft_instruction(
+    session: AsyncSession, store: Store, order: Order, method: PaymentMethod, *, settings: Settings
+) -> PaymentInstruction:
+    """The instruction `issue_instruction` adds, not yet added (a placement writes it with Core).
 
     Remote providers (BTCPay, Stripe) get a pending instruction here; its invoice or payment intent
-    is opened after the transaction commits (payments.remote), never while it is open. The caller
-    has checked that `method` is ready (stores.service.require_ready), once."""
+    is opened after the transaction commits (payments.remote), never while it is open."""
     now = clock.now()
     draft = await provider_for(method).instruction(
         session,
@@ -82,7 +91,6 @@ async def issue_instruction(
         derivation_index=draft.derivation_index,
         transactions=[],
     )
-    session.add(instruction)
     return instruction
 
 
