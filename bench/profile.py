@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", default=DEFAULT_POSTGRES)
     p.add_argument("--database", default="ordergate_profile")
     p.add_argument("--keep", type=Path, default=None)
-    p.add_argument("--route", default="", help="only the route whose name contains this (e.g. orders/{token})")
+    p.add_argument("--route", default="", help="only routes whose name has this (orders/{token})")
     p.add_argument("--native", action="store_true", help="also sample C/Cython frames (py-spy --native)")
     args = p.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
