@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate import security
 from ordergate.audit.models import AuditEntry
 from ordergate.audit.service import Actor, entries
+from ordergate.intake.sources import load_sources
+from ordergate.settings import Settings
 from ordergate.stores.service import get_store
 from tests.console.helpers import post, sign_in
-from tests.factories import ADMIN_KEY, Buyer
+from tests.factories import ADMIN_KEY, Buyer, demo_config
 
 ADMIN = "/api/v1/stores/demo/admin"
 KEY_ACTOR = f"key {security.operator_key_id(ADMIN_KEY)}"
@@ -35,9 +37,12 @@ async def _log(maker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
 
 
 async def test_admin_api_actions_are_audited_with_key_and_address(
-    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
+    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with sessionmaker() as session, session.begin():
+        store = await get_store(session, "demo")
+        await load_sources(session, store, demo_config().sources, settings=settings)
     async with client_at(app, "203.0.113.5") as client:
         buyer = Buyer(client)
         order = await buyer.order()
@@ -64,11 +69,15 @@ async def test_admin_api_actions_are_audited_with_key_and_address(
             f"{ADMIN}/products/PEN-FINE-BLK/stock", json={"delta": 5, "reason": "found a box"}, headers=admin
         )
         assert r.status_code == 200, r.text
+        mapping = {"external_sku": "SHOP-1", "sku": "PEN-FINE-BLK"}
+        r = await client.put(f"{ADMIN}/intake/sources/shopify-demo/sku-mappings", json=mapping, headers=admin)
+        assert r.status_code == 200, r.text
     rows = (await _log(sessionmaker))[before:]
     assert [(e.action, e.target) for e in rows] == [
         ("order.ship", number),
         ("refund.create", number),
         ("stock.change", "PEN-FINE-BLK"),
+        ("intake.map_sku", "shopify-demo:SHOP-1"),
     ]
     assert {(e.actor, e.actor_kind, e.address) for e in rows} == {(KEY_ACTOR, "key", "203.0.113.5")}
     assert rows[0].detail == {"carrier": "DHL", "tracking_number": "T1"}

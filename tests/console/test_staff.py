@@ -103,6 +103,7 @@ async def test_invite_sign_in_by_code_roles_limit_and_deactivation(
     r = await post(staff_client, "/admin/products/PEN-FINE-BLK/stock", {"delta": "1", "reason": "x"})
     assert r.status_code == 403
     first = f"/admin/orders/{orders[0]['number']}"
+    assert "Your limit: €5.00 per refund" in text_of((await staff_client.get(first)).text)
     r = await post(staff_client, f"{first}/shipments", {"carrier": "DHL", "tracking_number": "T-1"})
     assert r.status_code == 303, r.text
 
@@ -121,7 +122,9 @@ async def test_invite_sign_in_by_code_roles_limit_and_deactivation(
         await post(client, f"/admin/staff/{member}", {"role": "viewer", "refund_limit": ""})
     ).status_code == 303
     second = f"/admin/orders/{orders[1]['number']}"
-    assert (await staff_client.get(second)).status_code == 200
+    page = (await staff_client.get(second)).text
+    assert f'action="{second}/shipments"' not in page  # no form the role would refuse
+    assert f'action="{second}/shipments"' in (await client.get(second)).text
     r = await post(staff_client, f"{second}/shipments", {"carrier": "DHL", "tracking_number": "T-2"})
     assert r.status_code == 403
     assert "Viewers can look" in r.text
@@ -132,6 +135,8 @@ async def test_invite_sign_in_by_code_roles_limit_and_deactivation(
     assert "order.ship" in log
     assert "refund.create" in log
     assert "198.51.100.20" in log
+    sign_ins = text_of((await client.get("/admin/audit", params={"action": "console.sign_in"})).text)
+    assert f"{ADA} staff console.sign_in" in sign_ins
     hers = text_of((await client.get("/admin/audit", params={"actor": ADA})).text)
     assert "staff.invite" not in hers
     assert "order.ship" in hers

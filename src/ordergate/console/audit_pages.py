@@ -30,6 +30,7 @@ ACTIONS = (
     ("staff", "Staff"),
     ("settings", "Settings"),
     ("message", "Messages"),
+    ("console.sign_in", "Console sign-ins"),
 )
 
 

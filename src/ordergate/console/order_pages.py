@@ -24,6 +24,7 @@ from ordergate.console.order_forms import (
     refundable_amount,
     shipment_form,
 )
+from ordergate.console.roles import allowed
 from ordergate.console.service import Operator, order_messages
 from ordergate.console.wording import EVENT_TITLES, MESSAGE_KINDS, event_details
 from ordergate.db import Session
@@ -47,6 +48,14 @@ from ordergate.web.common import see_other
 from ordergate.web.forms import FormErrors
 from ordergate.web.wording import PAYMENT_STATES, STATUS_LABELS, waiting_for_confirmations
 
+ACTION_PATHS = {
+    "payment": "payments",
+    "shipment": "shipments",
+    "complete": "complete",
+    "cancel": "cancel",
+    "refund": "refunds",
+    "accept_late": "accept-payment",
+}
 router = APIRouter(prefix=f"{ADMIN_PATH}/orders", include_in_schema=False)
 
 LIMIT = 100  # a page; "Next page" goes on from its last order (keyset), however deep
@@ -153,15 +162,20 @@ async def _order_page(
         view = await operator_order(session, store, clean(number, 32))
     except NotFound:
         return _not_found(request, settings, operator)
-    actions = {
-        "payment": view.status == OrderStatus.AWAITING_PAYMENT and view.payment is not None,
-        "shipment": can_move(view.status, OrderStatus.SHIPPED),
+    ceiling = operator.refund_ceiling()
+    possible = {
+        "payments": view.status == OrderStatus.AWAITING_PAYMENT and view.payment is not None,
+        "shipments": can_move(view.status, OrderStatus.SHIPPED),
         "complete": can_move(view.status, OrderStatus.COMPLETED),
         "cancel": can_move(view.status, OrderStatus.CANCELLED),
-        "refund": refundable_amount(view) > 0,
-        "accept_late": view.status == OrderStatus.EXPIRED
+        "refunds": refundable_amount(view) > 0 and (ceiling is None or ceiling > 0),
+        "accept-payment": view.status == OrderStatus.EXPIRED
         and any(p.late and not p.dropped for p in view.payments),
     }
+    # Only what the order's state allows and the operator's role may do (console/roles.py).
+    base = f"{ADMIN_PATH}/orders/{view.number}"
+    allowed_now = {k: v and allowed(operator.role, "POST", f"{base}/{k}") for k, v in possible.items()}
+    actions = {name: allowed_now[path] for name, path in ACTION_PATHS.items()}
     notice = DONE.get(request.query_params.get("done", "")) if status == 200 else None
     return page(
         request,
@@ -186,6 +200,7 @@ async def _order_page(
         message_kinds=MESSAGE_KINDS,
         refundable=refundable_amount(view),
         refund_kind=refund_kind(view),
+        refund_ceiling=ceiling,
         refund_states=REFUND_STATES,
         page_path=f"{ADMIN_PATH}/orders/{view.number}",
     )

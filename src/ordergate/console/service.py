@@ -105,6 +105,9 @@ async def sign_in(session: AsyncSession, *, key: str, client: str) -> tuple[str,
         raise Unauthorized("This key is not valid: check it, or ask for a new one", field="key") from None
     token, console_session = await open_session(session, store, operator_key_id=row.id)
     log.info("console_signed_in", store=store.slug, key_id=row.key_id)  # the key's public id only
+    await Actor.for_key(row.key_id, client).record(
+        session, store_id=store.id, action="console.sign_in", target="console"
+    )
     operator = Operator(store, row.key_id, row.label, row.id, console_session.id, console_session.expires_at)
     return token, operator
 

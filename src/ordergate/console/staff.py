@@ -227,6 +227,10 @@ async def sign_in_with_code(
     store = await session.get_one(Store, row.store_id)
     token, console_session = await open_session(session, store, staff_id=member.id)
     log.info("console_signed_in", store=store.slug, staff_id=member.id)
+    who = Actor.for_staff(member.email, client)
+    await who.record(
+        session, store_id=store.id, action="console.sign_in", target="console", detail={"with": "email code"}
+    )
     operator = Operator(
         await get_store(session, store.slug),
         None,

@@ -247,18 +247,18 @@ async def list_mappings(
     "/sources/{source}/sku-mappings", response_model=SkuMappingOut, responses=responses(*OPERATOR_ERRORS)
 )
 async def put_mapping(
-    session: Session, store: CurrentStore, _operator: StoreOperator, source: SourceKey, body: SkuMappingIn
+    session: Session, store: CurrentStore, actor: KeyActor, source: SourceKey, body: SkuMappingIn
 ) -> SkuMappingOut:
-    return await mappings.put_mapping(session, store, source, body)
+    return await mappings.put_mapping(session, store, source, body, actor=actor)
 
 
 @operator.delete("/sources/{source}/sku-mappings", status_code=204, responses=responses(*OPERATOR_ERRORS))
 async def delete_mapping(
     session: Session,
     store: CurrentStore,
-    _operator: StoreOperator,
+    actor: KeyActor,
     source: SourceKey,
     external_sku: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> Response:
-    await mappings.delete_mapping(session, store, source, external_sku)
+    await mappings.delete_mapping(session, store, source, external_sku, actor=actor)
     return Response(status_code=204)

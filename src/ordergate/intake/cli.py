@@ -243,7 +243,11 @@ def map_sku(
         async with maker() as session, session.begin():
             shop = await get_store(session, store)
             await mappings.put_mapping(
-                session, shop, source, SkuMappingIn(external_sku=external_sku, sku=sku)
+                session,
+                shop,
+                source,
+                SkuMappingIn(external_sku=external_sku, sku=sku),
+                actor=Actor.system("cli"),
             )
 
     _run(work)

@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock
+from ordergate.audit.service import Actor
 from ordergate.catalog.service import products_by_sku
 from ordergate.errors import NotFound, Unprocessable
 from ordergate.intake.models import SkuMapping
@@ -30,7 +31,7 @@ async def list_mappings(session: AsyncSession, store: Store, source_key: str) ->
 
 
 async def put_mapping(
-    session: AsyncSession, store: Store, source_key: str, data: SkuMappingIn
+    session: AsyncSession, store: Store, source_key: str, data: SkuMappingIn, *, actor: Actor
 ) -> SkuMappingOut:
     """Say what an external SKU means here; replay the quarantined payloads afterwards."""
     source = await store_source(session, store, source_key)
@@ -46,13 +47,22 @@ async def put_mapping(
         session.add(row)
     row.sku, row.origin, row.updated_at = data.sku, "operator", clock.now()
     await session.flush()
+    target = f"{source.key}:{data.external_sku}"
+    await actor.record(
+        session, store_id=store.id, action="intake.map_sku", target=target, detail={"sku": data.sku}
+    )
     return _mapping_out(row)
 
 
-async def delete_mapping(session: AsyncSession, store: Store, source_key: str, external_sku: str) -> None:
+async def delete_mapping(
+    session: AsyncSession, store: Store, source_key: str, external_sku: str, *, actor: Actor
+) -> None:
     source = await store_source(session, store, source_key)
     result = await session.execute(
         delete(SkuMapping).where(SkuMapping.source_id == source.id, SkuMapping.external_sku == external_sku)
     )
     if not rowcount(result):
         raise NotFound(f"No mapping for {external_sku!r}", field="external_sku")
+    await actor.record(
+        session, store_id=store.id, action="intake.unmap_sku", target=f"{source.key}:{external_sku}"
+    )
