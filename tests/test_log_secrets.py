@@ -93,7 +93,46 @@ def test_the_buyer_journey_leaves_no_secret_in_the_log(tmp_path: Path) -> None:
             api.get("/stores/demo/admin/orders", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
             worker_log += _deliver(served.env, tmp_path)
             secrets += _codes_mailed(tmp_path / "var")
+        worker_log += _staff_sign_in(served.base, served.env, tmp_path, secrets)
         log = served.log.read_text() + worker_log
     assert '"event": "request"' in log  # the access log was on
     leaked = [s for s in set(secrets) if s in log]
     assert leaked == [], f"found in the log: {leaked}"
+
+
+def _staff_sign_in(base: str, env: dict[str, str], var_parent: Path, secrets: list[str]) -> str:
+    """The owner signs in to the console with the key and invites a staff member, who signs in with
+    the emailed code; the session cookies and codes join the secrets."""
+    with httpx.Client(base_url=base, timeout=30) as owner, httpx.Client(base_url=base, timeout=30) as staff:
+        form = owner.get("/admin/sign-in")
+        assert (
+            owner.post("/admin/sign-in", data={"key": ADMIN_KEY, "csrf": csrf_of(form.text)}).status_code
+            == 303
+        )
+        invite = {
+            "email": "grace@shop.example",
+            "role": "staff",
+            "refund_limit": "5",
+            "csrf": csrf_of(form.text),
+        }
+        assert owner.post("/admin/staff", data=invite).status_code == 303
+        before = set(_codes_mailed(var_parent / "var"))
+        form = staff.get("/admin/sign-in")
+        asked = staff.post(
+            "/admin/sign-in/email",
+            data={"store": "demo", "email": "grace@shop.example", "csrf": csrf_of(form.text)},
+        )
+        assert asked.status_code == 303
+        worker_log = _deliver(env, var_parent)
+        codes = [c for c in _codes_mailed(var_parent / "var") if c not in before]
+        assert codes, "no staff code was mailed"
+        secrets += codes
+        code_page = asked.headers["location"].split("?")[0]
+        secrets.append(
+            code_page.rsplit("/", 1)[1]
+        )  # the code request's id: not a secret, but not logged either
+        signed = staff.post(code_page, data={"code": codes[-1], "csrf": csrf_of(form.text)})
+        assert signed.status_code == 303, signed.text[:500]
+        secrets += [str(c.cookies.get("og_admin", path="/admin") or "") for c in (owner, staff)]
+        assert staff.get("/admin/orders").status_code == 200
+    return worker_log

@@ -102,6 +102,9 @@ async def test_invite_sign_in_by_code_roles_limit_and_deactivation(
         assert "Your role does not allow this" in r.text
     r = await post(staff_client, "/admin/products/PEN-FINE-BLK/stock", {"delta": "1", "reason": "x"})
     assert r.status_code == 403
+    product = "/admin/products/PEN-FINE-BLK"
+    assert f'action="{product}/stock"' not in (await staff_client.get(product)).text  # not offered
+    assert f'action="{product}/stock"' in (await client.get(product)).text
     first = f"/admin/orders/{orders[0]['number']}"
     assert "Your limit: €5.00 per refund" in text_of((await staff_client.get(first)).text)
     r = await post(staff_client, f"{first}/shipments", {"carrier": "DHL", "tracking_number": "T-1"})

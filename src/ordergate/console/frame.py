@@ -66,7 +66,13 @@ def page(
     """A console page: the one page frame, in the console area (its own CSRF cookie), never indexed,
     with what admin_base.html shows around it (the sections the operator's role opens, the
     operator's session)."""
-    sections = [s for s in SECTIONS if operator is None or allowed(operator.role, "GET", s[1])]
+    role = operator.role if operator is not None else ""
+
+    def can(method: str, path: str) -> bool:
+        """For templates: offer a form only when the operator's role may send it."""
+        return operator is not None and allowed(role, method, path)
+
+    sections = [s for s in SECTIONS if operator is None or can("GET", s[1])]
     return web_page(
         request,
         settings,
@@ -78,6 +84,7 @@ def page(
         operator=operator,
         section=section,
         sections=sections,
+        can=can,
         idle_minutes=int(IDLE.total_seconds() // 60),
         **context,
     )
