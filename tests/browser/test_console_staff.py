@@ -110,6 +110,13 @@ def test_staff_sign_in_by_emailed_code(
         expect(staff.locator("footer")).to_contain_text(f"as {email} (staff)")
         expect(staff.get_by_role("navigation", name="Console sections")).not_to_contain_text("Audit log")
         screenshot(staff, f"admin-staff-signed-in-{size}")
+        # Their own page: who they are, their refund limit, their passkeys.
+        staff.get_by_role("link", name="Your sign-in and passkeys").click()
+        expect(staff.get_by_role("heading", level=1)).to_have_text("You")
+        expect(staff.locator("main")).to_contain_text("refund limit 20.00 EUR")
+        expect(staff.get_by_role("button", name="Add a passkey")).to_be_visible()  # shown where WebAuthn is
+        audit(staff, axe_source)
+        screenshot(staff, f"admin-me-{size}")
 
         # The owner sees it all in the audit log.
         owner.goto(f"{live_server.base}/admin/audit?action=staff")

@@ -5,11 +5,8 @@ capped by its limit, deactivation ends sessions, and owners read the audit log."
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate.audit.service import Actor
@@ -17,50 +14,10 @@ from ordergate.notifications.delivery import outbox_pass
 from ordergate.settings import Settings
 from ordergate.stores.service import get_store
 from tests.console.helpers import SESSION, form_token, post, sign_in, text_of
+from tests.console.staff_helpers import ADA, invite, mailed_code, staff_sign_in
 from tests.factories import Buyer
 from tests.notifications.conftest import with_smtp
 from tests.notifications.servers import SmtpTestServer
-
-ADA = "ada@shop.example"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpTestServer]:
-    with SmtpTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def staff_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A second browser, for the staff member (the `client` fixture is the owner's)."""
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as c:
-        yield c
-
-
-async def mailed_code(
-    maker: async_sessionmaker[AsyncSession], settings: Settings, smtp: SmtpTestServer, to: str
-) -> tuple[str, str]:
-    """Deliver the outbox over SMTP; the code and the console link in the last mail to `to`."""
-    await outbox_pass(maker, with_smtp(settings, f"smtp://127.0.0.1:{smtp.port}"))
-    mails = [m for m in smtp.received if m.recipients == [to]]
-    assert mails, f"no mail to {to}"
-    text = mails[-1].part("plain")
-    code = re.search(r"^\s+(\d{6})\s*$", text, re.M)
-    link = re.search(r"http://test(/admin/sign-in/code/[\w-]+)#code=(\d{6})", text)
-    assert code, text
-    assert link, text
-    assert link.group(2) == code.group(1)
-    return code.group(1), link.group(1)
-
-
-async def staff_sign_in(client: httpx.AsyncClient, path: str, code: str) -> httpx.Response:
-    token = await form_token(client, path)
-    return await client.post(path, data={"code": code, "csrf": token})
-
-
-async def invite(client: httpx.AsyncClient, email: str, role: str, limit: str = "") -> httpx.Response:
-    return await post(client, "/admin/staff", {"email": email, "role": role, "refund_limit": limit})
 
 
 async def test_invite_sign_in_by_code_roles_limit_and_deactivation(

@@ -10,6 +10,7 @@ from ordergate.console import (
     bulk_pages,
     catalog_pages,
     home_pages,
+    me_pages,
     ops_pages,
     order_pages,
     refund_pages,
@@ -57,6 +58,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(home_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(me_pages.router)
 
 
 @router.get("")

@@ -20,6 +20,7 @@ RULES: tuple[tuple[frozenset[str], re.Pattern[str], frozenset[str]], ...] = tupl
     (frozenset(methods.split()), re.compile(pattern), roles)
     for methods, pattern, roles in (
         ("POST", r"/sign-out", EVERYONE),
+        ("GET HEAD POST", r"/me(/.*)?", EVERYONE),  # one's own page and passkeys
         ("GET HEAD POST", r"/(keys|staff|audit|settings)(/.*)?", OWNERS),
         ("POST", r"/orders/bulk/(ship|cancel)", WORKERS),
         ("POST", r"/orders/[^/]+/(shipments|complete|cancel|payments|refunds|accept-payment)", WORKERS),

@@ -181,17 +181,22 @@ async def signed_in(session: AsyncSession, token: str | None) -> Operator | None
     ends = console_session.expires_at
     if key is not None:
         return Operator(store, key.key_id, key.label, key.id, console_session.id, ends)
+    return staff_operator(store, staff, console_session)
+
+
+def staff_operator(store: Store, member: StaffMember, console_session: ConsoleSession) -> Operator:
+    """The Operator of a staff member's session (their role and limit as they are now)."""
     return Operator(
         store,
         None,
         "",
         None,
         console_session.id,
-        ends,
-        staff_id=staff.id,
-        email=staff.email,
-        role=staff.role,
-        refund_limit=staff.refund_limit,
+        console_session.expires_at,
+        staff_id=member.id,
+        email=member.email,
+        role=member.role,
+        refund_limit=member.refund_limit,
     )
 
 

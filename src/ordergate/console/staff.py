@@ -25,7 +25,7 @@ from ordergate.accounts.codes import (
 from ordergate.accounts.models import EMAIL, VerificationCode
 from ordergate.audit.service import Actor
 from ordergate.console.models import ROLES, STAFF, StaffMember
-from ordergate.console.service import Operator, end_staff_sessions, open_session
+from ordergate.console.service import Operator, end_staff_sessions, open_session, staff_operator
 from ordergate.contact import normal_email
 from ordergate.errors import Conflict, NotFound, Unprocessable
 from ordergate.settings import Settings
@@ -231,16 +231,4 @@ async def sign_in_with_code(
     await who.record(
         session, store_id=store.id, action="console.sign_in", target="console", detail={"with": "email code"}
     )
-    operator = Operator(
-        await get_store(session, store.slug),
-        None,
-        "",
-        None,
-        console_session.id,
-        console_session.expires_at,
-        staff_id=member.id,
-        email=member.email,
-        role=member.role,
-        refund_limit=member.refund_limit,
-    )
-    return token, operator
+    return token, staff_operator(await get_store(session, store.slug), member, console_session)
