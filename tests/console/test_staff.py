@@ -13,6 +13,7 @@ from ordergate.audit.service import Actor
 from ordergate.notifications.delivery import outbox_pass
 from ordergate.settings import Settings
 from ordergate.stores.service import get_store
+from tests.accounts.helpers import align_rate_windows
 from tests.console.helpers import SESSION, form_token, post, sign_in, text_of
 from tests.console.staff_helpers import ADA, invite, mailed_code, staff_sign_in
 from tests.factories import Buyer
@@ -199,3 +200,16 @@ async def test_audit_log_pages_back_by_keyset(
     assert "SKU-074" not in second
     assert 'rel="next"' not in second
     assert (await client.get("/admin/audit", params={"before": "x"})).status_code == 422
+
+
+async def test_asking_for_codes_is_rate_limited_by_address(client: httpx.AsyncClient) -> None:
+    align_rate_windows()
+    token = await form_token(client)
+    data = {"store": "demo", "email": "mallory@shop.example", "csrf": token}
+    for _ in range(2):
+        assert (await client.post("/admin/sign-in/email", data=data)).status_code == 303
+    r = await client.post("/admin/sign-in/email", data=data)
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) > 0
+    assert re.search(r'id="email-error"[^>]*>.*Too many attempts', r.text, re.S)
+    assert 'value="mallory@shop.example"' in r.text

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -40,9 +41,17 @@ def code_link(settings: Settings) -> Callable[[str], str]:
     return lambda public_id: f"{settings.base_url.rstrip('/')}{ADMIN_PATH}/sign-in/code/{public_id}"
 
 
-def _place(exc: DomainError, errors: FormErrors, known: tuple[str, ...], prefix: str = "") -> None:
+def _place(
+    exc: DomainError,
+    errors: FormErrors,
+    known: tuple[str, ...],
+    prefix: str = "",
+    rename: dict[str, str] | None = None,
+) -> None:
+    """The service's field errors beside the form's fields (`known`); the rest above the form."""
     for err in exc.errors:
-        errors.add(f"{prefix}{err.field}" if err.field in known else "", err.message)
+        field = (rename or {}).get(err.field, err.field)
+        errors.add(f"{prefix}{field}" if field in known else "", err.message)
     if not exc.errors:
         errors.add("", exc.detail)
 
@@ -96,16 +105,15 @@ async def email_submit(request: Request, session: Session, settings: AppSettings
             link=code_link(settings),
         )
     except DomainError as exc:
-        _place(exc, errors, ("store", "email"))
-        if isinstance(exc, RateLimited) and "email" not in errors.fields:
-            errors.fields["email"] = errors.general.pop() if errors.general else exc.detail
+        # A rate limit names `code` (the shared code mechanism); here the address is what is tried.
+        _place(exc, errors, ("store", "email"), rename={"code": "email"})
         response = sign_in_form(
             request, settings, next_path=next_path, errors=errors, values=values, status=exc.status
         )
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    return see_other(f"{ADMIN_PATH}/sign-in/code/{public_id}?next={next_path}")
+    return see_other(f"{ADMIN_PATH}/sign-in/code/{public_id}?{urlencode({'next': next_path})}")
 
 
 @router.get("/sign-in/code/{public_id}")
