@@ -174,7 +174,8 @@ def _load_config(path: Path) -> Any:
 def demo(
     config: Annotated[Path, typer.Option(help="Store file to load")] = DEMO_CONFIG,
 ) -> None:
-    """Load the demo store (products, policies, payment methods) and make sure it has an operator key."""
+    """Create the demo store (settings, policies, payment methods) or, when it exists, load its
+    products only (its settings stay as the console left them); make sure it has an operator key."""
     from ordergate.stores.service import add_operator_key, has_operator_key, load_store_config
 
     settings = _settings()
@@ -185,7 +186,8 @@ def demo(
         try:
             await check_migrated(engine)
             async with make_sessionmaker(engine)() as session, session.begin():
-                store = await load_store_config(session, store_config)
+                # A store that exists keeps its settings: edits made in the console persist.
+                store = await load_store_config(session, store_config, keep_settings=True)
                 demo = Actor.system("ordergate demo")
                 wanted = s.demo_admin_key.get_secret_value() if s.demo_admin_key else None
                 if wanted is not None:

@@ -25,7 +25,7 @@ from ordergate.payments.models import (
 )
 from ordergate.ratelimit import RateLimitCounter
 from ordergate.recommendations.models import FoldCursor, ProductPair, SuggestionAdd
-from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
+from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, PolicyVersion, Store
 
 __all__ = [
     "Account",
@@ -54,6 +54,7 @@ __all__ = [
     "PaymentTransaction",
     "PaymentWebhookEvent",
     "Policy",
+    "PolicyVersion",
     "Product",
     "ProductPair",
     "RateLimitCounter",

@@ -1,13 +1,15 @@
-"""Store discovery (guest)."""
+"""Store discovery (guest), and the store's settings for its operator (read and change)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore, StoreOperator
-from ordergate.errors import Forbidden, NotFound, Unauthorized, responses
-from ordergate.stores.schemas import StoreOut, StoreSettingsOut
-from ordergate.stores.service import settings_view, store_view
+from ordergate.errors import Conflict, Forbidden, NotFound, Unauthorized, responses
+from ordergate.stores import admin
+from ordergate.stores.schemas import StoreOut, StoreSettingsOut, StoreSettingsPatch
+from ordergate.stores.service import store_view
 
 router = APIRouter(prefix="/api/v1/stores/{store}", tags=["guest: store"])
 operator = APIRouter(prefix="/api/v1/stores/{store}/admin", tags=["operator"])
@@ -22,7 +24,30 @@ async def get_store(store: CurrentStore, settings: AppSettings) -> StoreOut:
     "/settings", response_model=StoreSettingsOut, responses=responses(Unauthorized, Forbidden, NotFound)
 )
 async def get_settings(
-    store: CurrentStore, settings: AppSettings, _operator: StoreOperator
+    session: Session, store: CurrentStore, settings: AppSettings, _operator: StoreOperator
 ) -> StoreSettingsOut:
-    """The store's settings as loaded from its file (`ordergate stores load`); secrets are masked."""
-    return settings_view(store, settings=settings)
+    """The store's settings, with every version of each policy; secrets are masked."""
+    return await admin.settings_document(session, store, settings=settings)
+
+
+@operator.patch(
+    "/settings",
+    response_model=StoreSettingsOut,
+    responses=responses(Unauthorized, Forbidden, NotFound, Conflict),
+)
+async def change_settings(
+    session: Session,
+    store: CurrentStore,
+    settings: AppSettings,
+    operator_key: StoreOperator,
+    body: StoreSettingsPatch,
+) -> StoreSettingsOut:
+    """Change any of: guest checkout (and the note buyers see while it is off), required and
+    optional delivery fields, notification channels, the loyalty rule, payment methods on or off
+    (`{"payment_methods": {"<id>": {"enabled": false}}}`), policies' wording
+    (`{"policies": {"<id>": {"title"?, "summary"?, "version"?}}}`: a new version buyers must accept).
+    Every web process serves the change from its next request."""
+    changed, _changes = await admin.update_settings(
+        session, store.slug, body, settings=settings, actor=f"key {operator_key.key_id}"
+    )
+    return await admin.settings_document(session, changed, settings=settings)

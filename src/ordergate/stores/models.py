@@ -24,6 +24,10 @@ class Store(Base):
     account_required: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     delivery_fields_by_country: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # Asked for but not required (the console's "optional"); the required ones are delivery_fields.
+    delivery_fields_optional: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Shown to buyers instead of the standard sentence while guest checkout is off.
+    guest_checkout_note: Mapped[str] = mapped_column(String(300), default="")
     notification_channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     loyalty_points_per_unit: Mapped[str] = mapped_column(String(20), default="0")
     automatic_accounts: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -51,6 +55,24 @@ class Policy(Base):
     url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     summary: Mapped[str] = mapped_column(String(2000), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PolicyVersion(Base):
+    """Every version a policy has had, kept for the orders that accepted it ("<key>@<version>")."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("store_id", "policy_key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    policy_key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    summary: Mapped[str] = mapped_column(String(2000), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class PaymentMethod(Base):

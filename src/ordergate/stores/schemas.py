@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ DELIVERY_FIELD_NAMES: tuple[str, ...] = typing.get_args(DeliveryFieldName)
 class GuestCheckoutOut(BaseModel):
     available: bool
     reason: str | None = None
+    note: str | None = None  # the store's own words for buyers while it has guest checkout off
 
 
 class PaymentMethodOut(BaseModel):
@@ -145,6 +147,8 @@ class StoreConfig(_Strict):
     delivery_fields: list[DeliveryFieldName] = Field(default_factory=list)
     # Extra fields some destinations need, e.g. {"US" = ["region"]}: asked for only when shipping there.
     delivery_fields_by_country: dict[str, list[DeliveryFieldName]] = Field(default_factory=dict)
+    delivery_fields_optional: list[DeliveryFieldName] = Field(default_factory=list)  # asked, not required
+    guest_checkout_note: str = Field(default="", max_length=300)
     notification_channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
     loyalty_points_per_unit: Decimal = Field(
         default=Decimal(0), ge=0, le=1000
@@ -160,6 +164,18 @@ class PaymentMethodSettingsOut(PaymentMethodOut):
     enabled: bool
     payment_window_seconds: int
     settings: dict[str, Any]
+
+
+class PolicyVersionOut(BaseModel):
+    version: str
+    title: str
+    summary: str
+    created_by: str
+    created_at: datetime
+
+
+class PolicySettingsOut(PolicyOut):
+    versions: list[PolicyVersionOut] = Field(default_factory=list)  # newest first
 
 
 class StoreSettingsOut(BaseModel):
@@ -179,5 +195,34 @@ class StoreSettingsOut(BaseModel):
     notification_channels: list[str]
     loyalty_points_per_unit: str
     automatic_accounts: bool
-    policies: list[PolicyOut]
+    policies: list[PolicySettingsOut]
     payment_methods: list[PaymentMethodSettingsOut]
+    guest_checkout_note: str = ""
+
+
+# --- changing settings (console and admin API) ------------------------------------------------
+
+
+class PolicyPatch(_Strict):
+    """A policy's new wording; any change makes a new version that buyers accept from then on."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    summary: str | None = Field(default=None, max_length=2000)
+    version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+
+class PaymentMethodPatch(_Strict):
+    enabled: bool
+
+
+class StoreSettingsPatch(_Strict):
+    """Any of the settings the console changes; what is left out stays as it is."""
+
+    guest_checkout_enabled: bool | None = None
+    guest_checkout_note: str | None = Field(default=None, max_length=300)
+    delivery_fields: list[DeliveryFieldName] | None = None
+    delivery_fields_optional: list[DeliveryFieldName] | None = None
+    notification_channels: list[Channel] | None = None
+    loyalty_points_per_unit: Decimal | None = Field(default=None, ge=0, le=1000, decimal_places=4)
+    payment_methods: dict[str, PaymentMethodPatch] | None = Field(default=None, max_length=50)
+    policies: dict[str, PolicyPatch] | None = Field(default=None, max_length=50)

@@ -15,13 +15,14 @@ from ordergate.errors import Forbidden, NotAvailable, NotFound, Unauthorized
 from ordergate.payments.providers import PROVIDERS, Readiness
 from ordergate.settings import Settings
 from ordergate.stores import cache as _cache  # noqa: F401 (registers its flush hooks)
-from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, Store
+from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, PolicyVersion, Store
 from ordergate.stores.schemas import (
     DeliveryFieldOut,
     GuestCheckoutOut,
     PaymentMethodOut,
     PaymentMethodSettingsOut,
     PolicyOut,
+    PolicySettingsOut,
     StoreConfig,
     StoreOut,
     StoreSettingsOut,
@@ -74,7 +75,7 @@ def guest_checkout(
 ) -> GuestCheckoutOut:
     """Whether guests can check out; `ready` is the store's ready methods when the caller has them."""
     if not store.guest_checkout_enabled:
-        return GuestCheckoutOut(available=False, reason="disabled")
+        return GuestCheckoutOut(available=False, reason="disabled", note=store.guest_checkout_note or None)
     if store.account_required:
         return GuestCheckoutOut(available=False, reason="account_required")
     if not (ready if ready is not None else ready_methods(store, settings=settings)):
@@ -119,10 +120,12 @@ def required_delivery_fields(store: Store, country: str | None) -> list[str]:
 
 
 def delivery_field_names(store: Store) -> list[str]:
-    """Every delivery field this store may ask for: the required ones, then those some countries need."""
+    """Every delivery field this store may ask for: the required ones, then those some countries
+    need, then the optional ones."""
     names = list(store.delivery_fields)
     for _country, extra in sorted((store.delivery_fields_by_country or {}).items()):
         names += [name for name in extra if name not in names]
+    names += [name for name in store.delivery_fields_optional or [] if name not in names]
     return names
 
 
@@ -136,6 +139,12 @@ def delivery_fields_view(store: Store) -> list[DeliveryFieldOut]:
     fields += [
         DeliveryFieldOut(name=name, required=False, required_in=countries)
         for name, countries in by_field.items()
+    ]
+    shown = {f.name for f in fields}
+    fields += [
+        DeliveryFieldOut(name=name, required=False)
+        for name in store.delivery_fields_optional or []
+        if name not in shown
     ]
     return fields
 
@@ -174,8 +183,9 @@ def settings_view(store: Store, *, settings: Settings) -> StoreSettingsOut:
         notification_channels=list(store.notification_channels or []),
         loyalty_points_per_unit=store.loyalty_points_per_unit,
         automatic_accounts=store.automatic_accounts,
-        policies=public.policies,
+        policies=[PolicySettingsOut(**p.model_dump()) for p in public.policies],
         payment_methods=methods,
+        guest_checkout_note=store.guest_checkout_note or "",
     )
 
 
@@ -223,13 +233,21 @@ async def has_operator_key(session: AsyncSession, store: Store, key: str | None 
     return any(security.verify_operator_key(r.key_hash, key) for r in rows)
 
 
-async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store:
-    """Create or update a store from its configuration; products keep their reserved counts."""
+async def load_store_config(
+    session: AsyncSession, config: StoreConfig, *, keep_settings: bool = False
+) -> Store:
+    """Create or update a store from its configuration; products keep their reserved counts.
+    With `keep_settings` (`ordergate demo`), a store that exists keeps its settings as they are
+    (console edits persist); only its products are loaded."""
     store = await session.scalar(
         select(Store)
         .where(Store.slug == config.slug)
         .options(selectinload(Store.policies), selectinload(Store.payment_methods))
     )
+    if store is not None and keep_settings:
+        await apply_config_products(session, store, config.products)
+        await session.flush()
+        return store
     if store is None:
         store = Store(slug=config.slug, created_at=clock.now(), policies=[], payment_methods=[])
         session.add(store)
@@ -243,6 +261,8 @@ async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store
     store.payment_window_seconds = config.payment_window_seconds
     store.delivery_fields = list(config.delivery_fields)
     store.delivery_fields_by_country = {k: list(v) for k, v in config.delivery_fields_by_country.items()}
+    store.delivery_fields_optional = list(config.delivery_fields_optional)
+    store.guest_checkout_note = config.guest_checkout_note
     store.notification_channels = list(config.notification_channels)
     store.loyalty_points_per_unit = str(config.loyalty_points_per_unit)
     store.automatic_accounts = config.automatic_accounts
@@ -256,6 +276,7 @@ async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store
         session.add(policy)
     for stale in policies.values():
         await session.delete(stale)
+    await _keep_policy_versions(session, store, config)
 
     methods = {m.key: m for m in store.payment_methods}
     for position, mc in enumerate(config.payment_methods):
@@ -272,6 +293,22 @@ async def load_store_config(session: AsyncSession, config: StoreConfig) -> Store
     await apply_config_products(session, store, config.products)
     await session.flush()
     return store
+
+
+async def _keep_policy_versions(session: AsyncSession, store: Store, config: StoreConfig) -> None:
+    """Each version the file names is kept as the file words it (the file is the author of its
+    versions); versions the console made, and older ones, stay for the orders that accepted them."""
+    kept = {
+        (v.policy_key, v.version): v
+        for v in await session.scalars(select(PolicyVersion).where(PolicyVersion.store_id == store.id))
+    }
+    for pc in config.policies:
+        version = kept.get((pc.id, pc.version))
+        if version is None:
+            version = PolicyVersion(store_id=store.id, policy_key=pc.id, version=pc.version)
+            version.created_by, version.created_at = "store file", clock.now()
+            session.add(version)
+        version.kind, version.title, version.url, version.summary = pc.kind, pc.title, pc.url, pc.summary
 
 
 async def list_operator_keys(session: AsyncSession, store: Store) -> list[OperatorKey]:

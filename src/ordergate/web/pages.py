@@ -18,6 +18,7 @@ from ordergate.deps import AppSettings
 from ordergate.errors import DomainError
 from ordergate.recommendations.search import product_list
 from ordergate.settings import Settings
+from ordergate.stores.admin import policy_version
 from ordergate.stores.models import Store
 from ordergate.stores.service import guest_checkout
 from ordergate.web import checkout_pages, order_pages, product_pages, track_pages
@@ -77,7 +78,7 @@ async def _storefront(
         cart_qs=cart_query(cart),
         item_count=sum(cart.values()),
         guest=guest,
-        guest_reason=None if guest.available else guest_checkout_reason(guest.reason),
+        guest_reason=None if guest.available else guest_checkout_reason(guest.reason, guest.note),
         errors=errors or FormErrors(),
         notice=notice,
         search=search,
@@ -152,7 +153,7 @@ async def start_checkout(
         return await _storefront(request, session, settings, found, cart, errors=errors, status=403)
     guest = guest_checkout(found, settings=settings)
     if not guest.available:
-        errors.add("", guest_checkout_reason(guest.reason))
+        errors.add("", guest_checkout_reason(guest.reason, guest.note))
         return await _storefront(request, session, settings, found, cart, errors=errors, status=409)
     if not cart:
         errors.add("cart", "Your cart is empty: add something first.")
@@ -172,7 +173,14 @@ async def start_checkout(
 async def policy(
     request: Request, session: Session, settings: AppSettings, found: BuyerStore, policy_id: str
 ) -> Response:
-    match = next((p for p in found.policies if p.key == policy_id), None)
+    match: object = next((p for p in found.policies if p.key == policy_id), None)
+    wanted = form_str(request.query_params.get("version"), 32)
+    current = getattr(match, "version", None)
+    if match is not None and wanted and wanted != current:
+        # An earlier version, as the orders that accepted it saw it (the store keeps every one).
+        match = await policy_version(session, found, policy_id, wanted)
+    else:
+        current = None
     if match is None:
         return message_page(
             request,
@@ -182,4 +190,4 @@ async def policy(
             title="Policy not found",
             body="This store has no policy at this address.",
         )
-    return page(request, settings, "policy.html", found, policy=match)
+    return page(request, settings, "policy.html", found, policy=match, policy_id=policy_id, current=current)

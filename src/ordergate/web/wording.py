@@ -18,7 +18,11 @@ GUEST_CHECKOUT_REASONS = {
 }
 
 
-def guest_checkout_reason(reason: str | None) -> str:
+def guest_checkout_reason(reason: str | None, note: str | None = None) -> str:
+    """What buyers read when they cannot check out as guests: the store's own note when it turned
+    guest checkout off and left one, else the standard sentence for the reason."""
+    if reason == "disabled" and note:
+        return note
     return GUEST_CHECKOUT_REASONS.get(reason or "", "Guest checkout is not available in this store.")
 
 
