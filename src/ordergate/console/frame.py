@@ -40,6 +40,7 @@ SECTIONS = (
     ("keys", "/admin/keys", "API keys"),
     ("staff", "/admin/staff", "Staff"),
     ("audit", "/admin/audit", "Audit log"),
+    ("settings", "/admin/settings", "Settings"),
 )
 STALE_FORM = "This page had been open a long time, so nothing was changed. Please try again."
 

@@ -14,6 +14,7 @@ from ordergate.console import (
     ops_pages,
     order_pages,
     refund_pages,
+    settings_pages,
     staff_pages,
 )
 from ordergate.console.frame import (
@@ -59,6 +60,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(staff_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(me_pages.router)
+    app.include_router(settings_pages.router)
 
 
 @router.get("")

@@ -22,7 +22,6 @@ DELIVERY_FIELD_NAMES: tuple[str, ...] = typing.get_args(DeliveryFieldName)
 class GuestCheckoutOut(BaseModel):
     available: bool
     reason: str | None = None
-    note: str | None = None  # the store's own words for buyers while it has guest checkout off
 
 
 class PaymentMethodOut(BaseModel):

@@ -75,7 +75,7 @@ def guest_checkout(
 ) -> GuestCheckoutOut:
     """Whether guests can check out; `ready` is the store's ready methods when the caller has them."""
     if not store.guest_checkout_enabled:
-        return GuestCheckoutOut(available=False, reason="disabled", note=store.guest_checkout_note or None)
+        return GuestCheckoutOut(available=False, reason="disabled")
     if store.account_required:
         return GuestCheckoutOut(available=False, reason="account_required")
     if not (ready if ready is not None else ready_methods(store, settings=settings)):

@@ -78,7 +78,9 @@ async def _storefront(
         cart_qs=cart_query(cart),
         item_count=sum(cart.values()),
         guest=guest,
-        guest_reason=None if guest.available else guest_checkout_reason(guest.reason, guest.note),
+        guest_reason=None
+        if guest.available
+        else guest_checkout_reason(guest.reason, store.guest_checkout_note),
         errors=errors or FormErrors(),
         notice=notice,
         search=search,
@@ -153,7 +155,7 @@ async def start_checkout(
         return await _storefront(request, session, settings, found, cart, errors=errors, status=403)
     guest = guest_checkout(found, settings=settings)
     if not guest.available:
-        errors.add("", guest_checkout_reason(guest.reason, guest.note))
+        errors.add("", guest_checkout_reason(guest.reason, found.guest_checkout_note))
         return await _storefront(request, session, settings, found, cart, errors=errors, status=409)
     if not cart:
         errors.add("cart", "Your cart is empty: add something first.")
