@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from ordergate.orders.models import Order
 from ordergate.settings import Settings
 from tests.accounts.helpers import email, last_code, order_for, wrong
+from tests.factories import ADMIN_KEY
 from tests.test_pages import csrf_of
 
 ACSRF = re.compile(r'name="acsrf" value="([^"]+)"')
@@ -132,9 +133,25 @@ async def test_sign_in_with_a_code_reorder_and_sign_out(
     r = await client.post(r.headers["location"], data=form)
     assert r.status_code == 422
     assert "Accept the store" in r.text
-    r = await client.post(
-        str(checkout.url).removeprefix("http://test"), data={**form, "accept_policies": "yes"}
-    )
+    # The page sends the policy versions it showed (as a browser does): a policy changed since
+    # the page was shown is refused, and the page shows the new version to accept.
+    shown = re.findall(r'name="policy" value="([^"]+)"', checkout.text)
+    assert "terms@2026-01" in shown
+    assert (
+        await client.patch(
+            "/api/v1/stores/demo/admin/settings",
+            json={"policies": {"terms": {"summary": "New terms", "version": "2026-12"}}},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        )
+    ).status_code == 200
+    path = str(checkout.url).removeprefix("http://test")
+    r = await client.post(path, data={**form, "accept_policies": "yes", "policy": shown})
+    assert r.status_code == 422
+    assert "now version 2026-12" in r.text
+    assert 'name="policy" value="terms@2026-12"' in r.text
+    shown = re.findall(r'name="policy" value="([^"]+)"', r.text)
+    form["acsrf"] = acsrf(r.text)
+    r = await client.post(path, data={**form, "accept_policies": "yes", "policy": shown})
     assert r.status_code == 303, r.text
     assert r.headers["location"].startswith("/s/demo/orders/"), r.text
     async with sessionmaker() as session:

@@ -203,7 +203,8 @@ async def place_order(
     method = form_str(form.get("payment_method"), 64)
     if not method:
         errors.add("payment_method", "Choose how you want to pay")
-    accepted = [f"{p.key}@{p.version}" for p in shop.policies] if form.get("accept_policies") else []
+    # The versions the page showed, not the ones in force now: a policy changed meanwhile is refused.
+    accepted = [form_str(p, 100) for p in form.getlist("policy")][:50] if form.get("accept_policies") else []
     if shop.policies and not accepted:
         errors.add("accept_policies", "Accept the store's policies to place the order")
     if errors:
