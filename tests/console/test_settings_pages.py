@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import httpx
 
+from ordergate import security
 from tests.console.helpers import post, sign_in, text_of
-from tests.factories import Buyer
+from tests.factories import ADMIN_KEY, Buyer
 
 STORE = "/api/v1/stores/demo"
 SETTINGS = "/admin/settings"
@@ -162,3 +163,13 @@ async def test_settings_need_a_console_session(client: httpx.AsyncClient) -> Non
     r = await client.post(f"{SETTINGS}/guest", data={"note": "x"})
     assert r.status_code in (303, 403)
     assert (await client.get(STORE)).json()["guest_checkout"]["available"] is True
+
+
+async def test_console_changes_are_in_the_audit_log(client: httpx.AsyncClient) -> None:
+    await sign_in(client)
+    assert (await post(client, f"{SETTINGS}/notifications", {"channel-email": "on"})).status_code == 303
+    assert (await post(client, f"{SETTINGS}/loyalty", {"points": "bad"})).status_code == 422  # not logged
+    audit = text_of((await client.get("/admin/audit", params={"action": "settings"})).text)
+    assert "settings.notification_channels" in audit
+    assert f"key {security.operator_key_id(ADMIN_KEY)}" in audit
+    assert "settings.loyalty" not in audit

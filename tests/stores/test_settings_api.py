@@ -8,13 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate import security
+from ordergate.audit.models import AuditEntry
 from ordergate.notifications.delivery import outbox_pass
 from ordergate.settings import Settings
 from tests.accounts.helpers import claim, email, order_for
 from tests.accounts.test_loyalty import entries, fulfil
-from tests.factories import DELIVERY, Buyer
+from tests.factories import ADMIN_KEY, DELIVERY, Buyer
 from tests.notifications.conftest import sms_files
 from tests.notifications.helpers import place_order
 
@@ -264,3 +267,64 @@ async def test_loyalty_rule_on_and_off(
     await client.get("/api/v1/account/orders?store=demo")  # attaches the new order to the account
     await fulfil(client, admin, second)
     assert await entries(sessionmaker) == earned  # the rule is off: nothing more
+
+
+async def test_each_change_is_audited_in_its_transaction(
+    client: httpx.AsyncClient, admin: dict[str, str], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async def log() -> list[AuditEntry]:
+        async with sessionmaker() as session:
+            rows = await session.scalars(
+                select(AuditEntry).where(AuditEntry.action.startswith("settings.")).order_by(AuditEntry.id)
+            )
+            return list(rows)
+
+    refused = await change(
+        client,
+        admin,
+        {
+            "guest_checkout_enabled": False,
+            "payment_methods": {"sandbox": {"enabled": False}, "manual": {"enabled": False}},
+        },
+    )
+    assert refused.status_code == 409
+    assert await log() == []  # refused: nothing changed, nothing logged
+
+    r = await change(
+        client,
+        admin,
+        {
+            "guest_checkout_enabled": False,
+            "loyalty_points_per_unit": "2",
+            "payment_methods": {"manual": {"enabled": False}},
+            "policies": {"returns": {"summary": "60 days", "version": "2026-12"}},
+        },
+    )
+    assert r.status_code == 200, r.text
+    rows = await log()
+    key = f"key {security.operator_key_id(ADMIN_KEY)}"
+    assert {(e.action, e.target) for e in rows} == {
+        ("settings.guest_checkout", "guest_checkout_enabled"),
+        ("settings.loyalty", "loyalty_points_per_unit"),
+        ("settings.payment_method", "manual"),
+        ("settings.policy", "returns"),
+    }
+    assert {(e.actor, e.actor_kind) for e in rows} == {(key, "key")}
+    by_target = {e.target: e.detail for e in rows}
+    assert (by_target["guest_checkout_enabled"]["before"], by_target["guest_checkout_enabled"]["after"]) == (
+        True,
+        False,
+    )
+    assert (
+        by_target["loyalty_points_per_unit"]["before"],
+        by_target["loyalty_points_per_unit"]["after"],
+    ) == ("0", "2")
+    policy = by_target["returns"]
+    assert (policy["before"], policy["after"], policy["text"]) == ("2025-11", "2026-12", "60 days")
+    assert policy["text_before"].startswith("Return unused items")
+
+    # The same values again change nothing, so nothing more is logged.
+    assert (
+        await change(client, admin, {"guest_checkout_enabled": False, "loyalty_points_per_unit": "2.0"})
+    ).status_code == 200
+    assert len(await log()) == len(rows)

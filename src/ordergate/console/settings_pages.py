@@ -42,10 +42,6 @@ READINESS_WORDS = {
 }
 
 
-def actor_of(operator: Operator) -> str:
-    return f"key {operator.key_id}"
-
-
 def form_key(api_field: str) -> str:
     """Where an error about a settings field (its API name) is shown on the page."""
     head, _, rest = api_field.partition(".")
@@ -193,7 +189,7 @@ async def _submit(
     try:
         async with session.begin_nested():
             await admin.update_settings(
-                session, found.store.slug, patch, settings=settings, actor=actor_of(found)
+                session, found.store.slug, patch, settings=settings, actor=found.actor
             )
     except DomainError as exc:
         for problem in exc.errors:

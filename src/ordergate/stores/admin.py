@@ -6,13 +6,14 @@ its cached copy of the store (stores/cache.py): buyers see a change from the nex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock
+from ordergate.audit.service import Actor
 from ordergate.errors import Conflict, FieldError, Unprocessable
 from ordergate.payments.providers import PROVIDERS
 from ordergate.settings import Settings
@@ -29,6 +30,7 @@ class SettingChange:
     target: str  # the setting, policy or payment method changed
     before: object
     after: object
+    extra: dict[str, object] = field(default_factory=dict)  # a policy's wording before and after
 
 
 async def policy_versions(session: AsyncSession, store: Store) -> dict[str, list[PolicyVersion]]:
@@ -193,10 +195,11 @@ def _policy_changes(
 
 
 async def update_settings(
-    session: AsyncSession, slug: str, patch: StoreSettingsPatch, *, settings: Settings, actor: str
+    session: AsyncSession, slug: str, patch: StoreSettingsPatch, *, settings: Settings, actor: Actor
 ) -> tuple[Store, list[SettingChange]]:
     """Apply `patch` to the store: everything is checked first, so a refused patch changes nothing.
-    Returns the store and what changed."""
+    Each change is an audit row (before and after) in the same transaction. Returns the store and
+    what changed."""
     store = await get_store(session, slug)  # this session's own rows: the cached copy is never changed
     versions = await policy_versions(session, store)
     _check_delivery(store, patch)
@@ -211,17 +214,24 @@ async def update_settings(
     for method, enabled in methods:
         method.enabled = enabled
         changes.append(SettingChange("settings.payment_method", method.key, not enabled, enabled))
+    kept = {(key, v.version) for key, rows in versions.items() for v in rows}
     for policy, wording, version in policies:
-        before = {"version": policy.version, "title": policy.title, "summary": policy.summary}
-        if (policy.key, policy.version) not in {(k, v.version) for k, vs in versions.items() for v in vs}:
+        if (policy.key, policy.version) not in kept:
             _keep(session, store, policy, created_by="before settings")  # a version made before history
+        was = {"title_before": policy.title, "text_before": policy.summary}
+        old_version = policy.version
         policy.title = wording.title or policy.title
         policy.summary = policy.summary if wording.summary is None else wording.summary
         policy.version = version
-        _keep(session, store, policy, created_by=actor)
-        after = {"version": policy.version, "title": policy.title, "summary": policy.summary}
-        changes.append(SettingChange("settings.policy", policy.key, before, after))
+        _keep(session, store, policy, created_by=actor.label)
+        now = {"title": policy.title, "text": policy.summary}
+        changes.append(SettingChange("settings.policy", policy.key, old_version, version, {**was, **now}))
     await session.flush()
+    for change in changes:
+        detail = {"setting": change.target, "before": change.before, "after": change.after, **change.extra}
+        await actor.record(
+            session, store_id=store.id, action=change.action, target=change.target, detail=detail
+        )
     return store, changes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ordergate.db import Session
-from ordergate.deps import AppSettings, CurrentStore, StoreOperator
+from ordergate.deps import AppSettings, CurrentStore, KeyActor, StoreOperator
 from ordergate.errors import Conflict, Forbidden, NotFound, Unauthorized, responses
 from ordergate.stores import admin
 from ordergate.stores.schemas import StoreOut, StoreSettingsOut, StoreSettingsPatch
@@ -39,7 +39,7 @@ async def change_settings(
     session: Session,
     store: CurrentStore,
     settings: AppSettings,
-    operator_key: StoreOperator,
+    actor: KeyActor,
     body: StoreSettingsPatch,
 ) -> StoreSettingsOut:
     """Change any of: guest checkout (and the note buyers see while it is off), required and
@@ -47,7 +47,5 @@ async def change_settings(
     (`{"payment_methods": {"<id>": {"enabled": false}}}`), policies' wording
     (`{"policies": {"<id>": {"title"?, "summary"?, "version"?}}}`: a new version buyers must accept).
     Every web process serves the change from its next request."""
-    changed, _changes = await admin.update_settings(
-        session, store.slug, body, settings=settings, actor=f"key {operator_key.key_id}"
-    )
+    changed, _changes = await admin.update_settings(session, store.slug, body, settings=settings, actor=actor)
     return await admin.settings_document(session, changed, settings=settings)
