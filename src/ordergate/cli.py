@@ -186,7 +186,6 @@ def demo(
         try:
             await check_migrated(engine)
             async with make_sessionmaker(engine)() as session, session.begin():
-                # A store that exists keeps its settings: edits made in the console persist.
                 store = await load_store_config(session, store_config, keep_settings=True)
                 demo = Actor.system("ordergate demo")
                 wanted = s.demo_admin_key.get_secret_value() if s.demo_admin_key else None
