@@ -32,6 +32,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ordergate.audit.service import Actor
 from ordergate.db import make_engine, make_sessionmaker, migrate
 from ordergate.settings import Settings
 from ordergate.stores.config_file import load_store_file
@@ -87,7 +88,7 @@ async def prepare(url: str) -> list[str]:
                 update={"slug": "load", "payment_window_seconds": WINDOW_SECONDS}
             )
             store = await load_store_config(session, config)
-            await add_operator_key(session, store, key=ADMIN_KEY, label="load")
+            await add_operator_key(session, store, key=ADMIN_KEY, label="load", actor=Actor.system("load"))
             await session.execute(
                 text("UPDATE products SET on_hand = 1000000 WHERE store_id = :s"), {"s": store.id}
             )

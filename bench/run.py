@@ -226,6 +226,7 @@ async def prepare_ordergate(database_url: str, settings_kwargs: dict[str, Any]) 
     """Migrate, load the demo store with an operator key, and count one checkout's statements."""
     from bench.statements import statements_per_route
     from ordergate.app import create_app
+    from ordergate.audit.service import Actor
     from ordergate.db import migrate
     from ordergate.settings import Settings
     from ordergate.stores.schemas import StoreConfig
@@ -242,7 +243,9 @@ async def prepare_ordergate(database_url: str, settings_kwargs: dict[str, Any]) 
     async with app.router.lifespan_context(app):
         async with app.state.sessionmaker() as session, session.begin():
             store = await load_store_config(session, StoreConfig.model_validate(raw))
-            await add_operator_key(session, store, key=BENCH_ADMIN_KEY, label="bench")
+            await add_operator_key(
+                session, store, key=BENCH_ADMIN_KEY, label="bench", actor=Actor.system("bench")
+            )
         return await statements_per_route(app)
 
 
