@@ -51,6 +51,19 @@ def test_settings_page(browser: Browser, live_server: LiveServer, axe_source: st
     expect(page.locator("#policy-terms-title-error")).to_be_visible()
     expect(page.locator("#policy-terms-summary")).to_have_value("Typed text that must survive")
 
+    # A new version of the returns policy (same wording, so other tests' pages read the same):
+    # the earlier one stays readable, marked as earlier, from the list under the form.
+    page.goto(f"{live_server.base}/admin/settings")
+    page.locator("#policy-returns-version").fill(f"b-{size}")
+    page.get_by_role("button", name="Publish new version of Returns policy").click()
+    expect(page.locator(".notice.success")).to_contain_text("New policy version published")
+    expect(page.locator("#policy-returns-heading")).to_contain_text(f"version b-{size}")
+    page.locator("#policy-returns-heading").locator("xpath=..").locator("summary").click()
+    page.locator("#policy-returns-heading").locator("xpath=..").locator(".versions a").first.click()
+    expect(page.locator(".policy .notice.warning")).to_contain_text(f"The version in force now is b-{size}")
+    screenshot(page, f"policy-earlier-version-{size}")
+    audit()
+
     # Turning off every payment method: refused beside the last one.
     page.goto(f"{live_server.base}/admin/settings")
     for box in page.locator("input[name^='method-']").all():

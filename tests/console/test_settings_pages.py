@@ -87,7 +87,13 @@ async def test_policy_versions_from_the_console(client: httpx.AsyncClient, admin
     )
     assert stale_page.status_code == 422
     assert stale_page.json()["errors"][0]["field"] == "accepted_policies"
-    assert (await buyer.place(chk["id"])).status_code == 201
+    placed = await buyer.place(chk["id"])
+    assert placed.status_code == 201
+    # The order names the version it accepted, and leads to that version's wording.
+    order_page = await client.get(f"/admin/orders/{placed.json()['number']}")
+    link = f"/s/demo/policies/terms?version={terms['version']}"
+    assert f'href="{link}"' in order_page.text
+    assert "Free returns for 60 days" in (await client.get(link)).text
 
     taken = await post(
         client, f"{SETTINGS}/policies/terms", {"title": "Terms", "summary": "Again", "version": "2026-01"}
