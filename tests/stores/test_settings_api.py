@@ -4,6 +4,7 @@ is a problem naming the field, and a refused change changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -328,3 +329,22 @@ async def test_each_change_is_audited_in_its_transaction(
         await change(client, admin, {"guest_checkout_enabled": False, "loyalty_points_per_unit": "2.0"})
     ).status_code == 200
     assert len(await log()) == len(rows)
+
+
+async def test_policy_versions_published_at_the_same_moment(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Two operators publish at once: each answer is the new settings or a 409 naming the field,
+    never a server error, and no version name is used twice."""
+    bodies = [{"policies": {"privacy": {"summary": f"Wording {n}"}}} for n in range(4)]
+    answers = await asyncio.gather(*(change(client, admin, body) for body in bodies))
+    assert {r.status_code for r in answers} <= {200, 409}, [r.text for r in answers]
+    for r in answers:
+        if r.status_code == 409:
+            assert problem_field(r) == "policies.privacy.version"
+    privacy = next(
+        p for p in (await client.get(SETTINGS, headers=admin)).json()["policies"] if p["id"] == "privacy"
+    )
+    names = [v["version"] for v in privacy["versions"]]
+    assert len(names) == len(set(names))
+    assert privacy["version"] == names[0]

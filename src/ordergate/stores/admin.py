@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock
@@ -226,7 +227,14 @@ async def update_settings(
         _keep(session, store, policy, created_by=actor.label)
         now = {"title": policy.title, "text": policy.summary}
         changes.append(SettingChange("settings.policy", policy.key, old_version, version, {**was, **now}))
-    await session.flush()
+    # Named now: a failed flush expires every row of the session.
+    clash = f"policies.{policies[0][0].key}.version" if policies else "policies"
+    try:
+        await session.flush()
+    except IntegrityError:  # another operator published the same version name a moment before
+        raise Conflict(
+            "Another change to this policy was saved at the same moment: reload and try again", field=clash
+        ) from None
     for change in changes:
         detail = {"setting": change.target, "before": change.before, "after": change.after, **change.extra}
         await actor.record(
