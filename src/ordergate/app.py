@@ -36,6 +36,7 @@ from ordergate.payments.api import guest as payments_guest
 from ordergate.payments.api import operator as payments_operator
 from ordergate.payments.providers import check_payment_methods
 from ordergate.payments.refund_api import router as refunds_operator
+from ordergate.recommendations.admin_api import router as bundles_operator
 from ordergate.recommendations.api import account as recommendations_account
 from ordergate.recommendations.api import guest as recommendations_guest
 from ordergate.recommendations.pages import account_router as recommendations_account_pages
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_operator)
     app.include_router(orders_operator)
     app.include_router(catalog_operator)
+    app.include_router(bundles_operator)
     app.include_router(refunds_operator)
     app.include_router(notifications_operator)
     app.include_router(analytics_router)

@@ -24,7 +24,7 @@ from ordergate.payments.models import (
     PaymentWebhookEvent,
 )
 from ordergate.ratelimit import RateLimitCounter
-from ordergate.recommendations.models import FoldCursor, ProductPair, SuggestionAdd
+from ordergate.recommendations.models import Bundle, FoldCursor, ProductPair, SuggestionAdd
 from ordergate.stores.models import OperatorKey, PaymentMethod, Policy, PolicyVersion, Store
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "AccountSession",
     "AuditEntry",
     "Base",
+    "Bundle",
     "Checkout",
     "ConsoleSession",
     "FoldCursor",

@@ -136,6 +136,8 @@ async def test_prepared_cart_is_placed_by_the_buyer_only(
             "shipping": "4.90",
             "total": "40.30",
             "currency": "EUR",
+            "discount": "0.00",
+            "discounts": [],
         }
         assert prepared["missing"] == ["contact", *[f"delivery.{f}" for f in DELIVERY]]
         assert prepared["resume_url"] == f"http://test/s/demo/checkout/{prepared['id']}"

@@ -30,7 +30,14 @@ async def test_whole_journey(client: httpx.AsyncClient, admin: dict[str, str]) -
     buyer = Buyer(client)
     chk = await buyer.open(quantity=2)
     assert chk["missing"] == ["contact", *[f"delivery.{f}" for f in DELIVERY]]
-    assert chk["totals"] == {"subtotal": "29.00", "shipping": "4.90", "total": "33.90", "currency": "EUR"}
+    assert chk["totals"] == {
+        "subtotal": "29.00",
+        "shipping": "4.90",
+        "total": "33.90",
+        "currency": "EUR",
+        "discount": "0.00",
+        "discounts": [],
+    }
 
     r = await client.patch(
         f"/api/v1/stores/demo/checkouts/{chk['id']}",

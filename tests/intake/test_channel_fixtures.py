@@ -47,7 +47,14 @@ async def test_shopify_taxes_excluded_discount_shipping_lines_no_sku_18_digit_id
     assert order["external_id"] == "820982911946154508"  # all 18 digits, never through a float
     assert order["status"] == "awaiting_payment"  # financial_status pending (bank deposit)
     # Taxes excluded: added on top; the 10 % code comes off the lines; both shipping lines count.
-    assert order["totals"] == {"subtotal": "24.60", "shipping": "7.00", "total": "38.87", "currency": "EUR"}
+    assert order["totals"] == {
+        "subtotal": "24.60",
+        "shipping": "7.00",
+        "total": "38.87",
+        "currency": "EUR",
+        "discount": "0.00",
+        "discounts": [],
+    }
     assert [(i["sku"], i["quantity"], i["unit_price"]) for i in order["items"]] == [
         ("NB-A5-DOT", 2, "12.00"),
         ("STICKY-SET", 1, "3.00"),
@@ -102,7 +109,14 @@ async def test_woo_prices_including_tax_with_a_fee_and_a_product_without_sku(
     assert order["status"] == "funded"
     assert order["external_id"] == "7402"
     # Net subtotals, shipping plus the fee, and the tax WooCommerce reports beside them.
-    assert order["totals"] == {"subtotal": "21.95", "shipping": "5.61", "total": "33.90", "currency": "EUR"}
+    assert order["totals"] == {
+        "subtotal": "21.95",
+        "shipping": "5.61",
+        "total": "33.90",
+        "currency": "EUR",
+        "discount": "0.00",
+        "discounts": [],
+    }
     assert order["contact"] == {"email": "aoife.nd@example.ie", "phone": None}  # "" is no phone
 
 

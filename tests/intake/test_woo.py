@@ -41,7 +41,14 @@ async def test_processing_order_is_funded_then_completed_ships(
     order = (await client.get(f"{ADMIN}/orders/{answer['order_id']}", headers=admin)).json()
     assert order["status"] == "funded"
     assert order["source"] == "woo-demo"
-    assert order["totals"] == {"subtotal": "31.20", "shipping": "4.90", "total": "44.41", "currency": "EUR"}
+    assert order["totals"] == {
+        "subtotal": "31.20",
+        "shipping": "4.90",
+        "total": "44.41",
+        "currency": "EUR",
+        "discount": "0.00",
+        "discounts": [],
+    }
     assert [(i["sku"], i["quantity"], i["unit_price"], i["line_total"]) for i in order["items"]] == [
         ("CASE-CANVAS", 1, "24.00", "24.00"),
         ("STICKY-SET", 3, "3.20", "9.60"),

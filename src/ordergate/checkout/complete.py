@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate import security
 from ordergate.catalog.service import reserve_items
 from ordergate.checkout.models import Checkout
-from ordergate.checkout.service import close_checkout, lock_checkout, missing_fields, price_lines
+from ordergate.checkout.pricing import price_lines
+from ordergate.checkout.service import close_checkout, lock_checkout, missing_fields
 from ordergate.errors import (
     Conflict,
     FieldError,
@@ -177,6 +178,8 @@ async def complete_checkout(
         subtotal=totals.subtotal,
         shipping=totals.shipping,
         total=totals.total,
+        discount=totals.discount,
+        discounts=[d.record(store.currency) for d in totals.discounts],
         email=checkout.email,
         phone=checkout.phone,
         delivery=checkout.delivery,
@@ -190,6 +193,7 @@ async def complete_checkout(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.line_total,
+                discount=line.discount,
             )
             for line in lines
         ],

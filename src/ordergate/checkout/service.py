@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import cast
 
 from sqlalchemy import Table, bindparam, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, money, security
-from ordergate.catalog.models import Product
 from ordergate.catalog.service import products_by_sku
 from ordergate.checkout.models import Checkout
+from ordergate.checkout.pricing import price_lines
 from ordergate.checkout.schemas import (
     CheckoutIn,
     CheckoutLineOut,
@@ -29,7 +27,6 @@ from ordergate.checkout.schemas import (
 from ordergate.contact import ContactIn
 from ordergate.errors import CheckoutExpired, CheckoutPlaced, Conflict, FieldError, NotFound, Unprocessable
 from ordergate.orders.models import Order
-from ordergate.orders.schemas import TotalsOut
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
 from ordergate.sql import execute_counted
@@ -37,52 +34,6 @@ from ordergate.stores.models import Store
 from ordergate.stores.service import ready_methods, required_delivery_fields
 
 QUOTE_VALIDITY = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class PricedLine:
-    sku: str
-    name: str
-    quantity: int
-    unit_price: Decimal
-    line_total: Decimal
-    product: Product
-
-
-@dataclass(frozen=True)
-class Totals:
-    subtotal: Decimal
-    shipping: Decimal
-    total: Decimal
-    currency: str
-
-    def out(self) -> TotalsOut:
-        return TotalsOut(
-            subtotal=money.text(self.subtotal, self.currency),
-            shipping=money.text(self.shipping, self.currency),
-            total=money.text(self.total, self.currency),
-            currency=self.currency,
-        )
-
-
-def price_lines(
-    store: Store, items: list[dict[str, object]], products: dict[str, Product]
-) -> tuple[list[PricedLine], Totals]:
-    """Lines priced from the live catalog, in the store's currency."""
-    lines = []
-    for item in items:
-        product = products.get(str(item["sku"]))
-        if product is None:
-            continue
-        quantity = int(str(item["quantity"]))
-        unit = money.quantize(product.price, store.currency)
-        lines.append(PricedLine(product.sku, product.name, quantity, unit, unit * quantity, product))
-    subtotal = money.quantize(sum((line.line_total for line in lines), Decimal(0)), store.currency)
-    shipping = money.quantize(Decimal(store.shipping_flat), store.currency) if lines else Decimal(0)
-    shipping = money.quantize(shipping, store.currency)
-    return lines, Totals(
-        subtotal, shipping, money.quantize(subtotal + shipping, store.currency), store.currency
-    )
 
 
 def checkout_ttl(store: Store, settings: Settings) -> timedelta:

@@ -42,6 +42,10 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[Decimal] = mapped_column(MoneyType)
     shipping: Mapped[Decimal] = mapped_column(MoneyType)
+    # Bundle discounts taken off the subtotal (total = subtotal - discount + shipping), and what
+    # each was: [{"bundle", "label", "sku", "amount"}]. Channel orders report theirs net in subtotal.
+    discount: Mapped[Decimal] = mapped_column(MoneyType, default=Decimal(0), server_default="0")
+    discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     total: Mapped[Decimal] = mapped_column(MoneyType)
     # What the order's accepted refunds give back (payments/refunds.py keeps it; loyalty follows it).
     refunded: Mapped[Decimal] = mapped_column(MoneyType, default=Decimal(0), server_default="0")
@@ -88,6 +92,8 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(MoneyType)
     line_total: Mapped[Decimal] = mapped_column(MoneyType)
+    # The bundle discount on this line (its share of the order's discount): refunds give back the rest.
+    discount: Mapped[Decimal] = mapped_column(MoneyType, default=Decimal(0), server_default="0")
 
 
 class OrderEvent(Base):

@@ -43,6 +43,8 @@ def new_order(
     external_id: str | None = None,
     attention_reason: str | None = None,
     test: bool = False,
+    discount: Decimal = Decimal(0),
+    discounts: Sequence[dict[str, Any]] = (),
 ) -> Order:
     """A new order under a new number, with its lines and its first status event, in memory only
     (no session): `open_order` adds it to a session, `insert_order` writes it with Core."""
@@ -63,6 +65,8 @@ def new_order(
         subtotal=subtotal,
         shipping=shipping,
         total=total,
+        discount=discount,
+        discounts=list(discounts),
         email=email,
         phone=phone,
         delivery=delivery,

@@ -14,11 +14,23 @@ AssetCode = Annotated[
 ]
 
 
+class DiscountOut(BaseModel):
+    """An operator-approved bundle applied to the order: `units` of `sku` at its percent off."""
+
+    bundle: int
+    label: str
+    sku: str
+    units: int
+    amount: str
+
+
 class TotalsOut(BaseModel):
     subtotal: str
     shipping: str
-    total: str
+    total: str  # subtotal - discount + shipping
     currency: str
+    discount: str = "0"
+    discounts: list[DiscountOut] = Field(default_factory=list)
 
 
 class _In(BaseModel):
@@ -79,7 +91,8 @@ class OrderLineOut(BaseModel):
     name: str
     quantity: int
     unit_price: str
-    line_total: str
+    line_total: str  # before discounts
+    discount: str = "0"  # this line's share of the order's bundle discounts
 
 
 class PaymentOut(BaseModel):

@@ -8,6 +8,7 @@ from ordergate import money
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import (
     ContactOut,
+    DiscountOut,
     EventOut,
     MilestoneOut,
     OperatorOrderOut,
@@ -80,6 +81,7 @@ def _tracking_fields(order: Order, store: Store) -> dict[str, object]:
                 quantity=line.quantity,
                 unit_price=money.text(line.unit_price, order.currency),
                 line_total=money.text(line.line_total, order.currency),
+                discount=money.text(line.discount, order.currency),
             )
             for line in order.lines
         ],
@@ -88,6 +90,8 @@ def _tracking_fields(order: Order, store: Store) -> dict[str, object]:
             shipping=money.text(order.shipping, order.currency),
             total=money.text(order.total, order.currency),
             currency=order.currency,
+            discount=money.text(order.discount, order.currency),
+            discounts=[DiscountOut.model_validate(d) for d in order.discounts or []],
         ),
         "payment": _payment(order),
         "shipments": [

@@ -103,8 +103,13 @@ def _paying_instruction(order: Order) -> PaymentInstruction | None:
     return current[-1] if current else None
 
 
+def _net_share(net: Decimal, units: int, of: int, currency: str) -> Decimal:
+    """What `units` of a line of `of` units paid, its bundle discount spread over all of them."""
+    return money.quantize(net * units / of, currency) if of else Decimal(0)
+
+
 def _lines_value(
-    data: RefundIn, ordered: Counter[str], prices: dict[str, Decimal], already: Counter[str]
+    data: RefundIn, ordered: Counter[str], nets: dict[str, Decimal], already: Counter[str], currency: str
 ) -> tuple[list[dict[str, object]], Decimal]:
     """The lines asked for, checked against what the order has and what was refunded already."""
     assert data.lines is not None
@@ -119,22 +124,32 @@ def _lines_value(
                 f"{left} of {item.sku} can still be refunded on this order", field=f"lines[{n}].quantity"
             )
     lines: list[dict[str, object]] = [{"sku": sku, "quantity": q} for sku, q in wanted.items()]
-    return lines, sum((prices[sku] * q for sku, q in wanted.items()), Decimal(0))
+    # The share of units already refunded plus these, less the share already refunded: refunding a
+    # line in any number of steps adds up to exactly what the line paid.
+    value = sum(
+        (
+            _net_share(nets[sku], already[sku] + q, ordered[sku], currency)
+            - _net_share(nets[sku], already[sku], ordered[sku], currency)
+            for sku, q in wanted.items()
+        ),
+        Decimal(0),
+    )
+    return lines, value
 
 
 def _plan(order: Order, data: RefundIn, refunds: list[Refund], remaining: Decimal) -> Plan:
     ordered: Counter[str] = Counter()
-    prices: dict[str, Decimal] = {}
+    nets: dict[str, Decimal] = {}  # what each SKU's lines paid: their totals less bundle discounts
     for line in order.lines:
         ordered[line.sku] += line.quantity
-        prices.setdefault(line.sku, line.unit_price)
+        nets[line.sku] = nets.get(line.sku, Decimal(0)) + line.line_total - line.discount
     already: Counter[str] = Counter()
     for refund in refunds:
         for done in refund.lines or []:
             already[str(done["sku"])] += int(done["quantity"])
     lines: list[dict[str, object]] = []
     if data.lines:
-        lines, value = _lines_value(data, ordered, prices, already)
+        lines, value = _lines_value(data, ordered, nets, already, order.currency)
         amount = data.amount if data.amount is not None else money.quantize(value, order.currency)
     elif data.amount is None:  # everything not yet refunded
         left = {sku: q - already[sku] for sku, q in ordered.items()}

@@ -1,10 +1,11 @@
-"""Co-occurrence counts of products in counted orders, and where suggestions were added to carts."""
+"""Co-occurrence counts of products in counted orders, where suggestions were added to carts, and
+the bundle offers operators approve."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordergate.clock import now
@@ -48,3 +49,28 @@ class FoldCursor(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Bundle(Base):
+    """An offer on a pair of products, "A with B: N % off B", proposed from the bought-together
+    counts. Only an approved bundle prices anything, for every buyer alike (checkout/pricing.py)."""
+
+    __tablename__ = "bundles"
+    __table_args__ = (
+        UniqueConstraint("store_id", "product_a_id", "product_b_id"),
+        Index("ix_bundles_store_id_state", "store_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    product_a_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    product_b_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    percent_off: Mapped[int] = mapped_column(Integer)  # whole percent off B, 1..90
+    state: Mapped[str] = mapped_column(String(16))  # proposed | approved | retired
+    # Orders that held both products when the bundle was proposed (product_pairs).
+    support: Mapped[int] = mapped_column(Integer, default=0)
+    approved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retired_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.catalog.service import products_by_sku
 from ordergate.checkout.models import Checkout
-from ordergate.checkout.service import price_lines
+from ordergate.checkout.pricing import price_lines
 from ordergate.recommendations import suggest
 from ordergate.recommendations.schemas import SuggestionOut
 from ordergate.stores.models import Store

@@ -1,6 +1,7 @@
 """Each store's configuration cached per process, dropped in every process when any process changes it.
 
-A change is noticed by the session that flushes it (any Store, Policy or PaymentMethod row written).
+A change is noticed by the session that flushes it (any Store, Policy, PaymentMethod or Bundle row
+written).
 On PostgreSQL the changing transaction sends a NOTIFY, delivered to every web process's listening
 connection at commit; while that connection is down nothing is cached. On SQLite (one machine) the
 committing process replaces a small file beside the database, whose identity each request stats.
@@ -20,10 +21,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
+from ordergate.recommendations.models import Bundle
 from ordergate.stores.models import PaymentMethod, Policy, Store
 
 CHANNEL = "ordergate_store_config"
-CONFIG_ROWS = (Store, Policy, PaymentMethod)
+# A bundle approved or retired changes prices: it is store configuration as much as a policy is.
+CONFIG_ROWS = (Store, Policy, PaymentMethod, Bundle)
 log = structlog.get_logger("ordergate.stores")
 
 # Bumped on every change this process commits or hears of: every cached entry older than it is stale.
@@ -78,7 +81,7 @@ def _forget_config_change(session: Session) -> None:
 
 
 class StoreCache:
-    """Detached Store objects (policies and payment methods loaded) by slug, per process."""
+    """Detached Store objects (policies, payment methods, approved bundles loaded) by slug, per process."""
 
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
@@ -116,7 +119,7 @@ class StoreCache:
         store = await get_store(session, slug)
         if self.listening:
             # Detached, so that no request's session holds (or expires) what other requests read.
-            for row in (*store.policies, *store.payment_methods, store):
+            for row in (*store.policies, *store.payment_methods, *store.offers, store):
                 session.expunge(row)
             self.entries[slug] = (store, version)
         return store

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ordergate.clock import now
 from ordergate.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from ordergate.recommendations.models import Bundle
 
 
 class Store(Base):
@@ -39,6 +42,14 @@ class Store(Base):
     policies: Mapped[list[Policy]] = relationship(lazy="raise", order_by="Policy.position")
     payment_methods: Mapped[list[PaymentMethod]] = relationship(
         lazy="raise", order_by="PaymentMethod.position"
+    )
+    # The approved bundles, loaded (and cached) with the store: pricing reads them with no statement.
+    offers: Mapped[list[Bundle]] = relationship(
+        "Bundle",
+        primaryjoin="and_(Store.id == foreign(Bundle.store_id), Bundle.state == 'approved')",
+        viewonly=True,
+        lazy="raise",
+        order_by="Bundle.id",
     )
 
 

@@ -30,12 +30,13 @@ from ordergate.stores.schemas import (
 
 
 async def get_store(session: AsyncSession, slug: str) -> Store:
-    """The store with its policies and payment methods loaded."""
-    # One statement: a store has a handful of policies and methods, so the join stays small.
+    """The store with its policies, payment methods and approved bundles loaded."""
+    # One statement: a store has a handful of policies and methods, so the join stays small; its
+    # approved bundles (any number) in a second. The store cache makes this once per change.
     result = await session.execute(
         select(Store)
         .where(Store.slug == slug)
-        .options(joinedload(Store.policies), joinedload(Store.payment_methods))
+        .options(joinedload(Store.policies), joinedload(Store.payment_methods), selectinload(Store.offers))
     )
     store = result.unique().scalar_one_or_none()
     if store is None:

@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ordergate.catalog.service import list_products, products_by_sku
+from ordergate.checkout.pricing import price_lines
 from ordergate.checkout.schemas import CheckoutIn, ItemIn
-from ordergate.checkout.service import open_checkout, price_lines
+from ordergate.checkout.service import open_checkout
 from ordergate.db import Session
 from ordergate.deps import AppSettings
 from ordergate.errors import DomainError
