@@ -77,6 +77,11 @@ class Totals:
         )
 
 
+def bundle_saving(price: Decimal, units: int, percent_off: int, currency: str) -> Decimal:
+    """`percent_off` of `units` of B at `price`, rounded once to the currency: the one formula."""
+    return money.quantize(money.quantize(price, currency) * units * percent_off / Decimal(100), currency)
+
+
 def bundle_discounts(offers: list[Bundle], lines: list[PricedLine], currency: str) -> list[Discount]:
     """Each approved bundle whose two products are in the cart takes `percent_off` off B's unit
     price for min(quantity of A, quantity of B) units. A unit of B is discounted once at most: the
@@ -92,7 +97,7 @@ def bundle_discounts(offers: list[Bundle], lines: list[PricedLine], currency: st
         if units <= 0:
             continue
         discounted[b.product.id] = discounted.get(b.product.id, 0) + units
-        amount = money.quantize(b.unit_price * units * offer.percent_off / Decimal(100), currency)
+        amount = bundle_saving(b.unit_price, units, offer.percent_off, currency)
         if amount > 0:
             label = bundle_label(a.name, b.name, offer.percent_off)
             found.append(Discount(offer.id, label, b.sku, units, amount))

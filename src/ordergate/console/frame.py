@@ -33,6 +33,7 @@ SECTIONS = (
     ("home", "/admin/home", "Home"),
     ("orders", "/admin/orders", "Orders"),
     ("products", "/admin/products", "Products"),
+    ("bundles", "/admin/bundles", "Bundles"),
     ("payments", "/admin/payments", "Payments"),
     ("messages", "/admin/messages", "Messages"),
     ("intake", "/admin/intake", "Intake"),

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from ordergate.console import (
     audit_pages,
     bulk_pages,
+    bundle_pages,
     catalog_pages,
     home_pages,
     me_pages,
@@ -55,6 +56,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(order_pages.router)
     app.include_router(ops_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(bundle_pages.router)
     app.include_router(refund_pages.router)
     app.include_router(home_pages.router)
     app.include_router(staff_pages.router)

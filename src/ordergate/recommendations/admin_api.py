@@ -45,7 +45,7 @@ async def propose(
 async def get_bundle(
     session: Session, store: CurrentStore, _operator: StoreOperator, bundle_id: BundleId
 ) -> BundleOut:
-    return bundles.bundle_view(*await bundles.get_bundle(session, store, bundle_id))
+    return bundles.bundle_view(*await bundles.get_bundle(session, store, bundle_id), store.currency)
 
 
 @router.post(

@@ -11,8 +11,9 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ordergate import clock
+from ordergate import clock, money
 from ordergate.catalog.models import Product
+from ordergate.checkout.pricing import bundle_saving
 from ordergate.errors import Conflict, NotFound
 from ordergate.recommendations.models import Bundle, ProductPair
 from ordergate.recommendations.schemas import BundleList, BundleOut, bundle_label
@@ -29,13 +30,16 @@ class BundleConflict(Conflict):
     type, title = "bundle-state", "The bundle cannot make this change"
 
 
-def bundle_view(bundle: Bundle, a: Product, b: Product) -> BundleOut:
+def bundle_view(bundle: Bundle, a: Product, b: Product, currency: str) -> BundleOut:
     return BundleOut(
         id=bundle.id,
         sku_a=a.sku,
         name_a=a.name,
         sku_b=b.sku,
         name_b=b.name,
+        price_b=money.text(b.price, currency),
+        saving=money.text(bundle_saving(b.price, 1, bundle.percent_off, currency), currency),
+        currency=currency,
         percent_off=bundle.percent_off,
         state=bundle.state,
         label=bundle_label(a.name, b.name, bundle.percent_off),
@@ -65,7 +69,7 @@ async def list_bundles(session: AsyncSession, store: Store, *, state: str | None
         stmt = stmt.where(Bundle.state == state)
     rows = (await session.execute(stmt.order_by(Bundle.id.desc()))).all()
     order = {s: n for n, s in enumerate(STATES)}
-    views = [bundle_view(bundle, a, b) for bundle, a, b in rows]
+    views = [bundle_view(bundle, a, b, store.currency) for bundle, a, b in rows]
     return BundleList(items=sorted(views, key=lambda v: order[v.state]))
 
 
@@ -138,7 +142,7 @@ async def propose_bundles(session: AsyncSession, store: Store, *, min_orders: in
         session.add(bundle)
         made.append((bundle, anchor, addon))
     await session.flush()
-    return BundleList(items=[bundle_view(*m) for m in made])
+    return BundleList(items=[bundle_view(*m, store.currency) for m in made])
 
 
 async def approve_bundle(
@@ -159,7 +163,7 @@ async def approve_bundle(
     bundle.approved_by, bundle.approved_at = actor[:64], clock.now()
     bundle.retired_by = bundle.retired_at = None
     await session.flush()
-    return bundle_view(bundle, a, b)
+    return bundle_view(bundle, a, b, store.currency)
 
 
 async def retire_bundle(session: AsyncSession, store: Store, bundle_id: int, *, actor: str) -> BundleOut:
@@ -171,4 +175,4 @@ async def retire_bundle(session: AsyncSession, store: Store, bundle_id: int, *, 
     bundle.state = RETIRED
     bundle.retired_by, bundle.retired_at = actor[:64], clock.now()
     await session.flush()
-    return bundle_view(bundle, a, b)
+    return bundle_view(bundle, a, b, store.currency)

@@ -61,6 +61,9 @@ class BundleOut(BaseModel):
     name_a: str
     sku_b: str
     name_b: str
+    price_b: str  # B's price now, in the store's currency
+    saving: str  # what one unit of B saves at this percent now
+    currency: str
     percent_off: int
     state: BundleState
     label: str
