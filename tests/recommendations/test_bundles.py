@@ -7,8 +7,10 @@ import uuid
 from decimal import Decimal
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ordergate.audit.models import AuditEntry
 from ordergate.settings import Settings
 from tests.accounts.helpers import claim, email, order_for
 from tests.factories import DELIVERY, Buyer
@@ -62,6 +64,12 @@ async def test_an_approved_bundle_prices_the_quote_the_checkout_and_the_order(
 ) -> None:
     bundle = await approved_bundle(client, sessionmaker, admin, percent_off=15)
     assert bundle["state"] == "approved"
+    async with sessionmaker() as session:
+        audited = (
+            await session.execute(select(AuditEntry.action, AuditEntry.target, AuditEntry.actor))
+        ).all()
+    assert ("bundle.approve", str(bundle["id"]), bundle["approved_by"]) in audited
+    assert "bundle.propose" in {action for action, _t, _a in audited}
     assert bundle["approved_by"].startswith("key ")
     assert bundle["approved_at"]
     # Two notebooks, three pens: two pens are discounted, 15 % of 7.90 each.

@@ -89,7 +89,9 @@ async def propose_submit(
         errors = FormErrors()
         errors.add("propose.min_orders", SUPPORT)
         return await _page(request, session, settings, found, errors=errors, values=values, status=422)
-    made = await bundles.propose_bundles(session, found.store, min_orders=min_orders, limit=10)
+    made = await bundles.propose_bundles(
+        session, found.store, min_orders=min_orders, limit=10, actor=found.actor
+    )
     return see_other(f"{ADMIN_PATH}/bundles?done={'proposed' if made.items else 'none'}")
 
 
@@ -110,7 +112,7 @@ async def _change(
     if action == "approve" and percent is None:
         errors.add(key, PERCENT)
         return await _page(request, session, settings, found, errors=errors, values=values, status=422)
-    actor = f"key {found.key_id}"
+    actor = found.actor
     try:
         if number is None:
             raise NotFound("No such bundle in this store", field="bundle")

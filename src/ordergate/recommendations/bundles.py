@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ordergate import clock, money
+from ordergate.audit.service import Actor
 from ordergate.catalog.models import Product
 from ordergate.checkout.pricing import bundle_saving
 from ordergate.errors import Conflict, NotFound
@@ -85,7 +86,9 @@ async def get_bundle(
     return row[0], row[1], row[2]
 
 
-async def propose_bundles(session: AsyncSession, store: Store, *, min_orders: int, limit: int) -> BundleList:
+async def propose_bundles(
+    session: AsyncSession, store: Store, *, min_orders: int, limit: int, actor: Actor
+) -> BundleList:
     """New proposals from the store's strongest pairs: held together by at least `min_orders`
     counted orders, both products on sale and in stock, no bundle of the pair yet (in any state:
     a retired one is approved again, not proposed again). Ranked by cosine (co / sqrt(nA nB)), so
@@ -142,11 +145,19 @@ async def propose_bundles(session: AsyncSession, store: Store, *, min_orders: in
         session.add(bundle)
         made.append((bundle, anchor, addon))
     await session.flush()
+    if made:
+        await actor.record(
+            session,
+            store_id=store.id,
+            action="bundle.propose",
+            target=",".join(str(bundle.id) for bundle, _a, _b in made),
+            detail={"min_orders": min_orders, "proposed": len(made)},
+        )
     return BundleList(items=[bundle_view(*m, store.currency) for m in made])
 
 
 async def approve_bundle(
-    session: AsyncSession, store: Store, bundle_id: int, *, percent_off: int | None, actor: str
+    session: AsyncSession, store: Store, bundle_id: int, *, percent_off: int | None, actor: Actor
 ) -> BundleOut:
     """Offer the bundle to every buyer from now on (at `percent_off`, or the percent it has). An
     approved bundle approved again with another percent changes its percent; a retired one is
@@ -160,19 +171,28 @@ async def approve_bundle(
         )
     bundle.percent_off = percent_off if percent_off is not None else bundle.percent_off
     bundle.state = APPROVED
-    bundle.approved_by, bundle.approved_at = actor[:64], clock.now()
+    bundle.approved_by, bundle.approved_at = actor.label[:64], clock.now()
     bundle.retired_by = bundle.retired_at = None
     await session.flush()
+    detail = {"sku_a": a.sku, "sku_b": b.sku, "percent_off": bundle.percent_off}
+    await actor.record(
+        session, store_id=store.id, action="bundle.approve", target=str(bundle.id), detail=detail
+    )
     return bundle_view(bundle, a, b, store.currency)
 
 
-async def retire_bundle(session: AsyncSession, store: Store, bundle_id: int, *, actor: str) -> BundleOut:
+async def retire_bundle(session: AsyncSession, store: Store, bundle_id: int, *, actor: Actor) -> BundleOut:
     """Stop offering (or decline) the bundle: from the next quote or placement, it prices nothing.
     Orders already placed keep the discount they were given."""
     bundle, a, b = await get_bundle(session, store, bundle_id, lock=True)
     if bundle.state == RETIRED:
         raise BundleConflict("This bundle is already retired", field="bundle")
+    was = bundle.state
     bundle.state = RETIRED
-    bundle.retired_by, bundle.retired_at = actor[:64], clock.now()
+    bundle.retired_by, bundle.retired_at = actor.label[:64], clock.now()
     await session.flush()
+    detail = {"sku_a": a.sku, "sku_b": b.sku, "was": was}
+    await actor.record(
+        session, store_id=store.id, action="bundle.retire", target=str(bundle.id), detail=detail
+    )
     return bundle_view(bundle, a, b, store.currency)
