@@ -182,6 +182,11 @@ def _order_context(store: Store, order: Order) -> dict[str, Any]:
         ],
         "totals": {
             "subtotal": fmt(order.subtotal),
+            "discounts": [
+                {"label": str(d.get("label", "")), "amount": fmt(Decimal(str(d.get("amount", "0"))))}
+                for d in order.discounts or []
+            ],
+            "discount": fmt(order.discount),
             "shipping": fmt(order.shipping),
             "total": fmt(order.total),
         },

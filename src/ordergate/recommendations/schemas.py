@@ -20,6 +20,7 @@ class OfferOut(BaseModel):
 
     bundle: int
     with_sku: str  # A, already in the cart
+    with_name: str
     percent_off: int
     saving: str  # per unit added, in the store's currency
     label: str

@@ -8,19 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ordergate import clock, money, security
 from ordergate.catalog.models import Product
 from ordergate.checkout.models import Checkout
+from ordergate.checkout.pricing import bundle_saving
 from ordergate.errors import CheckoutExpired, NotFound
 from ordergate.orders.models import Order, OrderLine
 from ordergate.recommendations.counts import COUNTED
-from ordergate.recommendations.models import ProductPair
-from ordergate.recommendations.schemas import Reason, SuggestionList, SuggestionOut
+from ordergate.recommendations.models import Bundle, ProductPair
+from ordergate.recommendations.schemas import OfferOut, Reason, SuggestionList, SuggestionOut, bundle_label
 from ordergate.stores.models import Store
 
 # Candidates read per request: enough to fill a few suggestions after the similar-name pass.
@@ -135,9 +137,11 @@ def _ranking_query(cart: Cart, *, account_id: int | None) -> object:
         .subquery("together")
     )
     popularity = aliased(ProductPair)
+    offers = _offers(cart)
     in_cart: ColumnElement[int] = case((Product.sku.in_(cart.skus), 1), else_=0)
     score = func.coalesce(together.c.score, 0.0)
     orders = func.coalesce(popularity.orders, 0)
+    percent = func.coalesce(offers.c.percent_off, 0)
     return (
         select(
             Product.sku,
@@ -148,15 +152,38 @@ def _ranking_query(cart: Cart, *, account_id: int | None) -> object:
             score,
             orders,
             Product.image_url,
+            offers.c.bundle,
+            offers.c.percent_off,
+            offers.c.with_sku,
+            offers.c.with_name,
         )
         .outerjoin(together, together.c.product_id == Product.id)
         .outerjoin(popularity, and_(popularity.product_id == Product.id, popularity.other_id == Product.id))
+        .outerjoin(offers, offers.c.product_id == Product.id)
         .where(
             Product.store_id == cart.store_id,
             (in_cart == 1) | (Product.active & (Product.on_hand > Product.reserved)),
         )
-        .order_by(in_cart.desc(), score.desc(), orders.desc(), Product.position, Product.id)
+        # The operator's approved offers first (larger first), then bought-together and popularity.
+        .order_by(in_cart.desc(), percent.desc(), score.desc(), orders.desc(), Product.position, Product.id)
         .limit(CANDIDATES + len(cart.skus))
+    )
+
+
+def _offers(cart: Cart) -> Subquery:
+    """Approved bundles whose A is in the cart, by B: the same for every buyer of this cart."""
+    anchor = aliased(Product)
+    return (
+        select(
+            Bundle.product_b_id.label("product_id"),
+            Bundle.id.label("bundle"),
+            Bundle.percent_off.label("percent_off"),
+            anchor.sku.label("with_sku"),
+            anchor.name.label("with_name"),
+        )
+        .join(anchor, anchor.id == Bundle.product_a_id)
+        .where(Bundle.store_id == cart.store_id, Bundle.state == "approved", anchor.sku.in_(cart.skus))
+        .subquery("offers")
     )
 
 
@@ -167,7 +194,16 @@ async def suggestions(
     Read-only: it changes no price and reserves nothing."""
     rows = (await session.execute(_ranking_query(cart, account_id=account_id))).all()  # type: ignore[call-overload]
     images = {row[0]: row[7] for row in rows}
-    ranked = rank([tuple(row[:7]) for row in rows], limit=limit)
+    offers: dict[str, OfferOut] = {}
+    unique: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    for row in rows:  # a product completing two bundles comes twice: the larger offer first
+        if row[8] is not None and not row[4] and row[0] not in offers:
+            offers[row[0]] = _offer(row, cart.currency)
+        if row[0] not in seen:
+            seen.add(row[0])
+            unique.append(tuple(row[:7]))
+    ranked = rank(unique, limit=limit, offered=set(offers))
     return SuggestionList(
         items=[
             SuggestionOut(
@@ -178,17 +214,36 @@ async def suggestions(
                 currency=cart.currency,
                 reason=reason,
                 image_url=images.get(sku) or "",
+                offer=offers.get(sku),
             )
             for sku, name, description, price, reason in ranked
         ]
     )
 
 
+def _offer(row: Any, currency: str) -> OfferOut:
+    _sku, name, _d, price, *_rest = row
+    bundle, percent, with_sku, with_name = row[8:12]
+    return OfferOut(
+        bundle=bundle,
+        with_sku=with_sku,
+        with_name=with_name,
+        percent_off=percent,
+        saving=money.text(bundle_saving(price, 1, percent, currency), currency),
+        label=bundle_label(with_name, name, percent),
+    )
+
+
 def rank(
-    rows: Sequence[tuple[str, str, str, Decimal, int, float, int]], *, limit: int
+    rows: Sequence[tuple[str, str, str, Decimal, int, float, int]],
+    *,
+    limit: int,
+    offered: set[str] | frozenset[str] = frozenset(),
 ) -> list[tuple[str, str, str, Decimal, Reason]]:
-    """Rows come in cart first, then by bought-together score and popularity: keep that order for
-    the scored and the popular, then fill with products sharing words with the cart."""
+    """Rows come in cart first, then the approved offers, then by bought-together score and
+    popularity: keep that order for the offered, the scored and the popular, then fill with
+    products sharing words with the cart. An offer completes a bundle made from bought-together
+    counts, so it is `bought_together`."""
     cart_words = _words(
         *(f"{name} {description}" for _s, name, description, _p, in_cart, _x, _o in rows if in_cart)
     )
@@ -197,7 +252,7 @@ def rank(
     for sku, name, description, price, in_cart, score, orders in rows:
         if in_cart:
             continue
-        if score > 0:
+        if score > 0 or sku in offered:
             picked.append((sku, name, description, price, "bought_together"))
         elif orders > 0:
             picked.append((sku, name, description, price, "popular"))
