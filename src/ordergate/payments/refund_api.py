@@ -10,7 +10,8 @@ from ordergate.db import Session
 from ordergate.deps import CurrentStore, KeyActor
 from ordergate.errors import Conflict, Forbidden, NotFound, Unauthorized, responses
 from ordergate.orders.schemas import RefundIn, RefundOut
-from ordergate.payments.refunds import RefundTooLarge, refund_order
+from ordergate.payments.refund_plan import RefundTooLarge
+from ordergate.payments.refunds import refund_order
 
 router = APIRouter(prefix="/api/v1/stores/{store}/admin", tags=["operator"])
 

@@ -10,8 +10,6 @@ after the provider answered leaves a pending row to reconcile, never a refund no
 from __future__ import annotations
 
 import secrets
-from collections import Counter
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -36,6 +34,7 @@ from ordergate.payments.models import PaymentInstruction, Refund
 from ordergate.payments.outside import CALL_TIMEOUT, outside_client
 from ordergate.payments.protocol import ProviderUnavailable
 from ordergate.payments.refund_calls import RefundAnswer, RefundAsk, ask_provider
+from ordergate.payments.refund_plan import RefundTooLarge, plan_refund
 from ordergate.sql import execute_counted
 from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import get_store
@@ -48,16 +47,6 @@ PENDING, SUCCEEDED, FAILED, RECORDED = "pending", "succeeded", "failed", "record
 # Stock taken off the shelf by payment and not yet put back: only then can a refund restock.
 STOCK_OUT = PAID_STATUSES
 log = structlog.get_logger("ordergate.payments")
-
-
-class RefundTooLarge(Conflict):
-    type, title = "refund-exceeds-paid", "More than was paid and not yet refunded"
-
-
-@dataclass(frozen=True)
-class Plan:
-    amount: Decimal
-    lines: list[dict[str, object]]
 
 
 def paid_amount(order: Order) -> Decimal:
@@ -103,73 +92,6 @@ def _paying_instruction(order: Order) -> PaymentInstruction | None:
     return current[-1] if current else None
 
 
-def _net_share(net: Decimal, units: int, of: int, currency: str) -> Decimal:
-    """What `units` of a line of `of` units paid, its bundle discount spread over all of them."""
-    return money.quantize(net * units / of, currency) if of else Decimal(0)
-
-
-def _lines_value(
-    data: RefundIn, ordered: Counter[str], nets: dict[str, Decimal], already: Counter[str], currency: str
-) -> tuple[list[dict[str, object]], Decimal]:
-    """The lines asked for, checked against what the order has and what was refunded already."""
-    assert data.lines is not None
-    wanted: Counter[str] = Counter()
-    for n, item in enumerate(data.lines):
-        if item.sku not in ordered:
-            raise Unprocessable(f"{item.sku} is not a line of this order", field=f"lines[{n}].sku")
-        wanted[item.sku] += item.quantity
-        left = ordered[item.sku] - already[item.sku]
-        if wanted[item.sku] > left:
-            raise RefundTooLarge(
-                f"{left} of {item.sku} can still be refunded on this order", field=f"lines[{n}].quantity"
-            )
-    lines: list[dict[str, object]] = [{"sku": sku, "quantity": q} for sku, q in wanted.items()]
-    # The share of units already refunded plus these, less the share already refunded: refunding a
-    # line in any number of steps adds up to exactly what the line paid.
-    value = sum(
-        (
-            _net_share(nets[sku], already[sku] + q, ordered[sku], currency)
-            - _net_share(nets[sku], already[sku], ordered[sku], currency)
-            for sku, q in wanted.items()
-        ),
-        Decimal(0),
-    )
-    return lines, value
-
-
-def _plan(order: Order, data: RefundIn, refunds: list[Refund], remaining: Decimal) -> Plan:
-    ordered: Counter[str] = Counter()
-    nets: dict[str, Decimal] = {}  # what each SKU's lines paid: their totals less bundle discounts
-    for line in order.lines:
-        ordered[line.sku] += line.quantity
-        nets[line.sku] = nets.get(line.sku, Decimal(0)) + line.line_total - line.discount
-    already: Counter[str] = Counter()
-    for refund in refunds:
-        for done in refund.lines or []:
-            already[str(done["sku"])] += int(done["quantity"])
-    lines: list[dict[str, object]] = []
-    if data.lines:
-        lines, value = _lines_value(data, ordered, nets, already, order.currency)
-        amount = data.amount if data.amount is not None else money.quantize(value, order.currency)
-    elif data.amount is None:  # everything not yet refunded
-        left = {sku: q - already[sku] for sku, q in ordered.items()}
-        lines = [{"sku": sku, "quantity": q} for sku, q in left.items() if q > 0]
-        amount = remaining
-    else:
-        amount = data.amount
-    if money.quantize(amount, order.currency) != amount:
-        raise Unprocessable(
-            f"{order.currency} amounts have at most {money.exponent(order.currency)} decimals", field="amount"
-        )
-    if amount > remaining:
-        raise RefundTooLarge(
-            f"At most {money.text(remaining, order.currency)} {order.currency} can still be refunded "
-            "on this order",
-            field="amount",
-        )
-    return Plan(amount=amount, lines=lines)
-
-
 async def locked_refunds(session: AsyncSession, order: Order) -> list[Refund]:
     """Lock the order, then read its refunds fresh: whoever locks second sees the first's refund."""
     await session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
@@ -201,7 +123,7 @@ async def start_refund(
     remaining = paid - sum((r.amount for r in refunds if _holding(r)), Decimal(0))
     if remaining <= 0:
         raise RefundTooLarge("Everything paid for this order is refunded already", field="amount")
-    plan = _plan(order, data, [r for r in refunds if _holding(r)], remaining)
+    plan = plan_refund(order, data, [r for r in refunds if _holding(r)], remaining)
     if ceiling is not None and plan.amount > ceiling:
         raise Forbidden(
             f"Your refund limit is {money.text(ceiling, order.currency)} {order.currency}: "
