@@ -137,3 +137,16 @@ async def test_suggestions_carry_the_offer_the_same_for_a_guest_and_an_account(
     theirs = (await client.get(f"{account}/checkouts/{mine['id']}/recommendations")).json()["items"]
     assert theirs[0]["offer"] == guest[0]["offer"]
     assert theirs[0]["price"] == guest[0]["price"]
+
+
+async def test_the_thank_you_page_suggests_b_without_promising_the_bundle_saving(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], admin: dict[str, str]
+) -> None:
+    """Its "Add" starts a new checkout without the order's notebook: no bundle applies there."""
+    await approved_bundle(client, sessionmaker, admin)
+    order = await order_for(client, email(), sku=NB)
+    page = await client.get(f"/s/demo/orders/{order['token']}")
+    assert page.status_code == 200
+    assert ADD_FORM.findall(page.text)[0][1] == PEN
+    assert "save 10 %" not in words(page.text)
+    assert "Often bought together with your items" in words(page.text)

@@ -36,9 +36,11 @@ async def for_checkout(
 
 
 async def for_order(session: AsyncSession, store: Store, skus: list[str]) -> list[SuggestionOut]:
-    """Up to three suggestions for the thank-you page, from the order's items."""
+    """Up to three suggestions for the thank-you page, from the order's items. Without their bundle
+    offers: "Add" there starts a new checkout, which does not hold the order's items."""
     cart = suggest.Cart(store.id, store.currency, tuple(skus))
-    return (await suggest.suggestions(session, cart, limit=SHOWN)).items
+    items = (await suggest.suggestions(session, cart, limit=SHOWN)).items
+    return [item.model_copy(update={"offer": None}) for item in items]
 
 
 async def added_notice(
