@@ -86,6 +86,9 @@ async def test_invite_sign_in_by_code_roles_limit_and_deactivation(
     page = (await staff_client.get(second)).text
     assert f'action="{second}/shipments"' not in page  # no form the role would refuse
     assert f'action="{second}/shipments"' in (await client.get(second)).text
+    bulk = (await staff_client.get("/admin/orders/bulk")).text
+    assert 'action="/admin/orders/bulk/ship"' not in bulk
+    assert "Your role can look at orders but not change them" in bulk
     r = await post(staff_client, f"{second}/shipments", {"carrier": "DHL", "tracking_number": "T-2"})
     assert r.status_code == 403
     assert "Viewers can look" in r.text
