@@ -24,6 +24,7 @@ ACTIONS = (
     ("order.cancel", "Cancellations"),
     ("refund", "Refunds"),
     ("product", "Products"),
+    ("bundle", "Bundles"),
     ("stock", "Stock changes"),
     ("intake", "Intake"),
     ("key", "API keys"),
