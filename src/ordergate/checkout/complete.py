@@ -21,7 +21,7 @@ from ordergate.errors import (
     NotAvailable,
     Unprocessable,
 )
-from ordergate.notifications.service import notify_order_created, seal_order_link
+from ordergate.notifications.service import order_confirmation, seal_order_link
 from ordergate.orders.models import Order, OrderLine
 from ordergate.orders.place import insert_order, new_order
 from ordergate.orders.schemas import OrderIn
@@ -29,6 +29,7 @@ from ordergate.orders.service import tracking_document
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.service import draft_instruction, find_method
 from ordergate.settings import Settings
+from ordergate.sql import Write
 from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import guest_checkout, ready_methods, require_ready
 
@@ -141,7 +142,12 @@ async def complete_checkout(
     checkout_hash = security.hash_token(checkout_id)
     token = security.order_token_for_checkout(checkout_id, idempotency_key)
     # Locks the checkout row (PostgreSQL): concurrent completions of one checkout queue here.
-    checkout = await lock_checkout(session, store, checkout_id, account_id=account_id)
+    # On PostgreSQL the same statement draws the order's id: the order and everything that names
+    # it are then written in one statement (orders.place.insert_order).
+    postgres = session.get_bind().dialect.name == "postgresql"
+    checkout, order_id = await lock_checkout(
+        session, store, checkout_id, account_id=account_id, draw=postgres
+    )
 
     if checkout.status != "open":
         earlier = await _earlier_order(
@@ -201,16 +207,22 @@ async def complete_checkout(
         actor="buyer",
         event_data={"payment_method": method.key},
     )
+    if order_id is not None:
+        order.id = order_id
     order.instructions.append(await draft_instruction(session, store, order, method, settings=settings))
     # The tracking document goes in with the order (set last, with everything it shows): the
     # order's first read is one SELECT.
     order.tracking, order.tracking_until = tracking_document(order, store, token=token, settings=settings)
+
+    def riders(order: Order) -> list[Write]:
+        # The confirmation and the checkout's close ride with the order (same transaction; on
+        # PostgreSQL the same statement).
+        return [*order_confirmation(order), close_checkout(checkout, order_id=order.id, at=order.created_at)]
+
     try:
-        await insert_order(session, order)
+        await insert_order(session, order, then=riders)
     except IntegrityError as exc:
         if "idempotency_key" in str(exc.orig):
             raise IdempotencyConflict(field="Idempotency-Key") from None
         raise
-    await close_checkout(session, checkout, order_id=order.id, at=order.created_at)
-    await notify_order_created(session, order)  # the confirmation, in this same transaction
     return order, token, True

@@ -27,9 +27,10 @@ from ordergate.checkout.schemas import (
 from ordergate.contact import ContactIn
 from ordergate.errors import CheckoutExpired, CheckoutPlaced, Conflict, FieldError, NotFound, Unprocessable
 from ordergate.orders.models import Order
+from ordergate.orders.place import NEXT_ORDER_ID
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
-from ordergate.sql import execute_counted
+from ordergate.sql import Write, execute_counted
 from ordergate.stores.models import Store
 from ordergate.stores.service import ready_methods, required_delivery_fields
 
@@ -166,29 +167,39 @@ _LOCK = (
     .where(_CHECKOUTS.c.id_hash == bindparam("id_hash"), _CHECKOUTS.c.store_id == bindparam("store_id"))
     .with_for_update()
 )
-_CLOSE = (
-    update(_CHECKOUTS)
-    .where(_CHECKOUTS.c.id_hash == bindparam("of_checkout"))
-    .values(status="completed", order_id=bindparam("placed"), updated_at=bindparam("at"))
-)
+# PostgreSQL: the checkout's lock also draws its order's id (orders.place.insert_order).
+_LOCK_DRAWING = _LOCK.add_columns(NEXT_ORDER_ID.label("drawn_order_id"))
 
 
 async def lock_checkout(
-    session: AsyncSession, store: Store, checkout_id: str, *, account_id: int | None = None
-) -> Checkout:
+    session: AsyncSession,
+    store: Store,
+    checkout_id: str,
+    *,
+    account_id: int | None = None,
+    draw: bool = False,
+) -> tuple[Checkout, int | None]:
     """`find_checkout(lock=True)` in one Core statement, for a placement: the checkout comes back
-    detached (outside the session; `close_checkout` completes it with Core too)."""
+    detached (outside the session; `close_checkout` completes it with Core too). With `draw`
+    (PostgreSQL), the same statement draws the id of the order the checkout may become."""
     conn = await session.connection()
     params = {"id_hash": security.hash_token(checkout_id), "store_id": store.id}
-    row = (await conn.execute(_LOCK, params)).first()
-    return _usable(None if row is None else Checkout(**row._mapping), account_id)
+    row = (await conn.execute(_LOCK_DRAWING if draw else _LOCK, params)).first()
+    if row is None:
+        return _usable(None, account_id), None
+    fields = dict(row._mapping)
+    drawn = fields.pop("drawn_order_id", None)
+    return _usable(Checkout(**fields), account_id), drawn
 
 
-async def close_checkout(session: AsyncSession, checkout: Checkout, *, order_id: int, at: datetime) -> None:
-    """A locked checkout (`lock_checkout`) becomes its order's: one Core UPDATE."""
-    conn = await session.connection()
-    await conn.execute(_CLOSE, {"of_checkout": checkout.id_hash, "placed": order_id, "at": at})
+def close_checkout(checkout: Checkout, *, order_id: int, at: datetime) -> Write:
+    """The write that makes a locked checkout (`lock_checkout`) its order's."""
     checkout.status, checkout.order_id, checkout.updated_at = "completed", order_id, at
+    return Write(
+        _CHECKOUTS,
+        {"status": "completed", "order_id": order_id, "updated_at": at},
+        where={"id_hash": checkout.id_hash},
+    )
 
 
 async def read_checkout(

@@ -10,10 +10,10 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import exists, select, update
+from sqlalchemy import Table, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
@@ -33,7 +33,7 @@ from ordergate.orders.status import OrderStatus
 from ordergate.payments.models import PaymentInstruction, Refund
 from ordergate.ratelimit import allow
 from ordergate.settings import Settings
-from ordergate.sql import insert, rowcount
+from ordergate.sql import Write, rowcount, run_writes
 from ordergate.stores.models import Store
 
 log = structlog.get_logger("ordergate.notifications")
@@ -97,24 +97,24 @@ def order_contacts(order: Order) -> list[tuple[str, str]]:
 async def _enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert messages; one whose dedupe key is already there is left as it is (never an error,
     which would undo the business change it rides with)."""
-    if not rows:
-        return
+    await run_writes(await session.connection(), _messages(rows))
+
+
+def _messages(rows: Sequence[dict[str, Any]]) -> list[Write]:
     now = clock.now()
-    values = [
-        {
-            "order_id": None,
-            "payload": {},
-            "sealed": None,
-            "state": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            **row,
-        }
-        for row in rows
-    ]
-    # Parameters apart from the statement (not .values(rows)): one compiled form, cached.
-    await session.execute(insert(session, OutboxMessage.__table__).on_conflict_do_nothing(), values)
+    defaults: dict[str, Any] = {
+        "order_id": None,
+        "payload": {},
+        "sealed": None,
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    return [Write(_OUTBOX, {**defaults, **row}, skip_conflicts=True) for row in rows]
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 def _order_rows(order: Order, kind: str, key: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -138,9 +138,10 @@ def seal_order_link(settings: Settings, token: str) -> str:
     return seal(settings, token, context=link_context(security.hash_token(token)))
 
 
-async def notify_order_created(session: AsyncSession, order: Order) -> None:
-    """The confirmation with the tracking link (unsealed from `order.link_seal` when sent)."""
-    await _enqueue(session, _order_rows(order, ORDER_CONFIRMATION, f"order:{order.id}:confirmation", {}))
+def order_confirmation(order: Order) -> list[Write]:
+    """The outbox rows of the confirmation with the tracking link (unsealed from `order.link_seal`
+    when sent), for the placement to write with its order (orders.place.insert_order)."""
+    return _messages(_order_rows(order, ORDER_CONFIRMATION, f"order:{order.id}:confirmation", {}))
 
 
 async def notify_status_change(session: AsyncSession, order: Order, event: OrderEvent) -> None:

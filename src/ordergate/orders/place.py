@@ -3,18 +3,20 @@ whoever takes the order (Checkout for guests and accounts, Intake for sales chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from ordergate import clock, security
 from ordergate.orders import document  # its flush hook keeps every order's tracking document fresh
 from ordergate.orders.models import Order, OrderEvent, OrderLine
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.models import PaymentInstruction
+from ordergate.sql import Write, run_writes
 
 
 def new_order(
@@ -99,32 +101,62 @@ async def open_order(session: AsyncSession, **fields: Any) -> Order:
 
 
 def _values(row: object, table: Table) -> dict[str, Any]:
-    """A row built in memory as the values of its INSERT: every column but an unset default."""
+    """A row built in memory as the values of its INSERT, column defaults applied here (an INSERT
+    inside a CTE gets none from SQLAlchemy); an unset primary key is left to the database."""
     values = {}
     for column in table.columns:
         value = getattr(row, column.key)
-        if value is None and (column.primary_key or column.default is not None):
+        if value is None and column.primary_key:
             continue
+        default = column.default
+        if value is None and isinstance(default, ScalarElementColumnDefault):
+            value = default.arg
+        elif value is None and isinstance(default, CallableColumnDefault):
+            value = default.arg(None)  # type: ignore[arg-type]  # wraps a no-argument callable
         values[column.key] = value
     return values
 
 
-async def insert_order(session: AsyncSession, order: Order) -> None:
-    """Write a `new_order` (with its payment instructions and tracking document set) with Core
-    statements, one INSERT per table, none of them through the unit of work: the hot path of a
-    placement. The order stays out of the session (sets `order.id`); the order's version and
-    document are the ones it carries (orders.document's flush hook sees no flush here)."""
-    conn = await session.connection()
-    order.id = (await conn.execute(_INSERT_ORDER, _values(order, ORDERS))).scalar_one()
+# PostgreSQL: the order's id drawn ahead of its INSERT, in a statement the placement runs anyway
+# (its checkout's lock), so that the order and every row naming it go in one statement.
+NEXT_ORDER_ID = func.nextval("orders_id_seq")
+
+
+def _children(order: Order) -> list[Write]:
+    """The order's lines, first event and payment instructions, naming `order.id`."""
+    writes = []
     for table, rows in (
         (cast(Table, OrderLine.__table__), order.lines),
         (cast(Table, OrderEvent.__table__), order.events),
         (cast(Table, PaymentInstruction.__table__), order.instructions),
     ):
-        if rows:
-            for row in rows:
-                row.order_id = order.id
-            await conn.execute(insert(table), [_values(row, table) for row in rows])
+        for row in rows:
+            row.order_id = order.id
+            writes.append(Write(table, _values(row, table)))
+    return writes
+
+
+async def insert_order(
+    session: AsyncSession,
+    order: Order,
+    *,
+    then: Callable[[Order], Sequence[Write]] = lambda _order: (),
+) -> None:
+    """Write a `new_order` (its payment instructions and tracking document set) with Core, none of
+    it through the unit of work: the hot path of a placement. `then(order)` gives the rows that ride
+    with it, once `order.id` is known (the outbox's confirmation, the checkout's close). The order
+    stays out of the session; its version and document are the ones it carries (orders.document's
+    flush hook sees no flush here).
+
+    With `order.id` already drawn (`NEXT_ORDER_ID`, PostgreSQL) everything is one statement
+    (sql.run_writes); otherwise the order's INSERT returns its id, then one statement per table."""
+    conn = await session.connection()
+    if order.id is None:
+        order.id = (await conn.execute(_INSERT_ORDER, _values(order, ORDERS))).scalar_one()
+        writes = _children(order)
+    else:
+        writes = [Write(ORDERS, _values(order, ORDERS)), *_children(order)]
+    await run_writes(conn, [*writes, *then(order)])
 
 
 ORDERS = cast(Table, Order.__table__)
