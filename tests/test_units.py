@@ -111,3 +111,15 @@ def test_operator_keys_hash_and_verify() -> None:
     assert security.verify_operator_key(by_hand, chosen)
     assert not security.verify_operator_key(by_hand, chosen + "!")
     assert security.operator_key_id(key) == key.split("_")[1]
+
+
+def test_the_runtime_check_finds_the_heads_alembic_finds() -> None:
+    """`ordergate serve` checks the schema without importing alembic: its reading of the revision
+    files must name the same heads as alembic's own."""
+    from alembic.script import ScriptDirectory
+
+    from ordergate.db import alembic_config, head_revisions
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert head_revisions() == frozenset(heads)
+    assert len(heads) > 1  # the tree has branches: a merge or a new head is read the same way

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, Numeric, String, event
+from sqlalchemy import MetaData, Numeric, String, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -178,10 +179,28 @@ def migrate(database_url: str, revision: str = "heads") -> None:
 
 @lru_cache(maxsize=1)
 def head_revisions() -> frozenset[str]:
-    """Every head of the migration tree (independent domains may each add a branch)."""
-    from alembic.script import ScriptDirectory
-
-    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    """Every head of the migration tree (independent domains may each add a branch): each
+    revision no other revision names as its `down_revision`. Read from the revision files' own
+    assignments (`ast`), not through alembic, which a web process then never imports (about 13 MB
+    of modules, alembic and mako); `tests/test_units.py` checks this against alembic's heads."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.AnnAssign) and node.value is not None:
+                target: ast.expr = node.target
+                value = node.value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            else:
+                continue
+            name = target.id if isinstance(target, ast.Name) else ""
+            found = ast.literal_eval(value) if name in ("revision", "down_revision") else None
+            if name == "revision":
+                revisions.add(str(found))
+            elif found is not None:
+                parents.update([found] if isinstance(found, str) else found)
+    return frozenset(revisions - parents)
 
 
 class DatabaseNotReady(RuntimeError):
@@ -189,11 +208,13 @@ class DatabaseNotReady(RuntimeError):
 
 
 async def schema_revisions(engine: AsyncEngine) -> frozenset[str]:
-    from alembic.runtime.migration import MigrationContext
-
+    """The revisions the database is at (alembic's own table, read without alembic)."""
     async with engine.connect() as conn:
-        heads = await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
-    return frozenset(heads)
+        has_table = await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version"))
+        if not has_table:
+            return frozenset()
+        rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        return frozenset(str(row[0]) for row in rows)
 
 
 async def check_migrated(engine: AsyncEngine) -> None:

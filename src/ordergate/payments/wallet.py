@@ -9,9 +9,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from embit import bip32, script  # type: ignore[import-untyped]
-from embit.descriptor import Descriptor  # type: ignore[import-untyped]
-from embit.networks import NETWORKS  # type: ignore[import-untyped]
+# embit (about 2 MB of modules) loads when a wallet is first read, not with every web process.
 
 NETWORK_KEYS = {"mainnet": "main", "testnet": "test", "signet": "signet", "regtest": "regtest"}
 # Extended key version prefixes -> (network family, script type), SLIP-132. A plain xpub (tpub)
@@ -54,6 +52,9 @@ class WatchOnlyWallet:
         """The receive address at `index` (external chain)."""
         if not 0 <= index < 2**31:
             raise WalletError("derivation index out of range")
+        from embit import script  # type: ignore[import-untyped]
+        from embit.networks import NETWORKS  # type: ignore[import-untyped]
+
         net = NETWORKS[NETWORK_KEYS[self.network]]
         if self._descriptor is not None:
             d = self._descriptor
@@ -115,6 +116,9 @@ def _script_type(prefix: str, implied: str | None, given: str | None) -> str:
 def _from_xpub(text: str, network: str | None, given: str | None = None) -> WatchOnlyWallet:
     if text.startswith(PRIVATE_PREFIXES):
         raise WalletError("this is a private key; give the extended public key (no private keys are held)")
+    from embit import bip32
+    from embit.networks import NETWORKS
+
     prefix = text[:4]
     if prefix not in PUBLIC_PREFIXES:
         raise WalletError("not an extended public key (xpub, ypub, zpub, tpub, upub or vpub)")
@@ -133,6 +137,9 @@ def _from_xpub(text: str, network: str | None, given: str | None = None) -> Watc
 
 
 def _from_descriptor(text: str, network: str | None) -> WatchOnlyWallet:
+    from embit.descriptor import Descriptor  # type: ignore[import-untyped]
+    from embit.networks import NETWORKS
+
     body = text.split("#", 1)[0].strip()  # the checksum is optional
     if any(p in body for p in PRIVATE_PREFIXES):
         raise WalletError("the descriptor holds a private key; use its public form")

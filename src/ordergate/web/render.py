@@ -11,18 +11,15 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import phonenumbers
 import pycountry
-import segno
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ordergate import clock, money
@@ -30,6 +27,9 @@ from ordergate.middleware import CSRF_COOKIE
 from ordergate.security import same_secret
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -62,7 +62,11 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={_static_version(name)}"
 
 
+@lru_cache(maxsize=1)
 def _environment() -> Environment:
+    # Jinja, segno and babel's dates load with the first page, not with the API's routes (memory).
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -174,11 +178,15 @@ class Formats:
 
     def moment(self, when: datetime) -> Markup:
         """The time in UTC; the page's script shows it in the buyer's time zone (UTC on hover)."""
+        from babel.dates import format_datetime
+
         text = f"{format_datetime(when.astimezone(UTC), 'medium', tzinfo=UTC, locale=self.locale)} UTC"
         return Markup('<time datetime="{}" data-local>{}</time>').format(self.iso(when), text)
 
     def until(self, when: datetime) -> str:
         """ "in 14 minutes" / "2 minutes ago", in English like the rest of the page."""
+        from babel.dates import format_timedelta
+
         return str(format_timedelta(when - clock.now(), add_direction=True, threshold=1.1, locale="en"))
 
     def iso(self, when: datetime) -> str:
@@ -197,6 +205,8 @@ def _decimal(amount: str | Decimal) -> Decimal:
 
 def qr_svg(data: str, label: str) -> Markup:
     """An inline SVG QR code (segno, no images), named for screen readers."""
+    import segno
+
     svg = segno.make(data, error="m").svg_inline(
         scale=1, border=4, omitsize=True, dark="#111111", light="#ffffff", svgclass="qr-code"
     )
@@ -275,8 +285,10 @@ def render(
 ) -> HTMLResponse:
     """A page with its security headers and its area's CSRF token (a cookie when the visitor had none)."""
     token, new = csrf_token(request, area)
-    html = _ENV.get_template(template).render(
-        **context, csrf_field=area.field, csrf_token=token, noindex=noindex
+    html = (
+        _environment()
+        .get_template(template)
+        .render(**context, csrf_field=area.field, csrf_token=token, noindex=noindex)
     )
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Security-Policy"] = content_security_policy(img_sources)
@@ -294,6 +306,3 @@ def render(
             secure=area.secure(settings),
         )
     return response
-
-
-_ENV = _environment()
