@@ -80,14 +80,15 @@ def _built(key: tuple[object, ...], build: Callable[[], UpdateBase]) -> UpdateBa
 
 
 async def run_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
-    """Run `writes` in order, in the connection's transaction. On PostgreSQL they are one statement:
-    each write but the last a data-modifying CTE of the last (one round trip; parents may come
-    before their children, foreign keys are checked at the statement's end). Elsewhere one
-    statement per run of writes of the same shape (executemany)."""
+    """Run `writes` in order, in the connection's transaction. On PostgreSQL, when no two of them
+    go to the same table, they are one statement: each write but the last a data-modifying CTE of
+    the last (one round trip; foreign keys are checked at the statement's end). Sibling CTEs run in
+    no set order, so rows of one table (an order's lines, ids in the buyer's order) and every write
+    on SQLite go as one statement per run of writes of the same shape (executemany), in order."""
     if not writes:
         return
     dialect = conn.dialect.name
-    if dialect == "postgresql":
+    if dialect == "postgresql" and len({w.table.name for w in writes}) == len(writes):
 
         def bundle() -> UpdateBase:
             *ahead, last = [w.statement(dialect, f"p{n}_") for n, w in enumerate(writes)]
