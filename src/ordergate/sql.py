@@ -94,7 +94,7 @@ async def run_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
             *ahead, last = [w.statement(dialect, f"p{n}_") for n, w in enumerate(writes)]
             return last.add_cte(*(part.cte(f"w{n}") for n, part in enumerate(ahead)))
 
-        stmt = _built((dialect, *(w.shape() for w in writes)), bundle)
+        stmt = _built(("bundle", dialect, *(w.shape() for w in writes)), bundle)
         params: dict[str, Any] = {}
         for n, write in enumerate(writes):
             params.update(write.params(f"p{n}_"))
@@ -102,5 +102,5 @@ async def run_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
         return
     for shape, group in groupby(writes, key=Write.shape):
         rows = list(group)
-        stmt = _built((dialect, shape), partial(rows[0].statement, dialect, "v_"))
+        stmt = _built(("each", dialect, shape), partial(rows[0].statement, dialect, "v_"))
         await conn.execute(stmt, [w.params("v_") for w in rows])
