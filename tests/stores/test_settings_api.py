@@ -145,9 +145,19 @@ async def test_delivery_fields_required_and_optional(
     page = await client.get(f"/s/demo/checkout/{chk['id']}")
     assert 'name="instructions"' in page.text or 'name="delivery.instructions"' in page.text
 
-    both = await change(client, admin, {"delivery_fields_optional": ["city"]})
+    both = await change(client, admin, {"delivery_fields": ["city"], "delivery_fields_optional": ["city"]})
     assert both.status_code == 422
     assert problem_field(both) == "delivery_fields_optional"
+    # Named in one list only, a field leaves the other.
+    moved = await change(client, admin, {"delivery_fields_optional": ["city", "postal_code"]})
+    assert moved.status_code == 200, moved.text
+    fields = {f["name"]: f["required"] for f in moved.json()["delivery_fields"]}
+    assert (fields["city"], fields["postal_code"], fields["region"]) == (False, False, True)
+    assert "instructions" not in fields
+    back = await change(client, admin, {"delivery_fields": ["name", "address_line1", "city", "country"]})
+    fields = {f["name"]: f["required"] for f in back.json()["delivery_fields"]}
+    assert (fields["city"], fields["postal_code"]) == (True, False)
+    assert "region" not in fields
     bad = await change(client, admin, {"delivery_fields": ["name", "shoe_size"]})
     assert bad.status_code == 422
     assert problem_field(bad).startswith("delivery_fields")

@@ -70,6 +70,30 @@ def _loyalty(value: Decimal) -> str:
     return "0" if value == 0 else text
 
 
+def _delivery(store: Store, patch: StoreSettingsPatch) -> tuple[list[str], list[str]] | None:
+    """The required and optional delivery fields after the patch (None: it changes neither). A field
+    named in one list leaves the other unless the patch gives both lists, where naming one field
+    in both is refused."""
+    required_in, optional_in = patch.delivery_fields, patch.delivery_fields_optional
+    if required_in is None and optional_in is None:
+        return None
+    if required_in is not None and optional_in is not None:
+        both = [name for name in optional_in if name in required_in]
+        if both:
+            raise Unprocessable(
+                f"{', '.join(both)}: a field is either required or optional, not both",
+                field="delivery_fields_optional",
+            )
+    current_optional = list(store.delivery_fields_optional or [])
+    required = list(dict.fromkeys(required_in if required_in is not None else store.delivery_fields))
+    optional = list(dict.fromkeys(optional_in if optional_in is not None else current_optional))
+    if required_in is None:
+        required = [name for name in required if name not in optional]
+    if optional_in is None:
+        optional = [name for name in optional if name not in required]
+    return required, optional
+
+
 def _plain_changes(store: Store, patch: StoreSettingsPatch) -> list[tuple[str, str, object, object]]:
     """(action, column, before, after) of the store's own columns that the patch changes."""
     wanted: list[tuple[str, str, object]] = []
@@ -77,13 +101,10 @@ def _plain_changes(store: Store, patch: StoreSettingsPatch) -> list[tuple[str, s
         wanted.append(("settings.guest_checkout", "guest_checkout_enabled", patch.guest_checkout_enabled))
     if patch.guest_checkout_note is not None:
         wanted.append(("settings.guest_checkout", "guest_checkout_note", patch.guest_checkout_note.strip()))
-    if patch.delivery_fields is not None:
-        wanted.append(
-            ("settings.delivery_fields", "delivery_fields", list(dict.fromkeys(patch.delivery_fields)))
-        )
-    if patch.delivery_fields_optional is not None:
-        optional = list(dict.fromkeys(patch.delivery_fields_optional))
-        wanted.append(("settings.delivery_fields", "delivery_fields_optional", optional))
+    delivery = _delivery(store, patch)
+    if delivery is not None:
+        wanted.append(("settings.delivery_fields", "delivery_fields", delivery[0]))
+        wanted.append(("settings.delivery_fields", "delivery_fields_optional", delivery[1]))
     if patch.notification_channels is not None:
         channels = list(dict.fromkeys(patch.notification_channels))
         wanted.append(("settings.notification_channels", "notification_channels", channels))
@@ -96,23 +117,6 @@ def _plain_changes(store: Store, patch: StoreSettingsPatch) -> list[tuple[str, s
         for action, column, after in wanted
         if getattr(store, column) != after
     ]
-
-
-def _check_delivery(store: Store, patch: StoreSettingsPatch) -> None:
-    required = patch.delivery_fields if patch.delivery_fields is not None else store.delivery_fields
-    optional = (
-        patch.delivery_fields_optional
-        if patch.delivery_fields_optional is not None
-        else store.delivery_fields_optional or []
-    )
-    both = [name for name in optional if name in required]
-    if both:
-        field = (
-            "delivery_fields_optional" if patch.delivery_fields_optional is not None else "delivery_fields"
-        )
-        raise Unprocessable(
-            f"{', '.join(both)}: a field is either required or optional, not both", field=field
-        )
 
 
 def _method_changes(
@@ -203,7 +207,6 @@ async def update_settings(
     what changed."""
     store = await get_store(session, slug)  # this session's own rows: the cached copy is never changed
     versions = await policy_versions(session, store)
-    _check_delivery(store, patch)
     plain = _plain_changes(store, patch)
     methods = _method_changes(store, patch, settings)
     policies = _policy_changes(store, patch, versions)
