@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -22,7 +21,7 @@ from ordergate.orders import document
 from ordergate.orders.service import document_answer
 
 PREFIX = "/api/v1/stores/"
-# asyncpg's SQL: no compilation per read (the same statement as orders.document's read).
+# Driver-level SQL: no compilation per read (the same statement as orders.document's read).
 SELECT = "SELECT version, tracking, tracking_until FROM orders WHERE token_hash = $1 AND store_id = $2"
 MAX_SLUG, MAX_TOKEN = 64, 128
 
@@ -76,11 +75,9 @@ class TrackingFastLane:
             return False
         try:
             async with state.engine.connect() as conn:
-                # asyncpg itself, on a connection from the engine's pool: outside a transaction
-                # one statement is its own (no BEGIN, no COMMIT), prepared once per connection.
-                driver = (await conn.get_raw_connection()).driver_connection
-                row = await driver.fetchrow(SELECT, security.hash_token(token), store.id)
-        except (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                row = (await auto.exec_driver_sql(SELECT, (security.hash_token(token), store.id))).first()
+        except (SQLAlchemyError, OSError):
             return False  # the route answers, and reports, whatever went wrong
         if row is None or row[1] is None or (row[2] is not None and row[2] <= clock.now()):
             return False
