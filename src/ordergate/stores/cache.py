@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ class StoreCache:
         self._listener: Any = None
         self._task: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
+        self._barriers: dict[str, asyncio.Event] = {}
 
     def version(self) -> tuple[int, Any]:
         if self.signal is None:
@@ -140,7 +142,7 @@ class StoreCache:
             lost = asyncio.Event()
             try:
                 conn = await asyncpg.connect(dsn, server_settings={"application_name": "ordergate-config"})
-                await conn.add_listener(CHANNEL, lambda *_: _bump())
+                await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: self._heard(payload))
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("store config listener down", error=type(exc).__name__)
@@ -155,6 +157,28 @@ class StoreCache:
             finally:
                 self.listening = False
                 self.entries.clear()
+
+    def _heard(self, payload: str) -> None:
+        barrier = self._barriers.pop(payload, None)
+        if barrier is not None:
+            barrier.set()  # our own barrier (settle): no change to anything
+        else:
+            _bump()
+
+    async def settle(self) -> None:
+        """Wait until this process has heard of every change committed before the call: a NOTIFY of
+        our own goes through the channel, and PostgreSQL delivers notifications in commit order.
+        (Tests call it so that a late notification does not drop the cache mid-measurement.)"""
+        if not self.postgres or not self.listening:
+            return
+        token = f"settle:{secrets.token_hex(8)}"
+        barrier = self._barriers[token] = asyncio.Event()
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql(f"SELECT pg_notify('{CHANNEL}', '{token}')")
+            await conn.commit()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(barrier.wait(), timeout=5)
+        self._barriers.pop(token, None)
 
     async def stop(self) -> None:
         self.listening = False
