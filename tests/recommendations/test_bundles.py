@@ -3,7 +3,6 @@ history, priced only once approved, the same for every buyer, re-priced when the
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate.audit.models import AuditEntry
 from ordergate.settings import Settings
 from tests.accounts.helpers import claim, email, order_for
-from tests.checkout.test_sql_statements import counting
+from tests.checkout.test_sql_statements import counting, served_from_cache
 from tests.factories import DELIVERY, Buyer
 from tests.recommendations.bundle_helpers import (
     BASE,
@@ -246,18 +245,6 @@ async def test_refunds_never_give_back_more_than_the_discounted_order_paid(
     assert more.status_code == 409
 
 
-async def _warm(app: FastAPI, client: httpx.AsyncClient) -> None:
-    """Until the store (with its approved bundles) is read from the process's cache: an approval's
-    notice reaches the cache's listener a moment after its commit."""
-    for _ in range(50):
-        with counting(app) as statements:
-            assert (await client.get(BASE)).status_code == 200
-        if not statements:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the store is never served from the cache")
-
-
 async def test_bundles_add_no_statement_to_a_checkout_step_or_the_placement(
     app: FastAPI,
     client: httpx.AsyncClient,
@@ -269,7 +256,7 @@ async def test_bundles_add_no_statement_to_a_checkout_step_or_the_placement(
     await buyer.policies()
     chk = await cart(client, {"NB-A5-DOT": 1, "PEN-FINE-BLK": 1})
     path = f"{BASE}/checkouts/{chk['id']}"
-    await _warm(app, client)
+    await served_from_cache(app, client)
     with counting(app) as statements:
         r = await client.patch(path, json={"contact": {"email": "count@example.com"}, "delivery": DELIVERY})
     assert r.status_code == 200
@@ -278,7 +265,7 @@ async def test_bundles_add_no_statement_to_a_checkout_step_or_the_placement(
     with counting(app) as statements:
         assert (await quote(client, chk["id"]))["totals"]["discount"] == "0.79"
     assert len(statements) <= 3, "\n".join(statements)
-    await _warm(app, client)
+    await served_from_cache(app, client)
     with counting(app) as statements:
         r = await buyer.place(chk["id"])
     assert r.status_code == 201, r.text
