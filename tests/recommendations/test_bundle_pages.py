@@ -36,7 +36,7 @@ async def test_the_checkout_page_offers_the_bundle_and_add_shows_the_discount_in
     page = await client.get(path)
     shown = words(page.text)
     assert f"Add {PEN_NAME}: save 10 % with your A5 dotted notebook" in shown
-    assert "You save €0.79 on each one bought with a A5 dotted notebook" in shown
+    assert "You save €0.79 on each one bought with your A5 dotted notebook" in shown
     offered = ADD_FORM.findall(page.text)
     assert offered[0][1] == PEN  # the operator's offer comes first
     assert "You save" not in shown.split("Goes well with your order")[0]  # no discount yet
