@@ -149,3 +149,22 @@ async def test_bulk_ship_and_cancel(client: httpx.AsyncClient) -> None:
     empty = await post(client, "/admin/orders/bulk/cancel", {"numbers": "  "})
     assert empty.status_code == 422
     assert 'id="cancel-numbers-error"' in empty.text
+
+
+async def test_the_export_says_what_was_refunded(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    order = await Buyer(client).order()
+    paid = await client.post(
+        f"/api/v1/sandbox/stores/demo/orders/{order['token']}/payments", json={"confirmations": 6}
+    )
+    assert paid.status_code == 201, paid.text
+    refund = await client.post(
+        f"{API}/{order['number']}/refunds", json={"amount": "1.50", "reason": "scratch"}, headers=admin
+    )
+    assert refund.status_code == 201, refund.text
+    listed = (await client.get(API, headers=admin)).json()["items"]
+    assert [(o["discount"], o["refunded"]) for o in listed if o["number"] == order["number"]] == [
+        ("0.00", "1.50")
+    ]
+    exported = await client.get(API, params={"format": "csv"}, headers=admin)
+    [row] = [r for r in csv.DictReader(io.StringIO(exported.text)) if r["number"] == order["number"]]
+    assert (row["total"], row["discount"], row["refunded"]) == (order["totals"]["total"], "0.00", "1.50")

@@ -37,6 +37,8 @@ CSV_COLUMNS = (
     "source",
     "needs_attention",
     "attention_reason",
+    "discount",
+    "refunded",
 )
 
 
@@ -150,6 +152,8 @@ def summary(order: Order, items: int) -> OrderSummaryOut:
         items_count=int(items or 0),
         payment_method=order.payment_method,
         test=order.test,
+        discount=money.text(order.discount, order.currency),
+        refunded=money.text(order.refunded, order.currency),
     )
 
 
@@ -217,6 +221,8 @@ async def orders_csv(session: AsyncSession, store: Store, filters: OrderFilters)
                     o.source,
                     "yes" if o.needs_attention else "no",
                     o.attention_reason,
+                    o.discount,
+                    o.refunded,
                 )
             ]
         )

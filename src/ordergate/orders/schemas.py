@@ -217,6 +217,8 @@ class OrderSummaryOut(BaseModel):
     phone: str | None = None
     items_count: int = 0  # units over all lines
     payment_method: str | None = None
+    discount: str = "0"  # bundle discounts taken off the subtotal (the total is after them)
+    refunded: str = "0"  # what accepted refunds give back
 
 
 class OrderListOut(BaseModel):
