@@ -15,12 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 
 
-def insert(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
-    """`INSERT` in the session's dialect, which is the one that has `on_conflict_do_*`
+def dialect_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """`INSERT` in the named dialect, which is the one that has `on_conflict_do_*`
     (PostgreSQL's and SQLite's upserts are spelled alike but are different classes)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def insert(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """`INSERT` in the session's dialect: every upsert starts here."""
+    return dialect_insert(session.get_bind().dialect.name, table)
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -62,7 +65,7 @@ class Write:
         if self.where is not None:
             match = [c[k] == bindparam(f"{prefix}where_{k}", type_=c[k].type) for k in self.where]
             return update(self.table).where(*match).values(values)
-        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self.table).values(values)
+        stmt = dialect_insert(dialect, self.table).values(values)
         return stmt.on_conflict_do_nothing() if self.skip_conflicts else stmt
 
 

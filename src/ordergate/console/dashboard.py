@@ -16,10 +16,9 @@ from ordergate.analytics.service import funnel_report
 from ordergate.catalog.admin import list_admin_products
 from ordergate.catalog.admin_schemas import AdminProductOut
 from ordergate.orders.models import Order
+from ordergate.orders.status import PAID_STATUSES, OrderStatus
 from ordergate.stores.models import Store
 
-# Statuses whose money the store has (refunds are shown on each order, not netted here).
-PAID = ("funded", "shipped", "completed")
 LOW_SHOWN = 8
 
 
@@ -45,20 +44,21 @@ async def dashboard(session: AsyncSession, store: Store) -> Dashboard:
         await session.execute(
             select(
                 func.count(Order.id),
-                func.count(Order.id).filter(Order.status.in_(PAID)),
+                func.count(Order.id).filter(Order.status.in_(PAID_STATUSES)),
             ).where(mine, Order.created_at >= day_start)
         )
     ).one()
-    # Summed in Python: MoneyType is text on SQLite, so SUM() there would be a float.
+    # Summed in Python: MoneyType is text on SQLite, so SUM() there would be a float. Revenue is what
+    # paid orders took (refunds are shown on each order, not netted here).
     totals = await session.scalars(
-        select(Order.total).where(mine, Order.created_at >= day_start, Order.status.in_(PAID))
+        select(Order.total).where(mine, Order.created_at >= day_start, Order.status.in_(PAID_STATUSES))
     )
     revenue = sum(totals, Decimal(0))
     by_status = dict(
         (
             await session.execute(
                 select(Order.status, func.count(Order.id))
-                .where(mine, Order.status.in_(("awaiting_payment", "funded")))
+                .where(mine, Order.status.in_((OrderStatus.AWAITING_PAYMENT, OrderStatus.FUNDED)))
                 .group_by(Order.status)
             )
         ).all()
@@ -71,8 +71,8 @@ async def dashboard(session: AsyncSession, store: Store) -> Dashboard:
         orders_today=int(today[0] or 0),
         revenue_today=revenue,
         paid_today=int(today[1] or 0),
-        awaiting_payment=int(by_status.get("awaiting_payment", 0)),
-        to_ship=int(by_status.get("funded", 0)),
+        awaiting_payment=int(by_status.get(OrderStatus.AWAITING_PAYMENT, 0)),
+        to_ship=int(by_status.get(OrderStatus.FUNDED, 0)),
         attention=int(attention or 0),
         low_stock=low[:LOW_SHOWN],
         low_stock_total=len(low),

@@ -14,15 +14,16 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock
 from ordergate.orders.models import OrderEvent, OrderLine
+from ordergate.orders.status import PAID_STATUSES, OrderStatus
 from ordergate.recommendations.models import FoldCursor, ProductPair
+from ordergate.sql import insert
 
-# Plain strings: order statuses are a StrEnum, whose members compare equal to these.
-COUNTED = frozenset({"awaiting_payment", "funded", "shipped", "completed"})
+# Placed or paid. The event log holds plain strings, which equal (and hash as) these StrEnum members.
+COUNTED = frozenset({OrderStatus.AWAITING_PAYMENT, *PAID_STATUSES})
 # A basket this large (a wholesale order, an import) says little about what goes together, and would
 # cost its size squared in rows: only its single products are counted.
 MAX_BASKET = 25
@@ -52,9 +53,8 @@ def crossing(from_status: str | None, to_status: str | None) -> int:
 async def add_to_pairs(session: AsyncSession, deltas: Counter[tuple[int, int]]) -> None:
     """Add each delta to its pair's count, creating missing rows: one upsert per 3,000 pairs."""
     rows = [{"product_id": a, "other_id": b, "orders": d} for (a, b), d in sorted(deltas.items()) if d]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        stmt = insert(ProductPair).values(rows[start : start + ROWS_PER_STATEMENT])
+        stmt = insert(session, ProductPair).values(rows[start : start + ROWS_PER_STATEMENT])
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[ProductPair.product_id, ProductPair.other_id],
