@@ -1,6 +1,6 @@
 """What the account pages share: the account area of the one page frame (its own CSRF cookie,
 scoped to /account/, SameSite=Strict: the storefront's never reaches these paths), and the
-signed-in buyer (`SignedInAccount`)."""
+signed-in buyer (`SignedInAccount`; `SignedInHome` for the account's home)."""
 
 from __future__ import annotations
 
@@ -83,17 +83,32 @@ class AccountPage:
     current: SignedIn
 
 
-async def _signed_in_account(
-    request: Request, session: Session, settings: AppSettings, found: AccountStore
+async def _signed_in_or_exit(
+    request: Request, session: AsyncSession, settings: Settings, found: Store, *, query: str
 ) -> AccountPage:
-    """The store and its signed-in buyer; else PageExit (no such store; sign in again)."""
     current = await signed_in_or_none(request, session, settings)
     if current is None:
-        raise await exit_page(session, see_other(f"/account/{found.slug}/sign-in?signed_out=ended"))
+        raise await exit_page(session, see_other(f"/account/{found.slug}/sign-in{query}"))
     return AccountPage(found, current)
 
 
+async def _signed_in_account(
+    request: Request, session: Session, settings: AppSettings, found: AccountStore
+) -> AccountPage:
+    """The store and its signed-in buyer; else PageExit (no such store; sign in again: it ended)."""
+    return await _signed_in_or_exit(request, session, settings, found, query="?signed_out=ended")
+
+
+async def _account_home(
+    request: Request, session: Session, settings: AppSettings, found: AccountStore
+) -> AccountPage:
+    """As `SignedInAccount`, for the account's home, the address a buyer opens first: a visitor who
+    is not signed in is sent to sign in, with no "your session ended" notice."""
+    return await _signed_in_or_exit(request, session, settings, found, query="")
+
+
 SignedInAccount = Annotated[AccountPage, Depends(_signed_in_account)]
+SignedInHome = Annotated[AccountPage, Depends(_account_home)]
 
 
 def contact_from_form(raw: str, request: Request) -> ContactIn:

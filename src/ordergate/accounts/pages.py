@@ -22,6 +22,7 @@ from ordergate.accounts.home_pages import router as home_router
 from ordergate.accounts.models import EMAIL, VerificationCode
 from ordergate.accounts.page_common import (
     AccountStore,
+    SignedInHome,
     account_csrf_ok,
     contact_error,
     contact_from_form,
@@ -275,9 +276,7 @@ async def verify_code(
 
 @router.get("")
 async def account_home(
-    request: Request, session: Session, settings: AppSettings, found: AccountStore
+    request: Request, session: Session, settings: AppSettings, found: SignedInHome
 ) -> Response:
-    current = await signed_in_or_none(request, session, settings)
-    if current is None:
-        return see_other(f"/account/{found.slug}/sign-in")
-    return await home_page(request, session, settings, found, current.account, errors=FormErrors(), values={})
+    account = found.current.account
+    return await home_page(request, session, settings, found.store, account, errors=FormErrors(), values={})
