@@ -135,3 +135,19 @@ async def test_event_subscription_headers_without_the_x_prefix_are_accepted(
     answer = (await client.post("/api/v1/intake/shopify-demo", content=other, headers=elsewhere)).json()
     assert answer["status"] == "quarantined"
     assert [i["rule"] for i in answer["issues"]] == ["reference.store"]
+
+
+async def test_test_orders_count_in_none_of_the_home_figures(client: httpx.AsyncClient) -> None:
+    """The console's home counts today's orders, money and what waits: a paid test order is in none."""
+    answer = (await Channel(client).shopify(shopify_order(test=True))).json()
+    assert answer["status"] == "accepted"
+    await sign_in(client)
+    home = text_of((await client.get("/admin/home")).text)
+    assert "Orders today 0" in home
+    assert "Paid today €0.00" in home
+    assert "Paid, to ship 0" in home
+    # The same order for real is counted.
+    assert (await Channel(client).shopify(shopify_order(id=5830172050002))).json()["status"] == "accepted"
+    home = text_of((await client.get("/admin/home")).text)
+    assert "Orders today 1" in home
+    assert "Paid, to ship 1" in home

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock
@@ -39,7 +39,8 @@ class Dashboard:
 async def dashboard(session: AsyncSession, store: Store) -> Dashboard:
     now = clock.now()
     day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    mine = Order.store_id == store.id
+    # A channel's test orders (Shopify's `"test": true`) are listed, marked, but count in no figure.
+    mine = and_(Order.store_id == store.id, Order.test.is_(False))
     today = (
         await session.execute(
             select(
