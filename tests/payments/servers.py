@@ -227,6 +227,7 @@ class Btcpay:
     rate: Decimal = Decimal("50000")
     version: str = "2.x"  # or "1.x": the shapes of payment methods and payment webhooks
     lazy: bool = False  # the store's "lazy payment methods" setting
+    default_method: str = ""  # the store's default payment method ("" is on-chain)
     down: bool = False
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)  # invoice requests as received
@@ -235,11 +236,13 @@ class Btcpay:
     refund_requests: list[dict[str, Any]] = field(default_factory=list)
     pull_payments: dict[str, dict[str, Any]] = field(default_factory=dict)  # PullPaymentData by id
     payouts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # PayoutData by pull payment
+    refund_methods: list[str] = field(default_factory=list)  # the method each refund pays out through
 
     def reset(self) -> None:
         self.pull_payments.clear()
         self.payouts.clear()
-        self.down, self.version, self.lazy = False, "2.x", False
+        self.down, self.version, self.lazy, self.default_method = False, "2.x", False, ""
+        self.refund_methods.clear()
         self.invoices.clear()
         self.created.clear()
         self.activated.clear()
@@ -376,12 +379,12 @@ class Btcpay:
         return {k: v for k, v in invoice.items() if k not in ("address", "bolt11", "payments", "active")}
 
     # POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund, as Greenfield's swagger and
-    # BTCPay's GreenfieldInvoiceController describe it: body {name?, description?, paymentMethod,
-    # refundVariant (RateThen | CurrentRate | Fiat | OverpaidAmount | Custom), customAmount and
-    # customCurrency (Custom only), subtractPercentage?}; answers the pull payment the buyer
-    # claims (PullPaymentData: id, name, description, currency, amount, period, archived,
-    # autoApproveClaims, viewLink). An invoice not settled is 400 {code: "non-refundable"}; bad
-    # fields are 422 [{path, message}].
+    # BTCPay's GreenfieldInvoiceController describe it: body {name?, description?, paymentMethod
+    # (1.x) or payoutMethodId (2.x), refundVariant (RateThen | CurrentRate | Fiat | OverpaidAmount
+    # | Custom), customAmount and customCurrency (Custom only), subtractPercentage?}; answers the
+    # pull payment the buyer claims (PullPaymentData: id, name, description, currency, amount,
+    # period, archived, autoApproveClaims, viewLink). An invoice not settled is 400
+    # {code: "non-refundable"}; bad fields are 422 [{path, message}].
     async def refund(self, request: Request) -> Response:
         if self.down:
             return JSONResponse({"code": "unavailable"}, status_code=503)
@@ -395,10 +398,17 @@ class Btcpay:
         if invoice["status"] != "Settled":
             return JSONResponse({"code": "non-refundable", "message": "Cannot refund this invoice"}, 400)
         problems = []
-        if body.get("paymentMethod") not in ("BTC", "BTC-CHAIN", "BTC-LightningNetwork"):
+        # 2.x reads `payoutMethodId` (renamed from `paymentMethod`, btcpayserver#6198) and, when it
+        # is missing, refunds through the invoice's default payment method (btcpayserver#6315).
+        method = (
+            body.get("payoutMethodId") or self.default_method or self.onchain_id
+            if self.version == "2.x"
+            else body.get("paymentMethod")
+        )
+        if method not in (self.onchain_id, self.lightning_id):
             problems.append(
                 {
-                    "path": "PaymentMethod",
+                    "path": "PayoutMethodId" if self.version == "2.x" else "PaymentMethod",
                     "message": "Please select one of the payment methods which were available for "
                     "the original invoice",
                 }
@@ -429,6 +439,7 @@ class Btcpay:
             "viewLink": f"http://btcpay.test/pull-payments/{pull_id}",
         }
         self.payouts[pull_id] = []
+        self.refund_methods.append(str(method))
         return JSONResponse(self.pull_payments[pull_id])
 
     # GET /api/v1/pull-payments/{pullPaymentId} and .../payouts (Greenfield swagger, "Pull payments

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
+from ordergate.payments.btcpay import method_id_1x, method_id_2x
 from ordergate.payments.models import PaymentWebhookEvent
 from ordergate.stores.models import Store
 from tests.factories import Buyer
@@ -338,3 +339,25 @@ async def test_btcpay_1x_shapes_are_still_read(
     assert view["payment"]["destination"] == btcpay.invoices[invoice_id]["address"]  # type: ignore[index]
     final = await _paid_in_full(client, btcpay, str(view["number"]), invoice_id)
     assert final["status"] == "funded"
+
+
+# btcpayserver/btcpayserver#5964 ("Breaking change 2.0", Payment Methods): the 1.x ids and the 2.x
+# id each became. We send the 1.x form where 2.x still converts it, and the 2.x form where 2.x
+# renamed the field (a refund's payoutMethodId).
+@pytest.mark.parametrize(
+    ("given", "one_x", "two_x"),
+    [
+        ("BTC", "BTC", "BTC-CHAIN"),
+        ("BTC-OnChain", "BTC", "BTC-CHAIN"),
+        ("BTC_BitcoinLike", "BTC", "BTC-CHAIN"),
+        ("BTC-BTCLike", "BTC", "BTC-CHAIN"),
+        ("BTC-CHAIN", "BTC", "BTC-CHAIN"),
+        ("BTC-LightningNetwork", "BTC-LightningNetwork", "BTC-LN"),
+        ("BTC_LightningLike", "BTC-LightningNetwork", "BTC-LN"),
+        ("BTC_Off-Chain", "BTC-LightningNetwork", "BTC-LN"),
+        ("BTC-LN", "BTC-LightningNetwork", "BTC-LN"),
+        ("BTC-LNURLPAY", "BTC-LNURLPAY", "BTC-LNURL"),
+    ],
+)
+def test_payment_method_ids_in_both_versions(given: str, one_x: str, two_x: str) -> None:
+    assert (method_id_1x(given), method_id_2x(given)) == (one_x, two_x)

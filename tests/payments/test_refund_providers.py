@@ -142,6 +142,7 @@ async def test_btcpay_refund_is_a_pull_payment_the_buyer_claims(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], btcpay: Btcpay
 ) -> None:
     await shop(sessionmaker, [btcpay_method(btcpay)])
+    btcpay.default_method = "BTC-LN"  # the store's default is Lightning; the order was paid on-chain
     order = await Buyer(client, store="shop").order(method="btcpay")
     view = await prepared(client, order["token"])
     invoice_id = str(view["payment"]["details"]["invoice_id"])
@@ -154,7 +155,10 @@ async def test_btcpay_refund_is_a_pull_payment_the_buyer_claims(
     body = r.json()
     [request] = btcpay.refund_requests
     assert request["refundVariant"] == "Custom"
-    assert request["paymentMethod"] == "BTC"
+    # Named for 1.x (`paymentMethod`) and 2.x (`payoutMethodId`): BTCPay 2.x, reading only the
+    # latter, would otherwise refund through the store's default method, here Lightning.
+    assert (request["paymentMethod"], request["payoutMethodId"]) == ("BTC", "BTC-CHAIN")
+    assert btcpay.refund_methods == ["BTC-CHAIN"]
     assert (request["customAmount"], request["customCurrency"]) == ("4.40", "EUR")
     assert body["state"] == "pending"
     assert body["claim_url"].startswith("http://btcpay.test/pull-payments/")

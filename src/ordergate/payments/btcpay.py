@@ -13,7 +13,10 @@ Invoice and payment statuses map onto ours like this:
 
 BTCPay 2.x names payment methods `paymentMethodId` ("BTC-CHAIN") with their `currency`, where 1.x
 said `paymentMethod` ("BTC") and `cryptoCode`; both are read. A store with lazy payment methods
-gives an invoice's method no address until it is activated: we activate the on-chain one first."""
+gives an invoice's method no address until it is activated: we activate the on-chain one first.
+What we send names a method in 1.x's form, which 2.x still reads (btcpayserver#5964: "BTCPay will
+automatically convert the old strings"); the refund's own field was renamed in 2.0 (`paymentMethod`
+-> `payoutMethodId`, btcpayserver#6198), so a refund names it both ways."""
 
 from __future__ import annotations
 
@@ -41,6 +44,39 @@ from ordergate.signing import hmac_hex, same
 SIGNATURE_HEADER = "btcpay-sig"
 ONCHAIN_METHODS = ("BTC", "BTC-CHAIN", "BTC-OnChain")
 SETTLED_PAYMENT = ("Settled", "Confirmed", "Complete")
+# Payment method ids, 1.x suffix -> 2.x suffix (btcpayserver#5964, "Payment Methods"); "" is "BTC".
+SUFFIX_2X = {
+    "": "CHAIN",
+    "OnChain": "CHAIN",
+    "BitcoinLike": "CHAIN",
+    "BTCLike": "CHAIN",
+    "MoneroLike": "CHAIN",
+    "ZcashLike": "CHAIN",
+    "LightningNetwork": "LN",
+    "LightningLike": "LN",
+    "OffChain": "LN",
+    "Off-Chain": "LN",
+    "LNURLPAY": "LNURL",
+}
+SUFFIX_1X = {"CHAIN": "", "LN": "LightningNetwork", "LNURL": "LNURLPAY"}
+
+
+def _split_method(method_id: str) -> tuple[str, str]:
+    cut = min((i for i in (method_id.find("-"), method_id.find("_")) if i > 0), default=len(method_id))
+    return method_id[:cut], method_id[cut + 1 :]
+
+
+def method_id_2x(method_id: str) -> str:
+    """A payment method id as BTCPay 2.x names it ("BTC" -> "BTC-CHAIN", "BTC_LightningLike" -> "BTC-LN")."""
+    code, rest = _split_method(method_id)
+    return f"{code}-{SUFFIX_2X.get(rest, rest)}"
+
+
+def method_id_1x(method_id: str) -> str:
+    """The same id as BTCPay 1.x names it ("BTC-CHAIN" -> "BTC"), which 2.x also accepts as input."""
+    code, rest = _split_method(method_id_2x(method_id))
+    legacy = SUFFIX_1X.get(rest, rest)
+    return f"{code}-{legacy}" if legacy else code
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -81,7 +117,7 @@ class BtcpayProvider(RemoteProviderBase[BtcpaySettings]):
                 "ordergateInstruction": pending.instruction_id,
                 "ordergateStore": pending.store_slug,
             },
-            "checkout": {"expirationMinutes": minutes, "paymentMethods": [cfg.payment_method]},
+            "checkout": {"expirationMinutes": minutes, "paymentMethods": [method_id_1x(cfg.payment_method)]},
         }
         if pending.return_url:
             body["checkout"]["redirectURL"] = pending.return_url

@@ -15,7 +15,7 @@ import httpx
 
 from ordergate import money
 from ordergate.payments import stripe_amounts
-from ordergate.payments.btcpay import BtcpayProvider
+from ordergate.payments.btcpay import BtcpayProvider, method_id_1x, method_id_2x
 from ordergate.payments.config import BtcpaySettings, StripeSettings, secret_value
 from ordergate.payments.protocol import ProviderUnavailable, RefundUpdate
 from ordergate.payments.stripe import STRIPE_REFUND_STATES, StripeProvider
@@ -109,7 +109,10 @@ async def btcpay_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer
     body = {
         "name": f"Refund of order {ask.order_number}",
         "description": ask.reason[:200] or None,
-        "paymentMethod": cfg.payment_method or ask.payment_method,
+        # 1.x reads `paymentMethod`; 2.x renamed it `payoutMethodId` (btcpayserver#6198) and, without
+        # it, refunds through the invoice's default method, which may be Lightning (#6315).
+        "paymentMethod": method_id_1x(cfg.payment_method or ask.payment_method),
+        "payoutMethodId": method_id_2x(cfg.payment_method or ask.payment_method),
         "refundVariant": "Custom",
         "customAmount": money.text(ask.amount, ask.currency),
         "customCurrency": ask.currency,
