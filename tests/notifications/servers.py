@@ -148,11 +148,58 @@ def server_tls(cert: Path, key: Path) -> ssl.SSLContext:
 # --- Twilio-compatible SMS API -------------------------------------------------------------------
 # Written from Twilio's REST API reference (Messages resource: POST /2010-04-01/Accounts/{AccountSid}/
 # Messages.json, form fields To, From or MessagingServiceSid, Body; HTTP Basic auth with the account
-# SID and auth token; error codes 20003, 21211, 21602) and its test credentials page (the magic
-# number +15005550001). test_sms.py checks our requests against the official twilio SDK's own.
+# SID and auth token), its error format (code, message, more_info, status; 20003 for bad
+# credentials, 21602 for a missing body) and its test credentials page
+# (twilio.com/docs/iam/test-credentials, "Test SMS messages": To +15005550001 is invalid, 21211;
+# +15005550009 cannot receive SMS, 21614). The 201 answer is the Message resource as the official
+# twilio-python SDK's own test fixture has it (twilio/twilio-python,
+# tests/integration/api/v2010/account/test_message.py, test_create_response). test_sms.py checks our
+# requests against the SDK's, and the SDK itself against this server.
 
-INVALID_NUMBER = "+15005550001"  # Twilio's magic test number for "not a valid phone number"
-OVERLOADED_NUMBER = "+15005550009"  # our server answers 503 for it
+INVALID_NUMBER = "+15005550001"  # Twilio's magic To number: "This phone number is invalid" (21211)
+NO_SMS_NUMBER = "+15005550009"  # Twilio's magic To number: "incapable of receiving SMS" (21614)
+OVERLOADED_NUMBER = "+15550100503"  # not one of Twilio's: our server answers 503 for it
+TWILIO_ERRORS = {
+    INVALID_NUMBER: (21211, "The 'To' number {to} is not a valid phone number."),
+    NO_SMS_NUMBER: (21614, "'To' number is not a valid mobile number"),
+}
+
+
+def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def twilio_message(account_sid: str, sid: str, form: dict[str, str], now: dt.datetime) -> dict[str, Any]:
+    """The Message resource Twilio answers a create with (fields as in the SDK's fixture)."""
+    uri = f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}"
+    stamp = now.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return {
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "body": form["Body"],
+        "date_created": stamp,
+        "date_sent": None,
+        "date_updated": stamp,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": form.get("From"),
+        "messaging_service_sid": form.get("MessagingServiceSid"),
+        "num_media": "0",
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "accepted" if form.get("MessagingServiceSid") else "queued",
+        "subresource_uris": {"media": f"{uri}/Media.json"},
+        "to": form["To"],
+        "uri": f"{uri}.json",
+    }
 
 
 @dataclass
@@ -198,29 +245,31 @@ class SmsTestServer:
                 expected_auth = base64.b64encode(f"{api.account_sid}:{api.auth_token}".encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {expected_auth}":
                     api.rejected.append({"status": 401, **form})
-                    self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    self._answer(401, twilio_error(401, 20003, "Authenticate"))
                     return
                 if self.path != f"/2010-04-01/Accounts/{api.account_sid}/Messages.json":
-                    self._answer(404, {"code": 20404, "message": "not found", "status": 404})
+                    self._answer(404, twilio_error(404, 20404, "The requested resource was not found"))
                     return
                 if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     self._answer(415, {"message": "form-encoded only", "status": 415})
                     return
-                if form.get("To") == INVALID_NUMBER:
+                to = form.get("To", "")
+                if to in TWILIO_ERRORS:
+                    code, message = TWILIO_ERRORS[to]
                     api.rejected.append({"status": 400, **form})
-                    message = f"The 'To' number {form['To']} is not a valid phone number."
-                    self._answer(400, {"code": 21211, "message": message, "status": 400})
+                    self._answer(400, twilio_error(400, code, message.format(to=to)))
                     return
-                if form.get("To") == OVERLOADED_NUMBER:
+                if to == OVERLOADED_NUMBER:
                     api.rejected.append({"status": 503, **form})
-                    self._answer(503, {"code": 20503, "message": "Service unavailable", "status": 503})
+                    self._answer(503, twilio_error(503, 20503, "Service unavailable"))
                     return
                 if not form.get("Body") or not (form.get("From") or form.get("MessagingServiceSid")):
-                    self._answer(400, {"code": 21602, "message": "Message body is required.", "status": 400})
+                    self._answer(400, twilio_error(400, 21602, "Message body is required."))
                     return
-                sid = f"SM{len(api.messages):032d}"
+                sid = f"SM{len(api.messages):032x}"
                 api.messages.append(form)
-                self._answer(201, {"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]})
+                now = dt.datetime.now(dt.UTC)
+                self._answer(201, twilio_message(api.account_sid, sid, form, now))
 
         self.port = free_port()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)

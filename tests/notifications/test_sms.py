@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client as TwilioClient
@@ -20,7 +21,7 @@ from ordergate.notifications.sms import parse_sms_url
 from ordergate.settings import Settings
 from tests.notifications.conftest import outbox, with_sms
 from tests.notifications.helpers import place_order
-from tests.notifications.servers import INVALID_NUMBER, OVERLOADED_NUMBER, SmsTestServer
+from tests.notifications.servers import INVALID_NUMBER, NO_SMS_NUMBER, OVERLOADED_NUMBER, SmsTestServer
 
 
 async def test_confirmation_by_sms(
@@ -184,3 +185,28 @@ async def test_our_request_is_the_one_the_official_twilio_sdk_makes(
     user, token = theirs["auth"]
     assert ours["authorization"] == "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
     assert ours["content_type"].startswith("application/x-www-form-urlencoded")
+
+
+def test_the_official_twilio_sdk_talks_to_our_stand_in(sms_api: SmsTestServer) -> None:
+    """The stand-in is checked against the SDK: the SDK's own request is accepted and its answer read
+    as a MessageInstance; Twilio's magic numbers fail with the codes Twilio publishes for them."""
+    sdk = TwilioClient(sms_api.api.account_sid, sms_api.api.auth_token)
+    sdk.api.base_url = f"http://127.0.0.1:{sms_api.port}"
+    sent = sdk.messages.create(to="+4930901820", from_="+15005550006", body="Order K7QF-M2XD: paid")
+    assert str(sent.sid).startswith("SM")
+    assert (sent.status, sent.direction, sent.to, sent.body) == (
+        "queued",
+        "outbound-api",
+        "+4930901820",
+        "Order K7QF-M2XD: paid",
+    )
+    assert sent.date_created is not None  # the SDK parsed Twilio's RFC 2822 date
+    for number, code in ((INVALID_NUMBER, 21211), (NO_SMS_NUMBER, 21614)):
+        with pytest.raises(TwilioRestException) as refused:
+            sdk.messages.create(to=number, from_="+15005550006", body="x")
+        assert (refused.value.status, refused.value.code) == (400, code)
+    wrong = TwilioClient(sms_api.api.account_sid, "not-the-token")
+    wrong.api.base_url = sdk.api.base_url
+    with pytest.raises(TwilioRestException) as unauthorised:
+        wrong.messages.create(to="+4930901820", from_="+15005550006", body="x")
+    assert (unauthorised.value.status, unauthorised.value.code) == (401, 20003)
