@@ -84,6 +84,10 @@ class Channel:
         source: str = "shopify-demo",
     ) -> httpx.Response:
         body = body_of(payload)
+        order = payload if isinstance(payload, dict) else {}
+        # As a delivery of an order topic arrives (shopify.dev/docs/apps/build/webhooks/
+        # delivery-structure; a logged delivery's headers in dimonge/shopify-integration-aws-stack,
+        # functions/models/metadata.js): the order id and whether it is a test order ride along.
         headers = {
             "Content-Type": "application/json",
             "X-Shopify-Topic": topic,
@@ -92,6 +96,8 @@ class Channel:
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
             "X-Shopify-Triggered-At": "2026-03-14T10:21:09.120Z",
+            **({"X-Shopify-Order-Id": str(order["id"])} if "id" in order else {}),
+            "X-Shopify-Test": "true" if order.get("test") is True else "false",
             "X-Shopify-Hmac-Sha256": signature if signature is not None else b64_hmac(body, self.secret),
         }
         return await self.c.post(f"/api/v1/intake/{source}", content=body, headers=headers)
