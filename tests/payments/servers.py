@@ -18,6 +18,8 @@ from typing import Any
 
 import stripe as stripe_sdk
 import uvicorn
+from embit.networks import NETWORKS
+from embit.script import Script, address_to_scriptpubkey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -63,8 +65,43 @@ def _now() -> int:
 # --- Esplora -----------------------------------------------------------------------------------
 # Written from Esplora's API doc (Blockstream/esplora, API.md): GET /blocks/tip/height (plain
 # text), GET /address/:address/txs (up to 50 mempool then the first 25 confirmed transactions,
-# newest first), GET /address/:address/txs/chain/:last_seen_txid (the next 25 confirmed), and the
-# transaction format (vout[].scriptpubkey_address/value in satoshis, status.confirmed/block_height).
+# newest first), GET /address/:address/txs/chain/:last_seen_txid (the next 25 confirmed), and its
+# "Transaction format" (txid, version, locktime, size, weight, fee; vin[] with txid, vout, prevout,
+# scriptsig(_asm), witness, is_coinbase, sequence; vout[] with scriptpubkey, scriptpubkey_asm,
+# scriptpubkey_type, scriptpubkey_address, value in satoshis; status with confirmed, block_height,
+# block_hash, block_time). Output scripts are the addresses' real ones (embit).
+
+
+def _network_of(address: str) -> str:
+    if address.startswith("bcrt1"):
+        return "regtest"
+    return "test" if address.startswith(("tb1", "m", "n", "2")) else "main"
+
+
+def _p2wpkh_address(network: str) -> str:
+    return str(Script(b"\x00\x14" + secrets.token_bytes(20)).address(NETWORKS[network]))
+
+
+def _output(address: str, sats: int) -> dict[str, Any]:
+    """A vout entry as Esplora gives it: the script, its asm and type, the address, satoshis."""
+    script = address_to_scriptpubkey(address).data
+    kind, asm = {
+        b"\x00\x14": ("v0_p2wpkh", f"OP_0 OP_PUSHBYTES_20 {script[2:].hex()}"),
+        b"\x00\x20": ("v0_p2wsh", f"OP_0 OP_PUSHBYTES_32 {script[2:].hex()}"),
+        b"\x51\x20": ("v1_p2tr", f"OP_PUSHNUM_1 OP_PUSHBYTES_32 {script[2:].hex()}"),
+        b"\xa9\x14": ("p2sh", f"OP_HASH160 OP_PUSHBYTES_20 {script[2:22].hex()} OP_EQUAL"),
+        b"\x76\xa9": (
+            "p2pkh",
+            f"OP_DUP OP_HASH160 OP_PUSHBYTES_20 {script[3:23].hex()} OP_EQUALVERIFY OP_CHECKSIG",
+        ),
+    }[script[:2]]
+    return {
+        "scriptpubkey": script.hex(),
+        "scriptpubkey_asm": asm,
+        "scriptpubkey_type": kind,
+        "scriptpubkey_address": address,
+        "value": sats,
+    }
 
 
 @dataclass
@@ -88,28 +125,26 @@ class Chain:
         """Broadcast a transaction paying `btc` to `address` (in the mempool unless `confirmed`)."""
         txid = secrets.token_hex(32)
         sats = int(Decimal(str(btc)) * 100_000_000)
-        outputs = [
-            {
-                "scriptpubkey": "0014" + secrets.token_hex(20),
-                "scriptpubkey_type": "v0_p2wpkh",
-                "scriptpubkey_address": "bc1qchange" + secrets.token_hex(8),
-                "value": 12_345,
-            }
-            for _ in range(extra_outputs)
-        ]
-        outputs.append(
-            {
-                "scriptpubkey": "0014" + secrets.token_hex(20),
-                "scriptpubkey_type": "v0_p2wpkh",
-                "scriptpubkey_address": address,
-                "value": sats,
-            }
-        )
+        network = _network_of(address)
+        outputs = [_output(_p2wpkh_address(network), 12_345) for _ in range(extra_outputs)]
+        outputs.append(_output(address, sats))
+        spent = _output(_p2wpkh_address(network), sats + 12_345 * extra_outputs + 1410)
         self.txs[txid] = {
             "txid": txid,
             "version": 2,
             "locktime": 0,
-            "vin": [{"txid": secrets.token_hex(32), "vout": 0, "is_coinbase": False, "sequence": 4294967293}],
+            "vin": [
+                {
+                    "txid": secrets.token_hex(32),
+                    "vout": 0,
+                    "prevout": spent,
+                    "scriptsig": "",
+                    "scriptsig_asm": "",
+                    "witness": ["30" + secrets.token_hex(35), "02" + secrets.token_hex(32)],
+                    "is_coinbase": False,
+                    "sequence": 4294967293,
+                }
+            ],
             "vout": outputs,
             "size": 222,
             "weight": 561,
@@ -188,6 +223,10 @@ class Chain:
 
 
 # --- a JSON rate API ---------------------------------------------------------------------------
+# Written from CoinGecko's API reference (docs.coingecko.com, "Coin Price by IDs":
+# GET /api/v3/simple/price?ids=bitcoin&vs_currencies=eur answers {"bitcoin": {"eur": 50000.12}},
+# the price a JSON number keyed by coin id then currency), the source our rate path
+# `bitcoin.eur` reads. Errors are plain status codes; the tests set `status` to produce them.
 
 
 @dataclass
