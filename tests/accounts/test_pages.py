@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from ordergate.orders.models import Order
 from ordergate.settings import Settings
 from tests.accounts.helpers import email, last_code, order_for, wrong
-from tests.factories import ADMIN_KEY
+from tests.factories import ADMIN_KEY, Buyer
 from tests.test_pages import csrf_of
 
 ACSRF = re.compile(r'name="acsrf" value="([^"]+)"')
@@ -65,6 +65,23 @@ async def test_create_account_from_the_tracking_page(
     assert "script-src 'self'" in home.headers["content-security-policy"]
     # The account pages never overwrite the storefront's CSRF cookie (scoped to /s/).
     assert "og_csrf=" not in home.headers.get("set-cookie", "")
+
+
+async def test_an_order_paid_in_full_and_confirming_is_not_listed_as_awaiting_payment(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ada = email()
+    order = await sign_in_from_order(client, sessionmaker, settings, ada)
+    unpaid = await order_for(client, ada)
+    await Buyer(client).pay(order["token"], confirmations=1)
+    home = (await client.get("/account/demo")).text
+    listed = {
+        number: re.sub(r"<[^>]+>", "", label)
+        for number, label in re.findall(
+            r'data-order="([^"]+)">.*?<span class="status-pill[^"]*">(.*?)</span>', home, re.S
+        )
+    }
+    assert listed == {order["number"]: "Payment received, confirming", unpaid["number"]: "Awaiting payment"}
 
 
 async def test_opening_the_verify_link_spends_nothing(

@@ -41,3 +41,21 @@ async def test_no_reminder_and_no_pay_prompt_while_the_payment_confirms(
     assert (await outbox_pass(sessionmaker, settings)).reminders_queued == 1
     reminders = await outbox(sessionmaker, kind="payment_expiring")
     assert [m.recipient for m in reminders] == ["unpaid@example.com"]
+
+
+async def test_order_links_say_payment_received_for_a_confirming_order(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    confirming = await place_order(client, email="ada@example.com")
+    unpaid = await place_order(client, email="ada@example.com")
+    await Buyer(client).pay(confirming["token"], confirmations=1)
+    await outbox_pass(sessionmaker, settings)
+    before = set(mail_files(settings))
+    assert (
+        await client.post("/api/v1/stores/demo/order-links", json={"email": "ada@example.com"})
+    ).status_code == 202
+    await outbox_pass(sessionmaker, settings)
+    (path,) = set(mail_files(settings)) - before
+    text = path.read_text()
+    assert f"Order {confirming['number']} (payment received, confirming)" in text
+    assert f"Order {unpaid['number']} (awaiting payment)" in text

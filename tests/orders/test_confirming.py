@@ -57,8 +57,11 @@ async def test_confirming_payment_is_never_asked_for_again(
     assert "Payment received, waiting for 1 more confirmation" in words((await client.get(page_path)).text)
 
     await sign_in(client)
-    console = words((await client.get(f"/admin/orders/{order['number']}")).text)
-    assert "Payment received, waiting for 1 more confirmation" in console
+    console_html = (await client.get(f"/admin/orders/{order['number']}")).text
+    assert "Payment received, waiting for 1 more confirmation" in words(console_html)
+    # Said at the top, beside the status, not only in the payment's details.
+    head = console_html.split('id="order-head"')[1].split("</div>")[0]
+    assert "<strong data-confirming>Payment received, waiting for 1 more confirmation</strong>" in head
 
     # More confirmations for the same payment (no amount, no reference): funded, still one payment.
     r = await buyer.pay(order["token"], confirmations=2)

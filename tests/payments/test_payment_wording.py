@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import uuid
 from pathlib import Path
 
@@ -125,3 +126,22 @@ async def test_the_order_page_speaks_of_a_bank_transfer_not_of_confirmations(
     assert "Confirmations" not in page
     assert "confirmation" not in page.lower().replace("order confirmation", "")
     assert "once the store sees your transfer arrive" in page
+
+
+async def test_each_way_of_paying_is_described_in_its_own_words_at_checkout(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    stripe: Stripe,
+) -> None:
+    wallet = {"id": "coin", "kind": "sandbox", "label": "Sandbox coin", "asset": "SBX"}
+    wallet |= {"required_confirmations": 2, "settings": {"rate": "25000"}}
+    await shop(sessionmaker, [stripe_method(stripe), BANK, wallet])
+    checkout = await Buyer(client, store="shop").open(SKU, 1)
+    page = await client.get(f"/s/shop/checkout/{checkout['id']}")
+    assert page.status_code == 200, page.text
+    hints = dict(re.findall(r'<span class="hint" id="pm-([a-z]+)-hint">([^<]*)</span>', page.text))
+    assert hints["card"] == "Pay by card on the next page."
+    assert hints["bank"].startswith("Transfer from your bank within 3 days: the account details")
+    assert "confirmation" not in hints["bank"]
+    assert hints["coin"].startswith("Pay from a wallet")
+    assert hints["coin"].endswith("Needs 2 confirmations.")

@@ -34,6 +34,7 @@ from ordergate.web.forms import (
     validate_part,
 )
 from ordergate.web.render import countries
+from ordergate.web.wording import method_hints
 
 router = APIRouter()
 STALE = "This page had been open a long time, so nothing was done. Please try again."
@@ -100,6 +101,7 @@ async def _checkout_page(
         quote=quote,
         amounts={o.method: o for o in quote.payment_options},
         methods=methods,
+        method_hints=method_hints(shop, settings),
         contacts=contacts,
         delivery_fields=_fields(shop, (view.delivery or {}).get("country")),
         countries=countries(),

@@ -30,7 +30,7 @@ from ordergate.settings import Settings
 from ordergate.stores.models import Store
 from ordergate.web.common import exit_page, see_other
 from ordergate.web.forms import FormErrors, form_str
-from ordergate.web.wording import STATUS_LABELS
+from ordergate.web.wording import CONFIRMING_LABEL, STATUS_LABELS
 
 router = APIRouter()  # its forms; the page's GET is in pages.py (an included router needs a path)
 NOTICES = {
@@ -74,6 +74,7 @@ async def home_page(
         loyalty=loyalty,
         show_points=loyalty.balance != 0 or bool(loyalty.entries) or loyalty.points_per_unit not in ("0", ""),
         status_labels=STATUS_LABELS,
+        confirming_label=CONFIRMING_LABEL,
         notices=notices,
         errors=errors,
         values=values,

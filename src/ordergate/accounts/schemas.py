@@ -74,6 +74,7 @@ class AccountOrderOut(BaseModel):
     tracking_url: str | None
     shipments: list[ShipmentLinkOut]
     points: int = 0  # points this order earned (net)
+    payment_received: bool = False  # paid in full in time, waiting for confirmations: nothing to pay
 
 
 class PasskeyOut(BaseModel):

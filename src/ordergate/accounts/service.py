@@ -39,6 +39,7 @@ from ordergate.notifications.service import link_context
 from ordergate.orders.models import Order
 from ordergate.orders.status import OrderStatus
 from ordergate.orders.views import mask_email, mask_phone, tracking_url
+from ordergate.payments.service import confirming
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
 
@@ -228,7 +229,7 @@ async def account_orders(
         select(Order, Store)
         .join(Store, Store.id == Order.store_id)
         .where(Order.account_id == account.id)
-        .options(selectinload(Order.lines), selectinload(Order.shipments))
+        .options(selectinload(Order.lines), selectinload(Order.shipments), selectinload(Order.instructions))
         .order_by(Order.created_at.desc(), Order.id.desc())
         .limit(MAX_ORDERS_SHOWN)
     )
@@ -252,6 +253,7 @@ async def account_orders(
                 for s in order.shipments
             ],
             points=points.get(order.id, 0),
+            payment_received=confirming(order),
         )
         for order, shop in rows
     ]

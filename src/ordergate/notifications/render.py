@@ -36,7 +36,7 @@ from ordergate.orders.service import load_order
 from ordergate.orders.status import OrderStatus
 from ordergate.orders.views import tracking_url
 from ordergate.payments.models import PaymentInstruction
-from ordergate.payments.service import active_instruction, standing
+from ordergate.payments.service import active_instruction, confirming, standing
 from ordergate.payments.wording import payment_wording
 from ordergate.security import hash_token, same_secret
 from ordergate.settings import Settings
@@ -56,6 +56,7 @@ STATUS_LABELS: dict[str, str] = {
     OrderStatus.CANCELLED: "cancelled",
     OrderStatus.REFUNDED: "refunded",
 }
+CONFIRMING_LABEL = "payment received, confirming"  # paid in full: nothing to pay, never "awaiting payment"
 
 
 def _plain(value: Any) -> Any:
@@ -236,6 +237,7 @@ async def _links(
     orders = await session.scalars(
         select(Order)
         .where(Order.store_id == store.id, matches, Order.link_seal.is_not(None))
+        .options(selectinload(Order.instructions))
         .order_by(Order.created_at.desc(), Order.id.desc())
         .limit(MAX_LINKS)
     )
@@ -248,7 +250,9 @@ async def _links(
         links.append(
             {
                 "number": order.number,
-                "status_label": STATUS_LABELS.get(order.status, order.status),
+                "status_label": (
+                    CONFIRMING_LABEL if confirming(order) else STATUS_LABELS.get(order.status, order.status)
+                ),
                 "created_at": _when(order.created_at),
                 "tracking_url": tracking_url(settings, store, token),
             }

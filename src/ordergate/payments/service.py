@@ -100,6 +100,13 @@ def active_instruction(order: Order) -> PaymentInstruction | None:
     return current[-1] if current else (order.instructions[-1] if order.instructions else None)
 
 
+def confirming(order: Order) -> bool:
+    """Paid in full, in time, and waiting for confirmations: nothing is left to pay (needs
+    `order.instructions` loaded)."""
+    current = active_instruction(order) if order.status == OrderStatus.AWAITING_PAYMENT else None
+    return current is not None and current.superseded_at is None and current.covered_at is not None
+
+
 def window_closed(instruction: PaymentInstruction, now: datetime) -> bool:
     """Whether this instruction can no longer be paid at its amount."""
     if instruction.superseded_at is not None:

@@ -58,6 +58,7 @@ from ordergate.web.render import (
     qr_svg,
     store_country,
 )
+from ordergate.web.wording import method_hints
 
 router = APIRouter(prefix="/s/{store}/checkout/{checkout_id}", include_in_schema=False)
 CONTACT_FIELDS = ("email", "phone", "phone_region")
@@ -132,6 +133,7 @@ async def _page(
         shop=shop,
         delivery_fields=fields,
         methods=ready,
+        method_hints=method_hints(store, settings),
         amounts=amounts,
         values=form_values,
         errors=errors or FormErrors(),

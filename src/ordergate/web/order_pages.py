@@ -40,6 +40,7 @@ from ordergate.web.payment_box import payment_box
 from ordergate.web.render import csrf_ok, qr_svg
 from ordergate.web.track_pages import links_request, track_page
 from ordergate.web.wording import (
+    CONFIRMING_LABEL,
     MILESTONES,
     OPEN_STATUSES,
     PAYMENT_STATES,
@@ -109,6 +110,7 @@ def _order_page(
         tracking_qr=qr_svg(view.tracking_url or path, "QR code of this order's tracking link"),
         timeline=_timeline(view),
         status_labels=STATUS_LABELS,
+        confirming_label=CONFIRMING_LABEL,
         payment_states=PAYMENT_STATES,
         is_open=view.status in OPEN_STATUSES,
         notices=notices,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ordergate import clock
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.status import OrderStatus
-from ordergate.payments.wording import PaymentWording, payment_wording
+from ordergate.payments.wording import DAY_SECONDS, WAYS, PaymentWording, payment_wording
+from ordergate.settings import Settings
+from ordergate.stores.models import Store
+from ordergate.stores.service import payment_window
 
 GUEST_CHECKOUT_REASONS = {
     "disabled": "This store is not taking guest orders at the moment.",
@@ -95,6 +99,7 @@ def waiting_for_confirmations(missing: int) -> str:
 
 
 CONFIRMING_HEADLINE = "Thank you! Your payment has arrived"
+CONFIRMING_LABEL = "Payment received, confirming"  # the status of an order paid in full, still confirming
 
 OPEN_STATUSES = (OrderStatus.AWAITING_PAYMENT, OrderStatus.FUNDED, OrderStatus.SHIPPED)
 
@@ -114,3 +119,33 @@ def payment_words(view: TrackingOut) -> PaymentWording | None:
         expires_text=p.expires_at.isoformat(),
         now=clock.now(),
     )
+
+
+def method_hint(kind: str, *, confirmations: int, window_seconds: int) -> str:
+    """What choosing a payment method at checkout means, in that way of paying's own words: a card
+    is paid on the next page, a bank transfer within days and with no confirmations, a wallet
+    payment to an address with the confirmations it needs."""
+    way = WAYS.get(kind, "onchain")
+    if way == "card":
+        return "Pay by card on the next page."
+    if way == "bank":
+        days = max(1, math.ceil(window_seconds / DAY_SECONDS))
+        return (
+            f"Transfer from your bank within {days} day{'s' if days != 1 else ''}: the account details "
+            "and the reference to quote appear after you place the order."
+        )
+    plural = "s" if confirmations != 1 else ""
+    return (
+        "Pay from a wallet: the address and a QR code appear after you place the order. "
+        f"Needs {confirmations} confirmation{plural}."
+    )
+
+
+def method_hints(store: Store, settings: Settings) -> dict[str, str]:
+    """Each of the store's payment methods' hint at checkout, by method id."""
+    return {
+        m.key: method_hint(
+            m.kind, confirmations=m.required_confirmations, window_seconds=payment_window(store, m, settings)
+        )
+        for m in store.payment_methods
+    }
