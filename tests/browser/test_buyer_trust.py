@@ -241,7 +241,8 @@ def test_a_broken_link_leads_back_in(
     expect(page.get_by_role("link", name="Sign in to see your orders")).to_have_attribute(
         "href", "/account/demo/sign-in"
     )
-    page.get_by_label("Email or phone number").fill("ada.lovelace@example.com")
+    # A contact of its own: links are limited to 3 an hour per contact, and other tests ask for Ada's.
+    page.get_by_label("Email or phone number").fill(f"lost.link.{size}@example.com")
     page.get_by_role("button", name="Send my order links").click()
     expect(page.get_by_role("status").filter(has_text="Sent.")).to_be_visible()
     audit(page, axe_source)
