@@ -256,6 +256,19 @@ async def test_notification_channels(
     assert len(sms_files(settings)) == 1
 
 
+async def test_the_order_page_says_the_link_was_sent_only_when_the_store_sends_it(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    sent = await place_order(client, email="ada@example.com")
+    page = await client.get(f"/s/demo/orders/{sent['token']}")
+    assert "We sent this link to a•••@e•••.com" in page.text
+    await change(client, admin, {"notification_channels": ["sms"]})
+    unsent = await place_order(client, email="bob@example.com")
+    page = await client.get(f"/s/demo/orders/{unsent['token']}")
+    assert "We sent this link" not in page.text
+    assert "Bookmark it or copy the link somewhere safe." in page.text
+
+
 async def test_loyalty_rule_on_and_off(
     client: httpx.AsyncClient,
     admin: dict[str, str],

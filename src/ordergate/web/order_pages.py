@@ -18,7 +18,7 @@ from ordergate.db import Session
 from ordergate.deps import AppSettings, client_address
 from ordergate.errors import DomainError, FieldError, IllegalTransition, NotFound, Unprocessable, field_path
 from ordergate.notifications.schemas import OrderLinksIn
-from ordergate.notifications.service import one_contact, request_order_links
+from ordergate.notifications.service import channel_of, one_contact, request_order_links
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import refresh, track
 from ordergate.orders.status import OrderStatus
@@ -83,6 +83,12 @@ def _checkout_link(view: TrackingOut) -> str | None:
     return link if isinstance(link, str) and link.startswith(("https://", "http://")) else None
 
 
+def _link_sent_to(store: Store, view: TrackingOut) -> str | None:
+    """The contact the tracking link went to (masked), only when the store sends on its channel."""
+    hint = view.contact_hint
+    return hint if hint and channel_of(hint) in (store.notification_channels or []) else None
+
+
 def _order_page(
     request: Request,
     settings: Settings,
@@ -108,6 +114,7 @@ def _order_page(
         order=view,
         **payment_box(view),
         tracking_qr=qr_svg(view.tracking_url or path, "QR code of this order's tracking link"),
+        link_sent_to=_link_sent_to(store, view),
         timeline=_timeline(view),
         status_labels=STATUS_LABELS,
         confirming_label=CONFIRMING_LABEL,
