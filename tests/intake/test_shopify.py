@@ -92,6 +92,10 @@ async def test_duplicate_deliveries_make_one_order(
     dupes = (await client.get(f"{ADMIN}/intake/payloads?status=duplicate", headers=admin)).json()["items"]
     assert len(dupes) == 2
     assert all(d["duplicate_of"] == first["intake_id"] for d in dupes)
+    # One action can be news on another topic under the same event id: never taken for a repeat.
+    paid = shopify_order(financial_status="paid", updated_at="2026-03-14T11:00:00+00:00")
+    update = (await channel.shopify(paid, topic="orders/updated", webhook_id="wh-3", event_id="ev-1")).json()
+    assert update["status"] == "accepted"
 
 
 async def test_update_before_create_is_held_then_applied(

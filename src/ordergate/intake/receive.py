@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,7 +147,9 @@ async def _original(
     if envelope.delivery_id:
         match.append(IntakePayload.delivery_id == envelope.delivery_key(fingerprint))
     if envelope.event_id:
-        match.append(IntakePayload.event_id == envelope.event_id)
+        # One event under one topic: several subscriptions to it deliver it more than once
+        # (Shopify, "Ignore duplicate webhooks"); another topic of the same action is news.
+        match.append(and_(IntakePayload.event_id == envelope.event_id, IntakePayload.topic == envelope.topic))
     return await session.scalar(
         select(IntakePayload)
         .where(
