@@ -41,6 +41,7 @@ from ordergate.recommendations.api import account as recommendations_account
 from ordergate.recommendations.api import guest as recommendations_guest
 from ordergate.recommendations.pages import account_router as recommendations_account_pages
 from ordergate.recommendations.pages import router as recommendations_pages
+from ordergate.readlane import ReadLane, lane_size
 from ordergate.settings import Settings
 from ordergate.stores.api import operator as stores_operator
 from ordergate.stores.api import router as stores_router
@@ -62,12 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.store_cache = StoreCache(engine)
+        # PostgreSQL: a few pooled connections kept for the tracking read's one SELECT (orders/fastlane.py).
+        lane = ReadLane(engine, size=lane_size(settings.db_pool_size)) if app.state.store_cache.postgres else None
+        app.state.read_lane = lane
         await check_payment_methods(app.state.sessionmaker)  # provider readiness known from the start
         await app.state.store_cache.start()
         try:
             yield
         finally:
             await app.state.store_cache.stop()
+            if lane is not None:
+                await lane.stop()
             await engine.dispose()
 
     app = FastAPI(

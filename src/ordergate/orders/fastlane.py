@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ordergate import clock, security
 from ordergate.orders import document
 from ordergate.orders.service import document_answer
+from ordergate.readlane import ReadLaneError
 
 PREFIX = "/api/v1/stores/"
 # Driver-level SQL: no compilation per read (the same statement as orders.document's read).
@@ -67,17 +67,15 @@ class TrackingFastLane:
 
     async def _answer(self, scope: Scope, send: Send, slug: str, token: str) -> bool:
         state: Any = scope["app"].state
-        cache = getattr(state, "store_cache", None)
-        if cache is None or not cache.postgres:
+        cache, lane = getattr(state, "store_cache", None), getattr(state, "read_lane", None)
+        if cache is None or lane is None:  # SQLite: no lane, the route answers
             return False
         store = cache.peek(slug)
         if store is None:
             return False
         try:
-            async with state.engine.connect() as conn:
-                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                row = (await auto.exec_driver_sql(SELECT, (security.hash_token(token), store.id))).first()
-        except (SQLAlchemyError, OSError):
+            row = await lane.fetchrow(SELECT, security.hash_token(token), store.id)
+        except ReadLaneError:
             return False  # the route answers, and reports, whatever went wrong
         if row is None or row[1] is None or (row[2] is not None and row[2] <= clock.now()):
             return False
