@@ -36,12 +36,12 @@ from ordergate.payments.api import guest as payments_guest
 from ordergate.payments.api import operator as payments_operator
 from ordergate.payments.providers import check_payment_methods
 from ordergate.payments.refund_api import router as refunds_operator
+from ordergate.readlane import ReadLane, lane_size
 from ordergate.recommendations.admin_api import router as bundles_operator
 from ordergate.recommendations.api import account as recommendations_account
 from ordergate.recommendations.api import guest as recommendations_guest
 from ordergate.recommendations.pages import account_router as recommendations_account_pages
 from ordergate.recommendations.pages import router as recommendations_pages
-from ordergate.readlane import ReadLane, lane_size
 from ordergate.settings import Settings
 from ordergate.stores.api import operator as stores_operator
 from ordergate.stores.api import router as stores_router
@@ -63,8 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.store_cache = StoreCache(engine)
-        # PostgreSQL: a few pooled connections kept for the tracking read's one SELECT (orders/fastlane.py).
-        lane = ReadLane(engine, size=lane_size(settings.db_pool_size)) if app.state.store_cache.postgres else None
+        # PostgreSQL: a few pooled connections kept for the tracking read's SELECT (orders/fastlane.py).
+        postgres = app.state.store_cache.postgres
+        lane = ReadLane(engine, size=lane_size(settings.db_pool_size)) if postgres else None
         app.state.read_lane = lane
         await check_payment_methods(app.state.sessionmaker)  # provider readiness known from the start
         await app.state.store_cache.start()

@@ -4,9 +4,10 @@ request ids, access logs and request metrics. Raw paths (which hold tokens) are 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-import uuid
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -26,6 +27,20 @@ REQUEST_SECONDS = Histogram(
 REQUESTS = Counter(
     "ordergate_http_requests", "HTTP requests by route template", ["method", "route", "status"]
 )
+
+
+# Each (method, route template, status)'s two metric children, looked up once: `labels()` takes a lock
+# and builds its key on every call. Bounded: methods x route templates x statuses.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _request_metrics(method: str, route: str, status: int) -> tuple[Any, Any]:
+    key = (method, route, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        labels = (method, route, str(status))
+        children = _CHILDREN[key] = (REQUEST_SECONDS.labels(*labels), REQUESTS.labels(*labels))
+    return children
 
 
 def is_guest_path(path: str) -> bool:
@@ -58,10 +73,20 @@ class _BodyLimit:
     """Watches a streamed body: past the size limit, or on a control character, the app is told the
     client went away and the request is answered with a problem instead."""
 
-    def __init__(self, limit: int, forbidden: re.Pattern[bytes] | None = None):
+    def __init__(self, limit: int, path: str, headers: list[tuple[bytes, bytes]]):
         self.limit, self.seen, self.answering = limit, 0, False
-        self.forbidden, self.tail = forbidden, b""
+        self.path, self.headers, self.tail = path, headers, b""
         self.refusal: tuple[int, str, str, str] | None = None
+        self._forbidden: re.Pattern[bytes] | None = None
+        self._looked = False
+
+    @property
+    def forbidden(self) -> re.Pattern[bytes] | None:
+        """How a control character is spelled in this body: worked out at its first bytes (most
+        requests have none)."""
+        if not self._looked:
+            self._forbidden, self._looked = _control_characters(self.path, self.headers), True
+        return self._forbidden
 
     @property
     def exceeded(self) -> bool:
@@ -74,14 +99,17 @@ class _BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
+                if not chunk:
+                    return message
                 self.seen += len(chunk)
+                forbidden = self.forbidden
                 if self.seen > self.limit:
                     self.refusal = (413, PayloadTooLarge.type, PayloadTooLarge.title, "body")
-                elif self.forbidden and self.forbidden.search(self.tail + chunk):
+                elif forbidden and forbidden.search(self.tail + chunk):
                     self.refusal = (422, "validation-error", CONTROL_TITLE, "body")
                 if self.exceeded:
                     return {"type": "http.disconnect"}
-                if self.forbidden:
+                if forbidden:
                     self.tail = (self.tail + chunk)[-(_LONGEST_SPELLING - 1) :]
             return message
 
@@ -126,16 +154,20 @@ def _without_credentials(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes
     return cleaned
 
 
+_SECURITY_HEADERS = [(b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff")]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
 def _with_response_headers(message: Message, request_id: str, path: str) -> Message:
-    extra = [
-        (b"x-request-id", request_id.encode()),
-        (b"referrer-policy", b"no-referrer"),
-        (b"x-content-type-options", b"nosniff"),
-    ]
-    present = {k.lower() for k, _ in message.get("headers", [])}
-    if b"cache-control" not in present and (path.startswith(("/api/", "/s/", "/mcp"))):
-        extra.append((b"cache-control", b"no-store"))
-    return {**message, "headers": [*message.get("headers", []), *extra]}
+    headers = list(message.get("headers", []))
+    no_store = path.startswith(("/api/", "/s/", "/mcp")) and not any(
+        k.lower() == b"cache-control" for k, _ in headers
+    )
+    headers.append((b"x-request-id", request_id.encode()))
+    headers += _SECURITY_HEADERS
+    if no_store:
+        headers.append(_NO_STORE)
+    return {**message, "headers": headers}
 
 
 class RequestGuard:
@@ -150,7 +182,7 @@ class RequestGuard:
             return
         started = time.perf_counter()
         path: str = scope["path"]
-        request_id = uuid.uuid4().hex[:16]
+        request_id = os.urandom(8).hex()  # 16 hex digits
         headers: list[tuple[bytes, bytes]] = list(scope["headers"])
 
         if is_guest_path(path):
@@ -160,8 +192,7 @@ class RequestGuard:
 
         status_holder = {"status": 500}
         body_limit = _BodyLimit(
-            self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body,
-            _control_characters(path, headers),
+            self.intake_max_body if path.startswith("/api/v1/intake/") else self.max_body, path, headers
         )
 
         async def send_with_headers(message: Message) -> None:
@@ -187,17 +218,18 @@ class RequestGuard:
                     await _send_problem(send_with_headers, *body_limit.refusal)
         finally:
             route = route_template(scope)
-            status = str(status_holder["status"])
+            status = status_holder["status"]
             elapsed = time.perf_counter() - started
-            REQUEST_SECONDS.labels(scope["method"], route, status).observe(elapsed)
-            REQUESTS.labels(scope["method"], route, status).inc()
+            seconds, count = _request_metrics(scope["method"], route, status)
+            seconds.observe(elapsed)
+            count.inc()
             if route not in ("/healthz", "/metrics"):
                 log.info(
                     "request",
                     request_id=request_id,
                     method=scope["method"],
                     route=route,
-                    status=int(status),
+                    status=status,
                     ms=round(elapsed * 1000, 2),
                 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -15,13 +16,42 @@ SECRET_KEYS = re.compile(r"token|secret|password|authorization|api_key|cookie|ke
 SECRET_VALUE = re.compile(r"(og_[a-z0-9]{10}_)?[A-Za-z0-9_-]{24,}")
 
 
+SHORTEST_SECRET = 24  # no shorter text can hold a match of SECRET_VALUE
+_secret_key: dict[str, bool] = {}  # key -> whether SECRET_KEYS names it (log keys are few: code names them)
+
+
+def _is_secret_key(key: str) -> bool:
+    found = _secret_key.get(key)
+    if found is None:
+        found = SECRET_KEYS.search(key) is not None
+        if len(_secret_key) < 10_000:
+            _secret_key[key] = found
+    return found
+
+
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if SECRET_KEYS.search(key):
+        if _is_secret_key(key):
             event[key] = "[redacted]"
-        elif isinstance(value, str):
+        elif isinstance(value, str) and len(value) >= SHORTEST_SECRET:
             event[key] = SECRET_VALUE.sub("[redacted]", value)
     return event
+
+
+def _fallback(value: Any) -> Any:
+    """What structlog's JSONRenderer writes for a value JSON has no spelling for."""
+    try:
+        return value.__structlog__()
+    except AttributeError:
+        return repr(value)
+
+
+# One encoder for every line (json.dumps with `default` builds a new one each call); the same text.
+_ENCODER = json.JSONEncoder(default=_fallback)
+
+
+def _dumps(event: Any, **_: Any) -> str:
+    return _ENCODER.encode(event)
 
 
 def _add_pid(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -62,7 +92,7 @@ def configure_logging(level: str = "info") -> None:
             stamp,
             _add_pid,
             redact,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,

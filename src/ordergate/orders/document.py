@@ -84,9 +84,12 @@ def to_text(view: dict[str, Any]) -> str:
     return json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one per call
+
+
 def answer(doc: str, *, token: str, tracking_url: str) -> bytes:
     """The tracking answer: the stored document with the token and the link put back first."""
-    head = json.dumps({"token": token, "tracking_url": tracking_url}, separators=(",", ":"))
+    head = _COMPACT.encode({"token": token, "tracking_url": tracking_url})
     return (head[:-1] + "," + doc[1:]).encode() if doc != "{}" else head.encode()
 
 
