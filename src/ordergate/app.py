@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by install_api_docs, from local assets
         redoc_url=None,
+        # No OpenTelemetry bridge: requests are reported by the JSON log and Prometheus metrics
+        # (middleware.py), and the bridge looked for configured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.business_gauges = BusinessGauges(settings.metrics_refresh_seconds)

@@ -77,6 +77,9 @@ def _stale_documents(session: Session, _context: Any, _instances: Any) -> None:
         )
 
 
+_string = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps spells it
+
+
 def to_text(view: dict[str, Any]) -> str:
     """The JSON text stored for a tracking answer; the token and the link are left out (tokens are
     only ever stored hashed) and spliced in on every read."""
@@ -84,12 +87,10 @@ def to_text(view: dict[str, Any]) -> str:
     return json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one per call
-
-
 def answer(doc: str, *, token: str, tracking_url: str) -> bytes:
-    """The tracking answer: the stored document with the token and the link put back first."""
-    head = _COMPACT.encode({"token": token, "tracking_url": tracking_url})
+    """The tracking answer: the stored document with the token and the link put back first (the
+    text json.dumps(..., separators=(",", ":")) gives, without building an encoder per read)."""
+    head = '{"token":' + _string(token) + ',"tracking_url":' + _string(tracking_url) + "}"
     return (head[:-1] + "," + doc[1:]).encode() if doc != "{}" else head.encode()
 
 
