@@ -48,8 +48,9 @@ class _Held:
 class ReadLane:
     def __init__(self, engine: AsyncEngine, *, size: int):
         self.engine, self.size = engine, size
-        # Each place is a kept connection or None (free: borrow one from the pool when taken).
-        self._places: asyncio.Queue[_Held | None] = asyncio.Queue()
+        # Each place is a kept connection or None (free: borrow one from the pool when taken). Last in,
+        # first out: one reader at a time keeps reusing one connection; only concurrent reads borrow more.
+        self._places: asyncio.LifoQueue[_Held | None] = asyncio.LifoQueue()
         for _ in range(size):
             self._places.put_nowait(None)
         self._stopped = False
