@@ -89,9 +89,8 @@ async def test_concurrent_reads_share_the_lane_and_stopping_hands_its_connection
     engine = create_async_engine(settings.database_url)
     try:
         async with engine.connect() as conn:
-            left = await conn.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(CAST(:p AS int[]))"), {"p": list(kept)}
-            )
+            still_open = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(CAST(:p AS int[]))")
+            left = await conn.scalar(still_open, {"p": list(kept)})
     finally:
         await engine.dispose()
     assert left == 0
