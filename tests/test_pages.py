@@ -160,7 +160,13 @@ async def test_validation_errors_sit_beside_their_fields_and_keep_what_was_typed
     path = await open_checkout(client, (SKU, 1))
     page = await client.get(path)
     form = checkout_form(
-        page.text, **{"contact.email": "ada@", "delivery.city": "", "delivery.country": "XX"}
+        page.text,
+        **{
+            "contact.email": "ada@",
+            "delivery.city": "",
+            "delivery.postal_code": "",
+            "delivery.country": "XX",
+        },
     )
     r = await client.post(path, data=form)
     assert r.status_code == 422
@@ -168,6 +174,7 @@ async def test_validation_errors_sit_beside_their_fields_and_keep_what_was_typed
     assert html.count('aria-invalid="true"') >= 3
     assert re.search(r'id="contact-email-error">.*Check the part after @', html)
     assert re.search(r'id="delivery-city-error">.*Enter your town or city', html)
+    assert re.search(r'id="delivery-postal-code-error">.*Enter your postcode or ZIP<', html)
     assert re.search(r'id="delivery-country-error">.*Choose a country from the list', html)
     assert 'value="ada@"' in html
     assert f'value="{DELIVERY["name"]}"' in html

@@ -40,6 +40,7 @@ MISSING_MESSAGES = {
     "items": "Your cart is empty",
     **{f"delivery.{name}": f"Enter your {label.lower()}" for name, label in DELIVERY_LABELS.items()},
     "delivery.country": "Choose the country to deliver to",
+    "delivery.postal_code": "Enter your postcode or ZIP",
 }
 
 # The schemas speak to API clients; a few of their messages read better for a person at a form.
