@@ -86,7 +86,10 @@ class Settings(BaseSettings):
         # Outside the demo a short or guessable operator secret is a misconfiguration, not a choice.
         if not self.demo:
             if self.secret_key is None:
-                raise ValueError("ORDERGATE_SECRET_KEY is required outside demo mode")
+                raise ValueError(
+                    "ORDERGATE_SECRET_KEY is required outside demo mode "
+                    "(the demo: ORDERGATE_DEMO=1 ORDERGATE_SANDBOX=1, which `make run` and `make pay` set)"
+                )
             for name in ("demo_admin_key", "demo_intake_secret", "secret_key", "metrics_token"):
                 value: SecretStr | None = getattr(self, name)
                 if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
