@@ -12,7 +12,7 @@ from ordergate import clock
 from ordergate.notifications.delivery import outbox_pass
 from ordergate.settings import Settings
 from tests.factories import Buyer
-from tests.notifications.conftest import mail_files, outbox
+from tests.notifications.conftest import mail_files, outbox, sms_files
 from tests.notifications.helpers import place_order
 
 
@@ -59,3 +59,17 @@ async def test_order_links_say_payment_received_for_a_confirming_order(
     text = path.read_text()
     assert f"Order {confirming['number']} (payment received, confirming)" in text
     assert f"Order {unpaid['number']} (awaiting payment)" in text
+
+
+async def test_the_text_message_says_payment_received_and_asks_for_nothing(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    order = await place_order(client, phone="+4930901820")
+    await Buyer(client).pay(order["token"], confirmations=1)
+    await outbox_pass(sessionmaker, settings)
+    (sms,) = sms_files(settings)
+    text = sms.read_text()
+    assert "Payment received, waiting for 1 more confirmation. Nothing more to pay." in text
+    assert "Pay " not in text
+    assert "Payment details" not in text
+    assert order["payment"]["destination"] not in text
