@@ -150,7 +150,9 @@ def test_sandbox_pay_adds_confirmations_to_a_confirming_payment(tmp_path: Path) 
 
 
 def test_sandbox_pay_without_the_demos_settings_says_which_they_are(tmp_path: Path) -> None:
-    outside = run("sandbox", "pay", "x" * 32, db=f"sqlite+aiosqlite:///{tmp_path}/none.db", ORDERGATE_DEMO="0")
+    outside = run(
+        "sandbox", "pay", "x" * 32, db=f"sqlite+aiosqlite:///{tmp_path}/none.db", ORDERGATE_DEMO="0"
+    )
     assert outside.returncode == 1
     said = " ".join(outside.stderr.split())
     assert "ORDERGATE_SECRET_KEY is required outside demo mode" in said
