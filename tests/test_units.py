@@ -63,6 +63,19 @@ def test_quantize_follows_the_currency(value: Decimal) -> None:
     assert money.quantize(value, "BTC").as_tuple().exponent == -8
 
 
+def test_currency_exponents_are_cldrs() -> None:
+    """money's own table of fraction digits answers as Babel (CLDR's currency data) does, for every
+    currency Babel knows, and unknown codes get CLDR's default (2)."""
+    from babel.numbers import get_currency_precision, list_currencies
+
+    codes = sorted(list_currencies())
+    assert len(codes) > 250
+    for code in codes:
+        assert money.exponent(code) == get_currency_precision(code), code
+        assert money.exponent(code.lower()) == get_currency_precision(code), code
+    assert money.exponent("XYZ") == get_currency_precision("XYZ") == 2
+
+
 def test_display_uses_the_locale() -> None:
     assert money.display(Decimal("1234.5"), "EUR", "de_DE") == "1.234,50\xa0€"
     assert money.display(Decimal("1234.5"), "EUR", "en_IE") == "€1,234.50"

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
 
-from babel.numbers import format_currency, get_currency_precision
-
 # Assets that are not ISO 4217 currencies, with their smallest unit's exponent.
 ASSET_EXPONENTS = {"SBX": 8, "BTC": 8, "TBTC": 8}
+# The currencies whose fraction digits are not 2, from CLDR's supplemental currency data
+# (supplementalData.xml <fractions>), as Babel 2.18 ships it: `get_currency_precision()` answers the
+# same for every code (tests/test_units.py checks each one). Kept here because Babel reads that table
+# from its global data file, some 2 MB of objects in every web process, for each price it rounds.
+_FRACTION_DIGITS = {
+    0: "ADP AFN ALL BIF BYR CLP DJF ESP GNF IQD IRR ISK ITL JPY KMF KPW KRW LAK LBP LUF MGA MGF MMK MRO PYG "
+    "RSD RWF SLL SOS STD SYP TMM TRL UGX UYI VND VUV XAF XOF XPF YER ZMK ZWD",
+    3: "BHD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
+CURRENCY_EXPONENTS = {code: digits for digits, codes in _FRACTION_DIGITS.items() for code in codes.split()}
+DEFAULT_EXPONENT = 2  # CLDR's DEFAULT fractions, for every other code
 
 
 def exponent(code: str) -> int:
     code = code.upper()
     if code in ASSET_EXPONENTS:
         return ASSET_EXPONENTS[code]
-    return int(get_currency_precision(code))
+    return CURRENCY_EXPONENTS.get(code, DEFAULT_EXPONENT)
 
 
 def quantum(code: str) -> Decimal:
@@ -40,4 +50,6 @@ def convert(amount: Decimal, *, rate: Decimal, asset: str) -> Decimal:
 def display(amount: Decimal, code: str, locale: str = "en_GB") -> str:
     if code.upper() in ASSET_EXPONENTS:
         return f"{amount} {code}"
+    from babel.numbers import format_currency  # Babel and its locale data: on the first message or page
+
     return str(format_currency(amount, code, locale=locale))

@@ -1,4 +1,5 @@
-"""Sealing secrets at rest with the server key (AES-256-GCM, key derived from ORDERGATE_SECRET_KEY).
+"""Sealing secrets at rest with the server key (AES-256-GCM, key derived from ORDERGATE_SECRET_KEY
+with HKDF-SHA256: `ordergate.aesgcm`).
 
 Outside the demo the key comes from ORDERGATE_SECRET_KEY (required there). In the demo, without
 one, a random key is kept in `<var_dir>/secret.key` so the web process and the worker share it."""
@@ -12,15 +13,10 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from ordergate.aesgcm import NONCE_BYTES, Aead, InvalidTag, aes_gcm, hkdf_sha256
 from ordergate.settings import Settings
 
 PREFIX = "v1."
-NONCE_BYTES = 12
 
 
 class SealBroken(Exception):
@@ -28,9 +24,8 @@ class SealBroken(Exception):
 
 
 @lru_cache(maxsize=8)
-def _derive(secret: bytes) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ordergate/seal/v1").derive(secret)
-    return AESGCM(key)
+def _derive(secret: bytes) -> Aead:
+    return aes_gcm(hkdf_sha256(secret, length=32, info=b"ordergate/seal/v1"))
 
 
 @lru_cache(maxsize=8)
@@ -52,7 +47,7 @@ def _demo_secret(path: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-def _cipher(settings: Settings) -> AESGCM:
+def _cipher(settings: Settings) -> Aead:
     if settings.secret_key is not None and settings.secret_key.get_secret_value():
         return _derive(settings.secret_key.get_secret_value().encode())
     return _derive(_demo_secret(settings.var_dir.resolve() / "secret.key"))
