@@ -7,16 +7,24 @@ import hashlib
 import hmac
 import re
 import secrets
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 TOKEN_BYTES = 24  # 192 random bits, above the 128 the contract asks for
 # Crockford-like alphabet: no 0/O, 1/I/L, U; easy to read out over the phone.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 KEY_PATTERN = re.compile(r"^og_([a-z0-9]{10})_[A-Za-z0-9_-]{20,}$")
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    """argon2, for keys set by hand: loaded with the first such key, not by every web process."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 def new_token() -> str:
@@ -56,7 +64,7 @@ def hash_operator_key(key: str) -> str:
     if KEY_PATTERN.match(key):
         salt = secrets.token_hex(16)
         return f"{KEYED_HASH}{salt}${_keyed(salt, key)}"
-    return _hasher.hash(key)
+    return _hasher().hash(key)
 
 
 def _keyed(salt: str, key: str) -> str:
@@ -70,8 +78,10 @@ def verify_operator_key(key_hash: str, key: str) -> bool:
             return hmac.compare_digest(_keyed(salt, key), digest)
         except ValueError:
             return False
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return _hasher.verify(key_hash, key)
+        return _hasher().verify(key_hash, key)
     except (VerificationError, InvalidHashError):
         return False
 

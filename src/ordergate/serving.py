@@ -196,6 +196,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int) -> Non
             log_config=None,  # every process logs through configure_logging: JSON, redacted
             log_level="warning",
             lifespan="on",
+            ws="none",  # no route speaks WebSocket (an Upgrade is answered as HTTP): websockets unloaded
         )
     finally:
         if metrics_dir is not None:

@@ -25,9 +25,7 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ordergate import clock, money
 from ordergate.payments.config import BtcpaySettings, secret_value
@@ -40,6 +38,9 @@ from ordergate.payments.protocol import (
 )
 from ordergate.payments.remote_base import RemoteProviderBase
 from ordergate.signing import hmac_hex, same
+
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "btcpay-sig"
 ONCHAIN_METHODS = ("BTC", "BTC-CHAIN", "BTC-OnChain")

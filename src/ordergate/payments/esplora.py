@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 
 SATS = Decimal("0.00000001")
 PAGE = 25  # confirmed transactions per page of /address/:address/txs
@@ -39,6 +41,8 @@ class Esplora:
         self.base, self.http = base_url.rstrip("/"), http
 
     async def _get(self, path: str) -> httpx.Response:
+        import httpx
+
         try:
             response = await self.http.get(self.base + path)
         except httpx.HTTPError as exc:

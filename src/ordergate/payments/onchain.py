@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import structlog
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +25,9 @@ from ordergate.payments.readiness import probed
 from ordergate.payments.wallet import WatchOnlyWallet, bip21_uri
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
+
+if TYPE_CHECKING:
+    import httpx
 
 log = structlog.get_logger("ordergate.payments")
 

@@ -9,14 +9,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.errors import DomainError
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ProviderUnavailable(DomainError):

@@ -7,10 +7,9 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
-import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +31,9 @@ from ordergate.payments.readiness import probe_all
 from ordergate.payments.stripe import StripeProvider
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
+
+if TYPE_CHECKING:
+    import httpx
 
 log = structlog.get_logger("ordergate.payments")
 

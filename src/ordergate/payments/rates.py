@@ -10,14 +10,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ordergate import clock
 from ordergate.payments.background import BackgroundValues
 from ordergate.payments.config import OnchainSettings
 from ordergate.payments.outside import PROBE_TIMEOUT, outside_client
+
+if TYPE_CHECKING:
+    import httpx
 
 REFRESH_AFTER = timedelta(seconds=60)
 
@@ -64,6 +65,8 @@ async def fetch_rate(url: str, path: str, http: httpx.AsyncClient) -> RateQuote:
 
 
 def urlsplit_host(url: str) -> str:
+    import httpx
+
     return httpx.URL(url).host
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ordergate import money
 from ordergate.payments import stripe_amounts
@@ -19,6 +17,9 @@ from ordergate.payments.btcpay import BtcpayProvider, method_id_1x, method_id_2x
 from ordergate.payments.config import BtcpaySettings, StripeSettings, secret_value
 from ordergate.payments.protocol import ProviderUnavailable, RefundUpdate
 from ordergate.payments.stripe import STRIPE_REFUND_STATES, StripeProvider
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def _error_text(response: httpx.Response) -> str:
 async def stripe_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer:
     """POST /v1/refunds (form-encoded) for the PaymentIntent, in minor units; our refund's id is the
     Idempotency-Key, so asking again after a lost answer never refunds twice."""
+    import httpx
+
     cfg = StripeProvider().settings(ask.config)
     if not isinstance(cfg, StripeSettings):
         return RefundAnswer("failed", detail=f"the Stripe settings are not valid: {cfg}")
@@ -100,6 +103,8 @@ async def btcpay_refund(ask: RefundAsk, http: httpx.AsyncClient) -> RefundAnswer
     """POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund (Greenfield) with the `Custom`
     variant in the invoice's currency. BTCPay answers with a pull payment: the buyer claims the
     money at its `viewLink` (sent to them), so the refund stays pending until they do."""
+    import httpx
+
     cfg = BtcpayProvider().settings(ask.config)
     if not isinstance(cfg, BtcpaySettings):
         return RefundAnswer("failed", detail=f"the BTCPay settings are not valid: {cfg}")
@@ -153,6 +158,8 @@ async def btcpay_refund_state(
     and "Get Payouts"): succeeded once its Completed payouts cover the amount, failed when the
     pull payment was archived short of it, else None (the buyer has not claimed it, or BTCPay
     has not paid it yet)."""
+    import httpx
+
     cfg = BtcpayProvider().settings(config)
     if not isinstance(cfg, BtcpaySettings):
         return None

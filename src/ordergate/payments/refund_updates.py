@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +31,9 @@ from ordergate.payments.refunds import (
 )
 from ordergate.payments.service import flag
 from ordergate.stores.models import PaymentMethod, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 # How often the worker asks BTCPay about a refund the buyer has not been paid yet.
 BTCPAY_POLL = timedelta(minutes=5)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import httpx
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,9 @@ from ordergate.payments.refund_plan import RefundTooLarge, plan_refund
 from ordergate.sql import execute_counted
 from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import get_store
+
+if TYPE_CHECKING:
+    import httpx
 
 PROVIDER_KINDS = ("stripe", "btcpay")
 RETRY_AFTER = timedelta(seconds=60)

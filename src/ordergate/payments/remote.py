@@ -8,8 +8,8 @@ asks at once (POST .../payment-instruction) and the worker asks for anything sti
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +27,9 @@ from ordergate.payments.service import REMOTE_KINDS, active_instruction
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod, Store
 from ordergate.stores.service import get_store
+
+if TYPE_CHECKING:
+    import httpx
 
 CLAIM_FOR = timedelta(seconds=30)
 log = structlog.get_logger("ordergate.payments")

@@ -12,9 +12,8 @@ import abc
 from collections.abc import Awaitable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import money
@@ -24,6 +23,9 @@ from ordergate.payments.protocol import InstructionDraft, OrderToPay, ProviderUn
 from ordergate.payments.readiness import probed
 from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
+
+if TYPE_CHECKING:
+    import httpx
 
 C = TypeVar("C")
 
@@ -115,6 +117,8 @@ class RemoteProviderBase(abc.ABC, Generic[C]):
         """A cheap authenticated read: URL and query parameters."""
 
     async def probe(self, config: Mapping[str, Any], http: httpx.AsyncClient) -> Readiness:
+        import httpx
+
         cfg = self.settings(config)
         if isinstance(cfg, str):
             return Readiness(False, f"invalid_setting:{cfg}")
@@ -141,6 +145,8 @@ class RemoteProviderBase(abc.ABC, Generic[C]):
     ) -> Any:
         """The JSON answer to `request`; ProviderUnavailable (503) when the provider cannot be
         reached, answers with another status, or answers something that is not JSON."""
+        import httpx
+
         try:
             response = await request
         except httpx.HTTPError as exc:

@@ -7,9 +7,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ordergate import money
 from ordergate.payments import stripe_amounts
@@ -24,6 +22,9 @@ from ordergate.payments.protocol import (
 )
 from ordergate.payments.remote_base import RemoteProviderBase
 from ordergate.signing import check_timestamped
+
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "stripe-signature"
 # The API version every request is made with (and the shape events are read in), so a change of

@@ -16,8 +16,6 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 import pycountry
-from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
@@ -29,6 +27,7 @@ from ordergate.settings import Settings
 from ordergate.stores.models import Store
 
 if TYPE_CHECKING:
+    from babel import Locale
     from jinja2 import Environment
 
 HERE = Path(__file__).parent
@@ -64,7 +63,7 @@ def static_url(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    # Jinja, segno and babel's dates load with the first page, not with the API's routes (memory).
+    # Jinja, segno and Babel load with the first page, not with the API's routes (memory).
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     env = Environment(
@@ -99,6 +98,9 @@ def _accept_language(header: str) -> list[str]:
 
 
 def _parse_locale(tag: str, sep: str) -> Locale | None:
+    # Babel (like Jinja) loads with the first page: the API's routes never format for a locale.
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(tag, sep=sep)
     except (ValueError, TypeError, UnknownLocaleError):
@@ -115,7 +117,7 @@ def buyer_locale(request: Request, store: Store | None) -> Locale:
         found = _parse_locale(store.locale, "_")
         if found is not None:
             return found
-    return Locale("en")
+    return _english()
 
 
 def default_country(locale: Locale, store: Store | None) -> str | None:
@@ -129,13 +131,20 @@ def default_country(locale: Locale, store: Store | None) -> str | None:
 
 def store_country(store: Store) -> str | None:
     """The store's own country (its locale's territory): where a delivery most likely goes."""
-    return default_country(Locale("en"), store)
+    return default_country(_english(), store)
+
+
+@lru_cache(maxsize=1)
+def _english() -> Locale:
+    from babel import Locale
+
+    return Locale("en")
 
 
 @lru_cache(maxsize=1)
 def countries() -> list[tuple[str, str]]:
     """(ISO code, English name) of every country, by name."""
-    names = Locale("en").territories
+    names = _english().territories
     rows = []
     for country in pycountry.countries:
         code = str(country.alpha_2)
@@ -171,9 +180,13 @@ class Formats:
         if code.upper() in money.ASSET_EXPONENTS:
             # A crypto amount is shown as a wallet wants it typed: digits and a point, never rounded.
             return f"{money.quantize(value, code):f} {code.upper()}"
+        from babel.numbers import format_currency
+
         return str(format_currency(value, code, locale=self.locale))
 
     def number(self, amount: str | Decimal) -> str:
+        from babel.numbers import format_decimal
+
         return str(format_decimal(_decimal(amount), locale=self.locale, decimal_quantization=False))
 
     def moment(self, when: datetime) -> Markup:
