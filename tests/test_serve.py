@@ -104,6 +104,40 @@ def test_idle_and_half_sent_connections_do_not_take_the_server_offline(default_s
             sock.close()
 
 
+def _answers(data: bytes) -> list[tuple[int, bytes]]:
+    """(status, body) of each HTTP/1.1 answer in a byte stream (every one has a Content-Length)."""
+    found = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next(int(v) for k, _, v in (h.partition(b": ") for h in lines[1:]) if k == b"content-length")
+        found.append((int(lines[0].split()[1]), rest[:length]))
+        data = rest[length:]
+    return found
+
+
+def test_pipelined_requests_are_answered_whole_and_in_order(default_server: Served) -> None:
+    # An answer's head waits for its body to leave in one write (serving._OneWrite): nothing held may
+    # be overtaken or lost, neither by the next answers nor by the 400 the protocol itself writes.
+    with socket.create_connection(("127.0.0.1", default_server.port), timeout=10) as sock:
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /api/v1/stores/demo HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /api/v1/stores/nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 4 or not data.endswith(b"}"):
+            data += sock.recv(65536)
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # the protocol's own answer, then it closes
+        while chunk := sock.recv(65536):
+            data += chunk
+    answers = _answers(data)
+    assert [status for status, _ in answers] == [200, 200, 404, 200, 400]
+    assert json.loads(answers[1][1])["slug"] == "demo"
+    assert json.loads(answers[2][1])["status"] == 404
+
+
 def _console_sign_in_attempts(base: str, count: int) -> list[int]:
     """Wrong-key console sign-ins, each claiming another address in X-Forwarded-For."""
     statuses = []
