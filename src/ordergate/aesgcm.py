@@ -79,6 +79,7 @@ def _libcrypto() -> Any:
             "EVP_DecryptInit_ex": (i, [p, p, p, p, p]),
             "EVP_DecryptUpdate": (i, [p, p, ctypes.POINTER(i), p, i]),
             "EVP_DecryptFinal_ex": (i, [p, p, ctypes.POINTER(i)]),
+            "ERR_clear_error": (None, []),
         }
         try:
             for fn, (restype, argtypes) in signatures.items():
@@ -125,6 +126,7 @@ class _OpenSslGcm:
             written, n = n.value if body else 0, ctypes.c_int(0)
             _ok(lib.EVP_CIPHER_CTX_ctrl(ctx, _SET_TAG, TAG_BYTES, tag))
             if lib.EVP_DecryptFinal_ex(ctx, ctypes.byref(out, written), ctypes.byref(n)) != 1:
+                lib.ERR_clear_error()  # leave nothing on this thread's queue for ssl to find later
                 raise InvalidTag
             return out.raw[: written + n.value]
         finally:
@@ -148,6 +150,7 @@ class _OpenSslGcm:
 
 def _ok(result: int) -> None:
     if result != 1:
+        _libcrypto().ERR_clear_error()
         raise RuntimeError("OpenSSL refused an AES-GCM step")
 
 
