@@ -2,7 +2,7 @@
 that only some routes need. Each loads on its first use (tests/payments/test_first_use.py serves a
 fresh process and uses them): httpx for outside payment services, the MCP stack, Babel and Jinja for
 pages, argon2 for operator keys set by hand, webauthn for passkeys, segno for QR codes, alembic for
-migrations; sealing uses the interpreter's OpenSSL, not the cryptography package."""
+migrations, cryptography for sealing (the first placement's tracking link)."""
 
 from __future__ import annotations
 

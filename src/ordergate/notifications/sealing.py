@@ -1,5 +1,9 @@
 """Sealing secrets at rest with the server key (AES-256-GCM, key derived from ORDERGATE_SECRET_KEY
-with HKDF-SHA256: `ordergate.aesgcm`).
+with HKDF-SHA256, both from the `cryptography` package).
+
+`cryptography` is imported by the first seal or unseal, not with the module: the web process maps
+its extension (about 8 MB resident) only once it places an order, and processes that never seal
+(the console's and intake's reads, `ordergate migrate`) never do.
 
 Outside the demo the key comes from ORDERGATE_SECRET_KEY (required there). In the demo, without
 one, a random key is kept in `<var_dir>/secret.key` so the web process and the worker share it."""
@@ -12,11 +16,15 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ordergate.aesgcm import NONCE_BYTES, Aead, InvalidTag, aes_gcm, hkdf_sha256
 from ordergate.settings import Settings
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 PREFIX = "v1."
+NONCE_BYTES = 12
 
 
 class SealBroken(Exception):
@@ -24,8 +32,13 @@ class SealBroken(Exception):
 
 
 @lru_cache(maxsize=8)
-def _derive(secret: bytes) -> Aead:
-    return aes_gcm(hkdf_sha256(secret, length=32, info=b"ordergate/seal/v1"))
+def _derive(secret: bytes) -> AESGCM:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ordergate/seal/v1").derive(secret)
+    return AESGCM(key)
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +60,7 @@ def _demo_secret(path: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-def _cipher(settings: Settings) -> Aead:
+def _cipher(settings: Settings) -> AESGCM:
     if settings.secret_key is not None and settings.secret_key.get_secret_value():
         return _derive(settings.secret_key.get_secret_value().encode())
     return _derive(_demo_secret(settings.var_dir.resolve() / "secret.key"))
@@ -61,6 +74,8 @@ def seal(settings: Settings, plain: str, *, context: str) -> str:
 
 
 def unseal(settings: Settings, value: str, *, context: str) -> str:
+    from cryptography.exceptions import InvalidTag
+
     if not value.startswith(PREFIX):
         raise SealBroken("unknown seal format")
     raw = value[len(PREFIX) :]
