@@ -37,7 +37,7 @@ async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings |
     async with maker() as session, session.begin():
         result.checkouts_expired = await sweep_expired_checkouts(session)
     # Before the expiry sweep: a payment made just before a window closed is seen first.
-    result.payments_seen = await payments_pass(maker)
+    result.payments_seen = await payments_pass(maker, settings)
     result.orders_expired = await _expire_orders(maker)
     while True:  # after the expiry sweep, so its moves are folded once they settle
         async with maker() as session, session.begin():

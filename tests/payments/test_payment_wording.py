@@ -140,7 +140,7 @@ async def test_each_way_of_paying_is_described_in_its_own_words_at_checkout(
     page = await client.get(f"/s/shop/checkout/{checkout['id']}")
     assert page.status_code == 200, page.text
     hints = dict(re.findall(r'<span class="hint" id="pm-([a-z]+)-hint">([^<]*)</span>', page.text))
-    assert hints["card"] == "Pay by card on the next page."
+    assert hints["card"] == "Pay by card on your order page, which opens as soon as you place the order."
     assert hints["bank"].startswith("Transfer from your bank within 3 days: the account details")
     assert "confirmation" not in hints["bank"]
     assert hints["coin"].startswith("Pay from a wallet")

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 AssetCode = Annotated[
@@ -111,6 +111,17 @@ class PaymentOut(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     # > 0: the full amount arrived in time and waits for this many more confirmations; nothing to pay.
     confirmations_missing: int = 0
+    # Details only the buyer's own page shows (Stripe's client_secret), sealed, with the context they
+    # are bound to: a private attribute, so never in the API's answer, its schema or a log line.
+    _sealed: dict[str, tuple[str, str]] = PrivateAttr(default_factory=dict)
+
+    def sealed_detail(self, name: str) -> tuple[str, str] | None:
+        """(sealed value, context) of a detail sealed at rest, for the page that may open it."""
+        return self._sealed.get(name)
+
+    def with_sealed(self, sealed: dict[str, tuple[str, str]]) -> PaymentOut:
+        self._sealed = sealed
+        return self
 
 
 class ShipmentOut(BaseModel):

@@ -24,6 +24,7 @@ from ordergate.orders.schemas import (
 from ordergate.orders.state import milestones
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.models import Refund
+from ordergate.payments.protocol import sealed_context
 from ordergate.payments.service import active_instruction, standing
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
@@ -62,9 +63,19 @@ def _payment(order: Order) -> PaymentOut | None:
         remaining_amount=money.text(s.remaining, instruction.asset),
         expires_at=instruction.expires_at,
         state=s.state,
-        details=instruction.details,
+        details={k: v for k, v in instruction.details.items() if k != "sealed"},
         confirmations_missing=s.confirmations_missing,
-    )
+    ).with_sealed(_sealed(instruction.id, instruction.details.get("sealed")))
+
+
+def _sealed(instruction_id: int, sealed: object) -> dict[str, tuple[str, str]]:
+    if not isinstance(sealed, dict):
+        return {}
+    return {
+        str(name): (value, sealed_context(instruction_id, str(name)))
+        for name, value in sealed.items()
+        if isinstance(value, str)
+    }
 
 
 def _tracking_fields(order: Order, store: Store) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
@@ -139,7 +140,8 @@ class BtcpaySettings(_Settings):
 class StripeSettings(_Settings):
     secret_key: str
     webhook_secret: str
-    publishable_key: str | None = Field(default=None, pattern=r"^pk_[A-Za-z0-9_]+$")
+    # The order page's card form (Stripe.js) needs it; it is public by design (docs.stripe.com/keys).
+    publishable_key: str
     api_url: str = "https://api.stripe.com"
 
     @field_validator("api_url")
@@ -156,6 +158,24 @@ class StripeSettings(_Settings):
     @classmethod
     def _webhook_secret(cls, value: str) -> str:
         return _secret(value, prefixes=("whsec_",), name="Stripe webhook signing secret")
+
+    @field_validator("publishable_key")
+    @classmethod
+    def _publishable_key(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith(("sk_", "rk_")):
+            raise ValueError("this is a secret key: give the publishable key (pk_...), shown beside it")
+        if not re.fullmatch(r"pk_(test|live)_[A-Za-z0-9]{8,}", value):
+            raise ValueError("a Stripe publishable key starts with pk_test_ or pk_live_")
+        return value
+
+    @model_validator(mode="after")
+    def _same_mode(self) -> StripeSettings:
+        secret = self.secret_key
+        live_secret, live_public = "_live_" in secret, "_live_" in self.publishable_key
+        if not secret.startswith(ENV_PREFIX) and live_secret != live_public:
+            raise ValueError("publishable_key: test and live keys mixed (both must be test, or both live)")
+        return self
 
 
 SETTINGS_MODELS: dict[str, type[_Settings]] = {

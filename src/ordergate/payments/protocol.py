@@ -82,6 +82,14 @@ class PreparedInstruction:
     expires_at: datetime | None = None
     status: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # Details only the paying buyer may see (Stripe's client_secret): sealed at rest with the server
+    # key (notifications.sealing), kept out of logs and of the tracking API's answer.
+    sealed: dict[str, str] = field(default_factory=dict)
+
+
+def sealed_context(instruction_id: int, name: str) -> str:
+    """What a sealed detail is bound to: its instruction and its name (no row can borrow another's)."""
+    return f"payment_instruction:{instruction_id}:{name}"
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,8 @@ class PaymentProvider(Protocol):
 
 
 class RemoteProvider(PaymentProvider, Protocol):
+    seals_details: bool  # its PreparedInstruction.sealed needs the server key to be stored
+
     async def prepare(
         self, config: Mapping[str, Any], pending: PendingInstruction, http: httpx.AsyncClient
     ) -> PreparedInstruction:

@@ -15,13 +15,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
+from ordergate.notifications.sealing import seal
 from ordergate.orders.models import Order
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import load_order, track
 from ordergate.orders.status import OrderStatus
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.outside import CALL_TIMEOUT, outside_client
-from ordergate.payments.protocol import PendingInstruction, ProviderUnavailable
+from ordergate.payments.protocol import PendingInstruction, ProviderUnavailable, sealed_context
 from ordergate.payments.providers import remote_provider
 from ordergate.payments.service import REMOTE_KINDS, active_instruction
 from ordergate.settings import Settings
@@ -36,7 +37,11 @@ log = structlog.get_logger("ordergate.payments")
 
 
 async def prepare_instruction(
-    maker: async_sessionmaker[AsyncSession], instruction_id: int, *, http: httpx.AsyncClient
+    maker: async_sessionmaker[AsyncSession],
+    instruction_id: int,
+    *,
+    http: httpx.AsyncClient,
+    settings: Settings | None,
 ) -> str:
     """ "prepared", "busy" (someone else is asking right now) or "not_needed"; raises
     ProviderUnavailable when the provider cannot be reached (the claim is then released)."""
@@ -100,7 +105,15 @@ async def prepare_instruction(
         row.provider_status = (prepared.status or "")[:32] or None
         row.asset, row.amount, row.rate = prepared.asset, prepared.amount, prepared.rate
         row.destination, row.uri = prepared.destination, prepared.uri
-        row.details = {k: v for k, v in {**row.details, **prepared.details}.items() if k != "preparing"}
+        if prepared.sealed and settings is None:  # prepare_pending never asks for those without it
+            raise ProviderUnavailable("The server key is needed to keep the answer", field="payment_method")
+        sealed = {
+            name: seal(settings, value, context=sealed_context(instruction_id, name))
+            for name, value in prepared.sealed.items()
+            if settings is not None
+        }
+        details = {**row.details, **prepared.details, **({"sealed": sealed} if sealed else {})}
+        row.details = {k: v for k, v in details.items() if k != "preparing"}
         if prepared.expires_at is not None:
             row.expires_at = prepared.expires_at  # the provider's clock decides what is late there
     return "prepared"
@@ -123,24 +136,34 @@ async def prepare_for_buyer(
         )
     if target is not None:
         async with outside_client(CALL_TIMEOUT) as http:
-            await prepare_instruction(maker, target, http=http)
+            await prepare_instruction(maker, target, http=http, settings=settings)
     async with maker() as session, session.begin():
         store = await get_store(session, slug)
         return await track(session, store, token, settings=settings)
 
 
 async def prepare_pending(
-    maker: async_sessionmaker[AsyncSession], *, http: httpx.AsyncClient, limit: int = 20
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    http: httpx.AsyncClient,
+    settings: Settings | None = None,
+    limit: int = 20,
 ) -> int:
-    """Worker: open every remote instruction still pending (nobody asked, or the provider was down)."""
+    """Worker: open every remote instruction still pending (nobody asked, or the provider was down).
+    Without the server settings, kinds whose answer is sealed at rest (Stripe) are left to the page."""
     now = clock.now()
+    kinds = [
+        k
+        for k in REMOTE_KINDS
+        if settings is not None or not getattr(remote_provider(k), "seals_details", False)
+    ]
     async with maker() as session, session.begin():
         ids = list(
             await session.scalars(
                 select(PaymentInstruction.id)
                 .join(Order, Order.id == PaymentInstruction.order_id)
                 .where(
-                    PaymentInstruction.kind.in_(REMOTE_KINDS),
+                    PaymentInstruction.kind.in_(kinds),
                     PaymentInstruction.provider_ref.is_(None),
                     PaymentInstruction.superseded_at.is_(None),
                     PaymentInstruction.expires_at > now,
@@ -155,7 +178,7 @@ async def prepare_pending(
     prepared = 0
     for instruction_id in ids:
         try:
-            if await prepare_instruction(maker, instruction_id, http=http) == "prepared":
+            if await prepare_instruction(maker, instruction_id, http=http, settings=settings) == "prepared":
                 prepared += 1
         except ProviderUnavailable:
             continue  # logged; asked again after the claim lapses

@@ -41,6 +41,9 @@ class RemoteProviderBase(abc.ABC, Generic[C]):
     # Probe answers with a reason of their own (401/403 are always "unauthorized").
     probe_refusals: ClassVar[Mapping[int, str]] = {}
     remote = True
+    # The provider's answer carries details sealed at rest (PreparedInstruction.sealed): preparing
+    # it needs the server key.
+    seals_details: ClassVar[bool] = False
 
     # -- settings -------------------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
     name = "Stripe"
     settings_type = StripeSettings
     secrets = ("secret_key", "webhook_secret")
+    seals_details = True  # the PaymentIntent's client_secret
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}", "Stripe-Version": API_VERSION}
@@ -122,9 +123,9 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
             raise ProviderUnavailable(
                 "Stripe's PaymentIntent is incomplete", field="payment_method"
             ) from None
-        details: dict[str, Any] = {"client_secret": client_secret}
-        if cfg.publishable_key:
-            details["publishable_key"] = cfg.publishable_key
+        # The client secret completes the payment: only the buyer's own order page gets it
+        # (docs.stripe.com/api/payment_intents/object#payment_intent_object-client_secret: "should
+        # not be stored, logged, or exposed to anyone other than the customer"), so it is sealed.
         return PreparedInstruction(
             provider_ref=intent_id,
             asset=pending.currency,
@@ -132,7 +133,8 @@ class StripeProvider(RemoteProviderBase[StripeSettings]):
             destination=intent_id,
             uri=None,
             status=str(intent.get("status") or "requires_payment_method"),
-            details=details,
+            details={"publishable_key": cfg.publishable_key},
+            sealed={"client_secret": client_secret},
         )
 
     def verify_callback(

@@ -4,8 +4,11 @@ what was seen is recorded in a short transaction of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 import httpx
 import structlog
@@ -26,6 +29,7 @@ from ordergate.payments.refund_updates import check_btcpay_refunds
 from ordergate.payments.refunds import retry_pending_refunds
 from ordergate.payments.remote import prepare_pending
 from ordergate.payments.service import LATE_GRACE, flag, order_for_payment, record_payment, settle
+from ordergate.settings import Settings
 from ordergate.stores.models import PaymentMethod
 
 log = structlog.get_logger("ordergate.payments")
@@ -190,12 +194,12 @@ async def watch_onchain(
     return changed
 
 
-async def payments_pass(maker: async_sessionmaker[AsyncSession]) -> int:
+async def payments_pass(maker: async_sessionmaker[AsyncSession], settings: Settings | None = None) -> int:
     """One worker pass over payments; never raises (the rest of the worker's pass must run)."""
     total = 0
     async with outside_client(CALL_TIMEOUT) as http:
-        steps = (
-            (prepare_pending, "prepare"),
+        steps: tuple[tuple[Callable[..., Awaitable[Any]], str], ...] = (
+            (partial(prepare_pending, settings=settings), "prepare"),
             (watch_onchain, "watch"),
             (retry_pending_refunds, "refunds"),
             (check_btcpay_refunds, "btcpay refunds"),

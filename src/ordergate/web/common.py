@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -82,10 +83,12 @@ def page(
     status: int = 200,
     noindex: bool = False,
     img_sources: tuple[str, ...] = (),
+    csp_extra: Mapping[str, tuple[str, ...]] | None = None,
     **context: Any,
 ) -> HTMLResponse:
     """Every page, buyer, account or console: base.html's frame, the area's CSRF token, the headers
-    (`img_sources`: the image hosts this page's CSP allows besides this site)."""
+    (`img_sources`: the image hosts this page's CSP allows besides this site; `csp_extra`: other
+    outside origins by directive, e.g. Stripe.js on an order page payable by card)."""
     return render(
         request,
         settings,
@@ -95,6 +98,7 @@ def page(
         noindex=noindex,
         area=area,
         img_sources=img_sources,
+        csp_extra=csp_extra,
     )
 
 

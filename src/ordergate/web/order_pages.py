@@ -28,6 +28,7 @@ from ordergate.recommendations import page_parts
 from ordergate.recommendations.schemas import SuggestionOut
 from ordergate.settings import Settings
 from ordergate.stores.models import Store
+from ordergate.web.card_form import STRIPE_CSP, STRIPE_JS, card_form
 from ordergate.web.common import (
     MAX_SECRET,
     buyer_store,
@@ -104,6 +105,10 @@ def _order_page(
     query = request.query_params
     notices = [text for (key, value), text in NOTICES.items() if query.get(key) == value]
     path = f"/s/{store.slug}/orders/{view.token}"
+    box = payment_box(view)
+    card = card_form(
+        view, settings, payable=box["payable"], return_url=f"{settings.base_url.rstrip('/')}{path}"
+    )
     return page(
         request,
         settings,
@@ -111,8 +116,11 @@ def _order_page(
         store,
         status=status,
         noindex=True,
+        csp_extra=STRIPE_CSP if card else None,
         order=view,
-        **payment_box(view),
+        **box,
+        card=card,
+        stripe_js=STRIPE_JS,
         tracking_qr=qr_svg(view.tracking_url or path, "QR code of this order's tracking link"),
         link_sent_to=_link_sent_to(store, view),
         timeline=_timeline(view),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -280,9 +280,23 @@ def image_origins(urls: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def content_security_policy(img_sources: Iterable[str] = ()) -> str:
-    extra = " ".join(s for s in img_sources if s.startswith("https://") and not any(c in s for c in " ;,'"))
-    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {extra}".rstrip())
+def _source_ok(source: str) -> bool:
+    return source.startswith("https://") and not any(c in source for c in " ;,'")
+
+
+def content_security_policy(
+    img_sources: Iterable[str] = (), extra: Mapping[str, Iterable[str]] | None = None
+) -> str:
+    """The site's policy, plus this page's own https origins: `img_sources` (the operator's image
+    host) and `extra` by directive (a directive the base policy lacks is added, e.g. frame-src)."""
+    wanted: dict[str, list[str]] = {"img-src": [s for s in img_sources if _source_ok(s)]}
+    for directive, sources in (extra or {}).items():
+        wanted.setdefault(directive, []).extend(s for s in sources if _source_ok(s))
+    directives = [d.split(" ", 1) for d in CONTENT_SECURITY_POLICY.split("; ")]
+    present = {name for name, _ in directives}
+    policy = [" ".join([name, value, *wanted.get(name, ())]) for name, value in directives]
+    policy += [" ".join([name, *srcs]) for name, srcs in wanted.items() if name not in present and srcs]
+    return "; ".join(policy)
 
 
 def render(
@@ -295,6 +309,7 @@ def render(
     noindex: bool = False,
     area: PageArea = BUYER,
     img_sources: Iterable[str] = (),
+    csp_extra: Mapping[str, Iterable[str]] | None = None,
 ) -> HTMLResponse:
     """A page with its security headers and its area's CSRF token (a cookie when the visitor had none)."""
     token, new = csrf_token(request, area)
@@ -304,7 +319,7 @@ def render(
         .render(**context, csrf_field=area.field, csrf_token=token, noindex=noindex)
     )
     response = HTMLResponse(html, status_code=status)
-    response.headers["Content-Security-Policy"] = content_security_policy(img_sources)
+    response.headers["Content-Security-Policy"] = content_security_policy(img_sources, csp_extra)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     if noindex:

@@ -127,7 +127,7 @@ def method_hint(kind: str, *, confirmations: int, window_seconds: int) -> str:
     payment to an address with the confirmations it needs."""
     way = WAYS.get(kind, "onchain")
     if way == "card":
-        return "Pay by card on the next page."
+        return "Pay by card on your order page, which opens as soon as you place the order."
     if way == "bank":
         days = max(1, math.ceil(window_seconds / DAY_SECONDS))
         return (

@@ -213,9 +213,18 @@ document.documentElement.classList.add("js");
     }
     function swapIn(doc) {
       var token = document.querySelector('input[name="csrf"]');
+      var mounted = document.querySelector("[data-card-form]");
+      if (doc.querySelector("[data-card-form]") && !mounted) {
+        /* A card form just became ready: it needs the page's own scripts and policy (card.js). */
+        window.location.reload();
+        return;
+      }
       doc.querySelectorAll("[data-live][id]").forEach(function (fresh) {
         var mine = document.getElementById(fresh.id);
-        if (mine) mine.innerHTML = fresh.innerHTML;
+        /* A card form being filled in stays as it is while the fresh page still offers it. */
+        if (mine && !(mounted && mine.contains(mounted) && fresh.querySelector("[data-card-form]"))) {
+          mine.innerHTML = fresh.innerHTML;
+        }
       });
       if (token) {
         document.querySelectorAll('input[name="csrf"]').forEach(function (input) { input.value = token.value; });
