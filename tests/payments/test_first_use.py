@@ -5,6 +5,8 @@ placement (httpx; the fake Stripe server speaks Stripe's documented API, tests/p
 
 from __future__ import annotations
 
+import json
+
 import asyncio
 from pathlib import Path
 
@@ -58,7 +60,7 @@ def test_late_libraries_work_on_first_use(tmp_path: Path, stripe: Stripe) -> Non
     assert isinstance(order, dict)
     assert isinstance(view, dict)
     intent = str(view["payment"]["destination"])
-    assert view["payment"]["details"]["client_secret"] == stripe.intents[intent]["client_secret"]
+    assert stripe.intents[intent]["client_secret"] not in json.dumps(view)  # the page's alone
     [form] = stripe.forms
     assert form["metadata[ordergate_order]"] == order["number"]
 

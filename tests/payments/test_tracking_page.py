@@ -1,6 +1,6 @@
 """The buyer's tracking page for orders paid through BTCPay or Stripe: it asks the provider for the
 payment details when it shows a pending instruction, says so while they are being prepared, and
-offers a retry when the provider is down; Stripe's card entry is explained, never loaded."""
+offers a retry when the provider is down (Stripe's card form: tests/payments/test_card_form.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import Buyer
-from tests.payments.helpers import btcpay_method, shop, stripe_method
-from tests.payments.servers import Btcpay, Stripe
+from tests.payments.helpers import btcpay_method, shop
+from tests.payments.servers import Btcpay
 
 
 def words(html: str) -> str:
@@ -77,23 +77,3 @@ async def test_a_healthy_provider_gives_the_details_on_the_first_view(
     assert invoice["address"] in page.text
     assert "Preparing your payment details" not in page.text
     assert '|preparing"' not in page.text  # the live-update signature says the details are there
-
-
-async def test_stripe_shows_the_amount_and_why_the_card_form_is_not_here(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], stripe: Stripe
-) -> None:
-    await shop(sessionmaker, [stripe_method(stripe)])
-    order = await Buyer(client, store="shop").order(method="card")
-    page = await client.get(f"/s/shop/orders/{order['token']}")
-    assert page.status_code == 200
-    assert len(stripe.intents) == 1
-    text = words(page.text)
-    assert "Pay €19.40 by card" in text
-    assert "Stripe's own page script" in text
-    assert order["number"] in text
-    assert "js.stripe.com" not in page.text
-    assert "client_secret" not in page.text
-    [intent] = stripe.intents.values()
-    assert intent["client_secret"] not in page.text
-    assert "Pay to address" not in text
-    assert "script-src 'self'" in page.headers["content-security-policy"]

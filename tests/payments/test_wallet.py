@@ -135,8 +135,26 @@ def test_each_kind_names_its_bad_settings() -> None:
     assert [k for k, _ in settings_errors("btcpay", {k: v for k, v in btcpay.items() if k != "api_key"})] == [
         "api_key"
     ]
-    stripe = {"secret_key": "sk_test_abcdefgh", "webhook_secret": "whsec_abcdefgh"}
+    stripe = {
+        "secret_key": "sk_test_abcdefgh",
+        "webhook_secret": "whsec_abcdefgh",
+        "publishable_key": "pk_test_abcdefgh",
+    }
     assert settings_errors("stripe", stripe) == []
     errors = settings_errors("stripe", {**stripe, "secret_key": "pk_test_abcdefgh", "colour": "red"})
     assert [k for k, _ in errors] == ["secret_key", "colour"]
     assert all("pk_test_abcdefgh" not in message for _, message in errors)  # values are never echoed
+    # The card form needs the publishable key beside the secret one: missing, a secret key in its
+    # place, another shape, or test and live mixed, the error names publishable_key.
+    without = {k: v for k, v in stripe.items() if k != "publishable_key"}
+    assert [k for k, _ in settings_errors("stripe", without)] == ["publishable_key"]
+    [(key, message)] = settings_errors("stripe", {**stripe, "publishable_key": "sk_test_abcdefgh"})
+    assert (key, "sk_test_abcdefgh" in message) == ("publishable_key", False)
+    assert "secret key" in message
+    [(key, message)] = settings_errors("stripe", {**stripe, "publishable_key": "pub_abcdefgh"})
+    assert (key, message) == ("publishable_key", "a Stripe publishable key starts with pk_test_ or pk_live_")
+    [(key, message)] = settings_errors("stripe", {**stripe, "publishable_key": "pk_live_abcdefgh"})
+    assert key == "publishable_key"
+    assert "test and live keys mixed" in message
+    live = {**stripe, "secret_key": "sk_live_abcdefgh", "publishable_key": "pk_live_abcdefgh"}
+    assert settings_errors("stripe", live) == []
