@@ -5,9 +5,8 @@ placement (httpx; the fake Stripe server speaks Stripe's documented API, tests/p
 
 from __future__ import annotations
 
-import json
-
 import asyncio
+import json
 from pathlib import Path
 
 import httpx

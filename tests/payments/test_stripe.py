@@ -170,7 +170,7 @@ async def test_payment_intent_amounts_follow_stripes_currency_table(
     stripe: Stripe, currency: str, total: str, minor: int, asked: str
 ) -> None:
     pending = PendingInstruction(8, "K7QF-M2XE", "shop", Decimal(total), currency, clock.now())
-    config = {"secret_key": stripe.secret_key, "webhook_secret": stripe.webhook_secret, "api_url": stripe.url}
+    config = stripe_method(stripe)["settings"]
     async with httpx.AsyncClient() as http:
         prepared_intent = await StripeProvider().prepare(config, pending, http)
     [form] = stripe.forms
