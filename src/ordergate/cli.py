@@ -95,7 +95,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Web processes (use PostgreSQL for more than one)")] = 1,
 ) -> None:
     """Serve the web app and API with uvicorn (refuses an unmigrated database)."""
-    from ordergate.serving import raise_open_file_limit, run_server
+    from ordergate.serving import raise_open_file_limit, serve_app
 
     # The app reads its settings again in each process: --host/--port reach it (and BASE_URL's default).
     os.environ.update({k: str(v) for k, v in (("ORDERGATE_HOST", host), ("ORDERGATE_PORT", port)) if v})
@@ -109,7 +109,7 @@ def serve(
     out.print(f"serving on http://{settings.host}:{settings.port}; links use {settings.base_url}")
     if settings.base_url_is_default and not settings.demo:
         err.print(f"[yellow]warning:[/] ORDERGATE_BASE_URL is not set: links will use {settings.base_url}")
-    run_server(settings, host=settings.host, port=settings.port, workers=workers)
+    serve_app(settings, workers=workers)
 
 
 @app.command()

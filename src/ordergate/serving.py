@@ -11,6 +11,7 @@ import os
 import resource
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -229,6 +230,25 @@ def create_served_app() -> FastAPI:
         _end_with_master(int(master))
     log.info("web_process_started", pid=os.getpid())
     return create_app(settings)
+
+
+def serve_alone() -> None:
+    """The one web process of `ordergate serve --workers 1`, which the CLI replaces itself with."""
+    settings = Settings()
+    run_server(settings, host=settings.host, port=settings.port, workers=1)
+
+
+def serve_app(settings: Settings, *, workers: int) -> None:
+    """`ordergate serve`, once the CLI's checks are done. With one worker the web process is this
+    process: it replaces itself by a fresh interpreter serving alone (same process id and
+    environment), so the CLI's typer, rich and command modules (about 1.3 MB) do not stay resident
+    for the server's whole life; that does not return. Several workers are uvicorn's processes."""
+    if workers == 1:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        code = "from ordergate.serving import serve_alone; serve_alone()"
+        os.execv(sys.executable, [sys.executable, "-c", code])  # noqa: S606 (this interpreter, fixed code)
+    run_server(settings, host=settings.host, port=settings.port, workers=workers)
 
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int) -> None:
