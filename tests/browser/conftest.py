@@ -200,6 +200,12 @@ def serious_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
     return list(found["violations"])
 
 
+def audit(page: Page, axe_source: str) -> None:
+    """No serious or critical axe violation on the page as the browser now shows it."""
+    found = serious_violations(page, axe_source)
+    assert not found, f"accessibility problems on {page.url.split('?')[0]}:\n{describe(found)}"
+
+
 def audit_without_script(browser: Browser, url: str, size: str, axe_source: str) -> list[dict[str, Any]]:
     """axe on the page exactly as a browser without JavaScript gets it (served HTML, no app.js)."""
     html = httpx.get(url, headers={"Accept-Language": "en-IE"}, timeout=30).text

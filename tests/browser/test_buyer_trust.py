@@ -14,17 +14,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer, describe, new_context, screenshot, serious_violations
+from tests.browser.conftest import LiveServer, audit, new_context, screenshot
 from tests.browser.test_buyer_pages import TRACKING, before, must_fill_count
 from tests.factories import ADMIN_KEY, DELIVERY
 
 pytestmark = pytest.mark.browser
 ZONE = "America/New_York"  # the buyer's zone, far from UTC: its times differ from the server's
-
-
-def audit(page: Page, axe_source: str) -> None:
-    found = serious_violations(page, axe_source)
-    assert not found, f"accessibility problems on {page.url.split('?')[0]}:\n{describe(found)}"
 
 
 def images_shown(page: Page, selector: str) -> list[str]:

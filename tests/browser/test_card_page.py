@@ -13,11 +13,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Response, Route, expect
 
-from ordergate.db import make_engine, make_sessionmaker, migrate
+from ordergate.db import migrate
 from ordergate.settings import Settings
-from tests.browser.conftest import new_context, screenshot
-from tests.factories import Buyer, load_demo_store, make_store
-from tests.payments.helpers import SHOP_KEY, stripe_method
+from tests.browser.conftest import audit, new_context, screenshot
+from tests.factories import Buyer
+from tests.payments.helpers import demo_and_card_shop
 from tests.payments.servers import ServerThread, Stripe
 from tests.served import serve
 
@@ -31,15 +31,6 @@ def card_order(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     workdir = tmp_path_factory.mktemp("card")
     url = f"sqlite+aiosqlite:///{workdir / 'card.db'}"
 
-    async def stores() -> None:
-        engine = make_engine(Settings(database_url=url, demo=True, var_dir=workdir / "var"))
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                await load_demo_store(session)
-                await make_store(session, slug="shop", key=SHOP_KEY, payment_methods=[stripe_method(stripe)])
-        finally:
-            await engine.dispose()
-
     async def place(base: str) -> str:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             order = await Buyer(client, store="shop").order(method="card")
@@ -48,7 +39,8 @@ def card_order(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:  # outside Playwright's event loop
             pool.submit(migrate, url).result()
-            pool.submit(asyncio.run, stores()).result()
+            settings = Settings(database_url=url, demo=True, var_dir=workdir / "var")
+            pool.submit(asyncio.run, demo_and_card_shop(settings, stripe)).result()
         with serve(url, workdir) as served:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 token = pool.submit(asyncio.run, place(served.base)).result()
@@ -58,12 +50,13 @@ def card_order(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         thread.join()
 
 
+@pytest.mark.parametrize("size", ["phone", "desktop"])
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_card_page_without_stripe_js_says_so(
-    browser: Browser, card_order: tuple[str, Stripe], js: bool
+    browser: Browser, card_order: tuple[str, Stripe], axe_source: str, js: bool, size: str
 ) -> None:
     page_url, stripe = card_order
-    context = new_context(browser, "phone", js=js)
+    context = new_context(browser, size, js=js)
     blocked: list[str] = []
 
     def no_stripe(route: Route) -> None:
@@ -93,5 +86,7 @@ def test_card_page_without_stripe_js_says_so(
         expect(page.get_by_role("button", name="Pay €19.40")).to_be_hidden()
     assert all(r.status == 200 for r in own), [(r.url, r.status) for r in own]
     assert not csp, csp
-    screenshot(page, f"card-page-{'js' if js else 'nojs'}")
+    screenshot(page, f"card-page-{'js' if js else 'nojs'}-{size}")
+    if js:
+        audit(page, axe_source)
     context.close()

@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import LiveServer, describe, new_context, screenshot, serious_violations
+from tests.browser.conftest import LiveServer, audit, new_context, screenshot
 from tests.factories import ADMIN_KEY, DELIVERY
 
 pytestmark = pytest.mark.browser
@@ -42,11 +42,6 @@ def _paid_order(live_server: LiveServer, email: str) -> dict[str, Any]:
         )
         assert paid.status_code == 201, paid.text
         return order
-
-
-def audit(page: Page, axe_source: str) -> None:
-    found = serious_violations(page, axe_source)
-    assert not found, f"accessibility problems on {page.url.split('?')[0]}:\n{describe(found)}"
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])

@@ -10,22 +10,17 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pydantic import SecretStr
 
 from ordergate.db import make_engine, make_sessionmaker
 from ordergate.notifications.delivery import outbox_pass
 from ordergate.settings import Settings
-from tests.browser.conftest import LiveServer, describe, new_context, screenshot, serious_violations
+from tests.browser.conftest import LiveServer, audit, new_context, screenshot
 from tests.factories import ADMIN_KEY
 from tests.notifications.servers import SmtpTestServer
 
 pytestmark = pytest.mark.browser
-
-
-def audit(page: Page, axe_source: str) -> None:
-    found = serious_violations(page, axe_source)
-    assert not found, f"accessibility problems on {page.url.split('?')[0]}:\n{describe(found)}"
 
 
 def deliver_mail(live_server: LiveServer, smtp: SmtpTestServer) -> None:

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ordergate import clock
+from ordergate.db import make_engine, make_sessionmaker
 from ordergate.payments.models import PaymentInstruction
 from ordergate.payments.providers import check_payment_methods
+from ordergate.settings import Settings
 from ordergate.worker import run_once
-from tests.factories import make_store
+from tests.factories import load_demo_store, make_store
 from tests.payments.conftest import BIP84_ZPUB
 from tests.payments.servers import Btcpay, Chain, Stripe
 
@@ -121,3 +123,14 @@ async def prepared(client: httpx.AsyncClient, token: str, slug: str = "shop") ->
     r = await client.post(f"/api/v1/stores/{slug}/orders/{token}/payment-instruction")
     assert r.status_code == 200, r.text
     return dict(r.json())
+
+
+async def demo_and_card_shop(settings: Settings, stripe: Stripe) -> None:
+    """On settings' (migrated) database: the demo store, and `shop` taking cards through `stripe`."""
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await load_demo_store(session)
+            await make_store(session, slug="shop", key=SHOP_KEY, payment_methods=[stripe_method(stripe)])
+    finally:
+        await engine.dispose()

@@ -1,6 +1,6 @@
 """Libraries a web process loads late (tests/test_startup_imports.py) work on their first use in a
 fresh `ordergate serve` process: the buyer's pages (Babel's formatting, Jinja), the MCP endpoint,
-the order's sealed link (AES-GCM through OpenSSL) and a Stripe PaymentIntent opened after the
+the order's sealed link (cryptography's AES-GCM) and a Stripe PaymentIntent opened after the
 placement (httpx; the fake Stripe server speaks Stripe's documented API, tests/payments/servers.py)."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from ordergate.orders.models import Order
 from ordergate.security import hash_token
 from ordergate.settings import Settings
 from tests.agent.test_transports import ACCEPT, rpc
-from tests.factories import Buyer, load_demo_store, make_store
-from tests.payments.helpers import SHOP_KEY, prepared, stripe_method
+from tests.factories import Buyer
+from tests.payments.helpers import demo_and_card_shop, prepared
 from tests.payments.servers import Stripe
 from tests.served import serve
 
@@ -30,16 +30,7 @@ def test_late_libraries_work_on_first_use(tmp_path: Path, stripe: Stripe) -> Non
     settings = Settings(database_url=url, demo=True, var_dir=tmp_path / "var")
     migrate(url)
 
-    async def stores() -> None:
-        engine = make_engine(settings)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                await load_demo_store(session)
-                await make_store(session, slug="shop", key=SHOP_KEY, payment_methods=[stripe_method(stripe)])
-        finally:
-            await engine.dispose()
-
-    asyncio.run(stores())
+    asyncio.run(demo_and_card_shop(settings, stripe))
     with serve(url, tmp_path, ORDERGATE_MCP_HTTP="1") as served:
 
         async def first_uses() -> dict[str, object]:
