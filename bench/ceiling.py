@@ -11,6 +11,7 @@ whole guest checkout of one buyer, the web process's CPU per request and its pea
     .venv/bin/python bench/ceiling.py --sqlite             # ordergate on SQLite (the ceiling stays on PG)
     .venv/bin/python bench/ceiling.py --flash-sale         # 1 SKU, 100 in stock, 500 concurrent buyers
     .venv/bin/python bench/ceiling.py --open-pages 1000    # 1,000 tracking pages polling with If-None-Match
+    .venv/bin/python bench/ceiling.py --one-buyer          # only one buyer's whole checkouts, step by step
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--placements", type=int, default=12_000, help="ready checkouts per app (default 12,000)")
     p.add_argument("--flash-sale", action="store_true", help="only the flash sale (PostgreSQL)")
     p.add_argument("--open-pages", type=int, default=0, help="only N open tracking pages polling (304s)")
+    p.add_argument("--one-buyer", action="store_true", help="only the whole guest checkout of one buyer")
     p.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL (no database name)")
     p.add_argument("--database", default="ordergate_ceiling")
     p.add_argument("--lean-database", default="ordergate_lean")
@@ -374,8 +376,18 @@ async def bench(args: argparse.Namespace, children: Children, workdir: Path) -> 
             results["open_pages"] = await flash.open_pages(args, server.pid, port, shop, workdir)
             return results
         print("ordergate: one buyer, whole checkouts ...", flush=True)
-        solo = await driver.checkout_phase(client, shop, buyers=1, count=200, duration=30, name="one buyer")
+        pids = [server.pid, *worker_pids(server.pid)]
+        before = [cpu_snapshot(p) for p in pids]
+        solo = await driver.checkout_phase(client, shop, buyers=1, count=400, duration=30, name="one buyer")
+        after = [cpu_snapshot(p) for p in pids]
+        seconds = sum(cpu_usage(b, a)["server_seconds"] for b, a in zip(before, after, strict=True))
         results["one_buyer_checkout"] = driver.summary(solo.recorder.checkouts)
+        results["one_buyer_checkout"]["server_cpu_ms"] = 1000 * seconds / max(1, solo.completed)
+        results["one_buyer_steps"] = {
+            route: driver.summary(solo.recorder.latencies[route]) for route in driver.CHECKOUT_ROUTES
+        }
+        if args.one_buyer:
+            return results
     finally:
         await client.aclose()
     print(f"ordergate: opening {args.placements + 500} ready checkouts ...", flush=True)
@@ -434,9 +446,12 @@ def render(results: dict[str, Any]) -> str:
     solo = results.get("one_buyer_checkout")
     if solo:
         out.append(
-            f"\nwhole guest checkout, one buyer (open, contact+delivery, quote, place; python driver): "
-            f"median {solo['p50_ms']:.2f} ms, p99 {solo['p99_ms']:.2f} ms over {solo['count']}"
+            f"\nwhole guest checkout, one buyer (open, contact+delivery, quote, place, read; python driver): "
+            f"median {solo['p50_ms']:.2f} ms, p99 {solo['p99_ms']:.2f} ms over {solo['count']}; "
+            f"web CPU {solo.get('server_cpu_ms', float('nan')):.2f} ms per checkout"
         )
+        for route, step in results.get("one_buyer_steps", {}).items():
+            out.append(f"  {route:<30} median {step['p50_ms']:.2f} ms, p99 {step['p99_ms']:.2f} ms")
     if "ordergate_rss_peak_mb" in results:
         out.append(
             f"peak RSS of a web process: ordergate {results['ordergate_rss_peak_mb']:.1f} MB, "

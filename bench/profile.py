@@ -1,11 +1,13 @@
 """Where the web process's time goes on each hot route: py-spy samples `ordergate serve` (one worker,
-production settings) while wrk drives tracking reads, then order placement; the collapsed stacks are
+production settings) while wrk drives tracking reads, then order placement, then while one buyer checks
+out again and again; the collapsed stacks are
 summed by layer (SQLAlchemy ORM, Core, asyncpg, FastAPI/pydantic, middleware and logging, ordergate's
 own code, the event loop) and by ordergate function.
 
     .venv/bin/python bench/profile.py                  # PostgreSQL, 8 connections, 8 s per route
     .venv/bin/python bench/profile.py --keep DIR        # also keep the raw collapsed stacks in DIR
     .venv/bin/python bench/profile.py --route POST --native   # placement only, C/Cython frames too
+    .venv/bin/python bench/profile.py --route "one buyer"    # one buyer's whole checkouts only
 """
 
 from __future__ import annotations
@@ -130,27 +132,7 @@ async def main_async(args: argparse.Namespace, children: Children, workdir: Path
         if args.route and args.route not in route:
             continue
         out = workdir / f"{route.split()[1].strip('/').replace('/', '_')}.txt"
-        spy = subprocess.Popen(  # noqa: ASYNC220 (py-spy runs beside wrk, waited for after it)
-            [
-                pyspy,
-                "record",
-                "-p",
-                str(server.pid),
-                "-r",
-                "200",
-                "--gil",  # only samples holding the GIL: CPU work, not waits on PostgreSQL
-                "-f",
-                "raw",
-                "-o",
-                str(out),
-                "-d",
-                str(int(args.duration) + 1),
-                # --native reads C stacks, which needs the process paused at each sample.
-                *(["--native"] if args.native else ["--nonblocking"]),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        spy = spy_on(pyspy, server.pid, out, args)
         await asyncio.sleep(0.5)
         measured = await asyncio.to_thread(
             run_wrk,
@@ -166,11 +148,65 @@ async def main_async(args: argparse.Namespace, children: Children, workdir: Path
             expect=expect,
         )
         spy.wait(timeout=60)
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            shutil.copy(out, args.keep / out.name)
+        keep(args, out)
         print(render(route, summarize(out), measured.rate), flush=True)
+    if not args.route or args.route in ONE_BUYER:
+        await one_buyer(args, pyspy, server.pid, port, shop, workdir)
     children.stop(server)
+
+
+ONE_BUYER = "whole checkout, one buyer"
+
+
+async def one_buyer(
+    args: argparse.Namespace, pyspy: str, pid: int, port: int, shop: driver.Shop, workdir: Path
+) -> None:
+    """One buyer's whole checkouts back to back (open, contact+delivery, quote, place, read): what
+    the web process spends on each, and the median it makes."""
+    out = workdir / "one_buyer.txt"
+    client = driver.connect("raw", HOST, port, 1)
+    try:
+        spy = spy_on(pyspy, pid, out, args)
+        await asyncio.sleep(0.5)
+        phase = await driver.checkout_phase(
+            client, shop, buyers=1, count=1_000_000, duration=args.duration, name=ONE_BUYER
+        )
+        spy.wait(timeout=60)
+    finally:
+        await client.aclose()
+    keep(args, out)
+    median = driver.summary(phase.recorder.checkouts)["p50_ms"]
+    print(render(f"{ONE_BUYER} (median {median:.2f} ms)", summarize(out), phase.rate), flush=True)
+
+
+def keep(args: argparse.Namespace, out: Path) -> None:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, args.keep / out.name)
+
+
+def spy_on(pyspy: str, pid: int, out: Path, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            pyspy,
+            "record",
+            "-p",
+            str(pid),
+            "-r",
+            "200",
+            "--gil",  # only samples holding the GIL: CPU work, not waits on PostgreSQL
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "-d",
+            str(int(args.duration) + 1),
+            # --native reads C stacks, which needs the process paused at each sample.
+            *(["--native"] if args.native else ["--nonblocking"]),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", default=DEFAULT_POSTGRES)
     p.add_argument("--database", default="ordergate_profile")
     p.add_argument("--keep", type=Path, default=None)
-    p.add_argument("--route", default="", help="only routes whose name has this (orders/{token})")
+    p.add_argument("--route", default="", help="only routes whose name has this (orders/{token}, one buyer)")
     p.add_argument("--native", action="store_true", help="also sample C/Cython frames (py-spy --native)")
     args = p.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

@@ -44,7 +44,7 @@ from ordergate.agent.wording import (
 )
 from ordergate.catalog import service as catalog
 from ordergate.checkout.schemas import CheckoutIn
-from ordergate.checkout.service import checkout_ttl, checkout_view, open_checkout
+from ordergate.checkout.service import checkout_ttl, open_and_view
 from ordergate.errors import DomainError, NotAvailable, NotFound
 from ordergate.orders.schemas import TrackingOut
 from ordergate.orders.service import track
@@ -225,10 +225,7 @@ class AgentTools:
                     f"This store does not take guest orders right now ({available.reason})", field="store"
                 )
             data = CheckoutIn(items=items)
-            checkout_id, checkout = await open_checkout(
-                session, shop, data, settings=self.settings, prepared_by=PREPARED_BY
-            )
-            view = await checkout_view(session, shop, checkout_id, checkout, settings=self.settings)
+            view = await open_and_view(session, shop, data, settings=self.settings, prepared_by=PREPARED_BY)
             return PreparedCheckout(
                 **view.model_dump(),
                 next_step=(

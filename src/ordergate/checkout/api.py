@@ -36,8 +36,7 @@ CheckoutId = Annotated[str, Path(max_length=128)]
 async def open_checkout(
     session: Session, store: CurrentStore, settings: AppSettings, body: CheckoutIn
 ) -> CheckoutOut:
-    checkout_id, checkout = await service.open_checkout(session, store, body, settings=settings)
-    return await service.checkout_view(session, store, checkout_id, checkout, settings=settings)
+    return await service.open_and_view(session, store, body, settings=settings)
 
 
 @router.get(

@@ -27,7 +27,8 @@ class Checkout(Base):
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    delivery: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    # None is SQL NULL (not JSON null): `delivery IS NULL` means no delivery details.
+    delivery: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     prepared_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # Set when a signed-in buyer checks out; guest checkouts have none (guest routes read no credentials).
     account_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -4,6 +4,7 @@ pages and placement all price through `price_lines`; nothing here knows who the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -105,7 +106,7 @@ def bundle_discounts(offers: list[Bundle], lines: list[PricedLine], currency: st
 
 
 def price_lines(
-    store: Store, items: list[dict[str, object]], products: dict[str, Product]
+    store: Store, items: list[dict[str, object]], products: Mapping[str, Product]
 ) -> tuple[list[PricedLine], Totals]:
     """Lines priced from the live catalog, in the store's currency, with the store's approved
     bundles (loaded with the store: no statement here) taken off."""

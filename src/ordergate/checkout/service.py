@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, null, or_, select, update
+from sqlalchemy import Select, Table, bindparam, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, money, security
+from ordergate.catalog.models import Product
 from ordergate.catalog.service import products_by_sku
 from ordergate.checkout.models import Checkout
 from ordergate.checkout.pricing import price_lines
@@ -30,7 +32,7 @@ from ordergate.orders.models import Order
 from ordergate.orders.place import NEXT_ORDER_ID
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
-from ordergate.sql import Write, execute_counted
+from ordergate.sql import Write, execute_counted, run_writes
 from ordergate.stores.models import Store
 from ordergate.stores.service import ready_methods, required_delivery_fields
 
@@ -57,8 +59,11 @@ def missing_fields(store: Store, checkout: Checkout) -> list[str]:
     return missing
 
 
-async def _cart(session: AsyncSession, store: Store, items: list[ItemIn]) -> list[dict[str, object]]:
-    """Validated cart: every SKU known in this store, duplicates merged, the buyer's order kept."""
+async def _cart(
+    session: AsyncSession, store: Store, items: list[ItemIn]
+) -> tuple[list[dict[str, object]], dict[str, Product]]:
+    """Validated cart: every SKU known in this store, duplicates merged, the buyer's order kept;
+    and its products as read (a view of the new cart prices with them, not with a second read)."""
     products = await products_by_sku(session, store, (i.sku for i in items))
     errors = [
         FieldError(f"items[{n}].sku", f"no product {item.sku!r} in this store")
@@ -70,7 +75,7 @@ async def _cart(session: AsyncSession, store: Store, items: list[ItemIn]) -> lis
     merged: dict[str, int] = {}
     for item in items:
         merged[item.sku] = merged.get(item.sku, 0) + item.quantity
-    return [{"sku": sku, "quantity": quantity} for sku, quantity in merged.items()]
+    return [{"sku": sku, "quantity": quantity} for sku, quantity in merged.items()], products
 
 
 def _note_funnel(checkout: Checkout, now: datetime) -> None:
@@ -112,27 +117,83 @@ async def open_checkout(
     account_id: int | None = None,
 ) -> tuple[str, Checkout]:
     """A new checkout; returns its id (shown once to the buyer, stored only hashed) and the row."""
+    checkout_id, checkout, _ = await _open(
+        session, store, data, settings=settings, prepared_by=prepared_by, account_id=account_id
+    )
+    return checkout_id, checkout
+
+
+async def open_and_view(
+    session: AsyncSession,
+    store: Store,
+    data: CheckoutIn,
+    *,
+    settings: Settings,
+    prepared_by: str | None = None,
+) -> CheckoutOut:
+    """A new guest checkout as the buyer sees it: its cart priced with the products read to check it."""
+    checkout_id, checkout, products = await _open(
+        session, store, data, settings=settings, prepared_by=prepared_by
+    )
+    return await checkout_view(session, store, checkout_id, checkout, settings=settings, products=products)
+
+
+async def _open(
+    session: AsyncSession,
+    store: Store,
+    data: CheckoutIn,
+    *,
+    settings: Settings,
+    prepared_by: str | None = None,
+    account_id: int | None = None,
+) -> tuple[str, Checkout, dict[str, Product]]:
     checkout_id = security.new_token()
     now = clock.now()
+    items, products = await _cart(session, store, data.items)
     checkout = Checkout(
         id_hash=security.hash_token(checkout_id),
         store_id=store.id,
         status="open",
-        items=await _cart(session, store, data.items),
+        items=items,
+        email=None,
+        phone=None,
+        delivery=None,
         prepared_by=prepared_by,
         account_id=account_id,
+        order_id=None,
         created_at=now,
         updated_at=now,
         expires_at=now + checkout_ttl(store, settings),
+        contact_given_at=None,
+        quoted_at=None,
     )
     if data.contact is not None:
         _apply_contact(checkout, data.contact)
     if data.delivery is not None:
         _apply_delivery(checkout, data.delivery)
     _note_funnel(checkout, now)
-    session.add(checkout)
-    await session.flush()
-    return checkout_id, checkout
+    await run_writes(
+        await session.connection(),
+        [Write(_CHECKOUTS, {c.key: getattr(checkout, c.key) for c in _CHECKOUTS.c})],
+    )
+    return checkout_id, checkout, products
+
+
+# Checkout rows are read and written with Core: a Checkout comes back detached (outside the
+# session's unit of work), and each change is one Write. A checkout is one row, read by its key.
+_CHECKOUTS = cast(Table, Checkout.__table__)
+_BY_KEY = select(_CHECKOUTS).where(
+    _CHECKOUTS.c.id_hash == bindparam("id_hash"), _CHECKOUTS.c.store_id == bindparam("store_id")
+)
+_LOCK = _BY_KEY.with_for_update()
+# PostgreSQL: the checkout's lock also draws its order's id (orders.place.insert_order).
+_LOCK_DRAWING = _LOCK.add_columns(NEXT_ORDER_ID.label("drawn_order_id"))
+# What a buyer's change to an open checkout writes (one statement shape, whatever changed).
+_CHANGEABLE = ("items", "email", "phone", "delivery", "updated_at", "expires_at", "contact_given_at")
+
+
+def _key(store: Store, checkout_id: str) -> dict[str, object]:
+    return {"id_hash": security.hash_token(checkout_id), "store_id": store.id}
 
 
 async def find_checkout(
@@ -145,12 +206,8 @@ async def find_checkout(
 ) -> Checkout:
     """The checkout behind an id: 404 when unknown (or another store's, or another account's: guest
     routes pass no account and never see an account's checkout), 410 when expired."""
-    stmt = select(Checkout).where(
-        Checkout.id_hash == security.hash_token(checkout_id), Checkout.store_id == store.id
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    return _usable(await session.scalar(stmt), account_id)
+    checkout, _ = await _read(session, _LOCK if lock else _BY_KEY, store, checkout_id, account_id)
+    return checkout
 
 
 def _usable(checkout: Checkout | None, account_id: int | None) -> Checkout:
@@ -161,14 +218,15 @@ def _usable(checkout: Checkout | None, account_id: int | None) -> Checkout:
     return checkout
 
 
-_CHECKOUTS = cast(Table, Checkout.__table__)
-_LOCK = (
-    select(_CHECKOUTS)
-    .where(_CHECKOUTS.c.id_hash == bindparam("id_hash"), _CHECKOUTS.c.store_id == bindparam("store_id"))
-    .with_for_update()
-)
-# PostgreSQL: the checkout's lock also draws its order's id (orders.place.insert_order).
-_LOCK_DRAWING = _LOCK.add_columns(NEXT_ORDER_ID.label("drawn_order_id"))
+async def _read(
+    session: AsyncSession, stmt: Select[Any], store: Store, checkout_id: str, account_id: int | None
+) -> tuple[Checkout, int | None]:
+    row = (await (await session.connection()).execute(stmt, _key(store, checkout_id))).first()
+    if row is None:
+        return _usable(None, account_id), None
+    fields = dict(row._mapping)
+    drawn = fields.pop("drawn_order_id", None)
+    return _usable(Checkout(**fields), account_id), drawn
 
 
 async def lock_checkout(
@@ -179,17 +237,9 @@ async def lock_checkout(
     account_id: int | None = None,
     draw: bool = False,
 ) -> tuple[Checkout, int | None]:
-    """`find_checkout(lock=True)` in one Core statement, for a placement: the checkout comes back
-    detached (outside the session; `close_checkout` completes it with Core too). With `draw`
+    """`find_checkout(lock=True)`, for a placement (`close_checkout` completes it). With `draw`
     (PostgreSQL), the same statement draws the id of the order the checkout may become."""
-    conn = await session.connection()
-    params = {"id_hash": security.hash_token(checkout_id), "store_id": store.id}
-    row = (await conn.execute(_LOCK_DRAWING if draw else _LOCK, params)).first()
-    if row is None:
-        return _usable(None, account_id), None
-    fields = dict(row._mapping)
-    drawn = fields.pop("drawn_order_id", None)
-    return _usable(Checkout(**fields), account_id), drawn
+    return await _read(session, _LOCK_DRAWING if draw else _LOCK, store, checkout_id, account_id)
 
 
 def close_checkout(checkout: Checkout, *, order_id: int, at: datetime) -> Write:
@@ -231,7 +281,7 @@ async def update_checkout(
     if "items" in fields:
         if patch.items is None:
             raise Unprocessable("A checkout needs at least one item", field="items")
-        checkout.items = await _cart(session, store, patch.items)
+        checkout.items, _ = await _cart(session, store, patch.items)
     if "contact" in fields:
         _apply_contact(checkout, patch.contact)
     if "delivery" in fields:
@@ -240,7 +290,10 @@ async def update_checkout(
     checkout.updated_at = now
     checkout.expires_at = now + checkout_ttl(store, settings)
     _note_funnel(checkout, now)
-    await session.flush()
+    changes = {name: getattr(checkout, name) for name in _CHANGEABLE}
+    await run_writes(
+        await session.connection(), [Write(_CHECKOUTS, changes, where={"id_hash": checkout.id_hash})]
+    )
     return checkout
 
 
@@ -252,8 +305,11 @@ async def checkout_view(
     *,
     settings: Settings,
     order_number: str | None = None,
+    products: Mapping[str, Product] | None = None,
 ) -> CheckoutOut:
-    products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
+    """What the buyer sees of a checkout; `products` when the caller has just read its cart's."""
+    if products is None:
+        products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
     lines, totals = price_lines(store, checkout.items, products)
     completed = checkout.status == "completed"
     if completed and order_number is None:
@@ -297,9 +353,7 @@ async def quote(
     account_id: int | None = None,
 ) -> QuoteOut:
     """Advisory prices and availability; reserves nothing."""
-    checkout = await find_checkout(session, store, checkout_id, account_id=account_id)
-    if checkout.quoted_at is None and checkout.status == "open":
-        checkout.quoted_at = clock.now()  # the funnel's "quote shown"; the quote itself reserves nothing
+    checkout = await _stamp_quoted(session, store, checkout_id, account_id)
     products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
     lines, totals = price_lines(store, checkout.items, products)
     options = []
@@ -327,6 +381,35 @@ async def quote(
         totals=totals.out(),
         payment_options=options,
     )
+
+
+_STAMP_QUOTED = (
+    update(_CHECKOUTS)
+    .where(
+        _CHECKOUTS.c.id_hash == bindparam("b_id_hash"),
+        _CHECKOUTS.c.store_id == bindparam("b_store_id"),
+        _CHECKOUTS.c.status == "open",
+        _CHECKOUTS.c.quoted_at.is_(None),
+        _CHECKOUTS.c.expires_at > bindparam("b_now"),
+    )
+    .values(quoted_at=bindparam("b_now"))
+    .returning(*_CHECKOUTS.c)
+)
+
+
+async def _stamp_quoted(
+    session: AsyncSession, store: Store, checkout_id: str, account_id: int | None
+) -> Checkout:
+    """The checkout behind a quote, with the funnel's "quote shown" stamped the first time: one
+    UPDATE ... RETURNING reads and stamps it (the quote itself reserves nothing). A checkout
+    quoted before, expired or unknown is read as `find_checkout` reads it. The stamp is undone
+    with the request's transaction when the checkout turns out not to be this buyer's."""
+    conn = await session.connection()
+    params = {"b_id_hash": security.hash_token(checkout_id), "b_store_id": store.id, "b_now": clock.now()}
+    row = (await conn.execute(_STAMP_QUOTED, params)).first()
+    if row is None:
+        return await find_checkout(session, store, checkout_id, account_id=account_id)
+    return _usable(Checkout(**row._mapping), account_id)
 
 
 async def sweep_expired_checkouts(session: AsyncSession, *, now: datetime | None = None) -> int:
