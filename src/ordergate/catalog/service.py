@@ -39,14 +39,22 @@ async def list_products(session: AsyncSession, store: Store) -> ProductList:
     )
 
 
+_PRODUCTS = cast(Table, Product.__table__)
+_ACTIVE_BY_SKU = select(_PRODUCTS).where(
+    _PRODUCTS.c.store_id == bindparam("store_id"),
+    _PRODUCTS.c.sku.in_(bindparam("skus", expanding=True)),
+    _PRODUCTS.c.active,
+)
+
+
 async def products_by_sku(session: AsyncSession, store: Store, skus: Iterable[str]) -> dict[str, Product]:
-    wanted = set(skus)
+    """The store's active products among `skus`, read with Core: they come back detached, to read
+    (prices, names, stock as it was read); stock changes go through the guarded UPDATEs below."""
+    wanted = sorted(set(skus))
     if not wanted:
         return {}
-    rows = await session.scalars(
-        select(Product).where(Product.store_id == store.id, Product.sku.in_(wanted), Product.active)
-    )
-    return {p.sku: p for p in rows}
+    rows = await (await session.connection()).execute(_ACTIVE_BY_SKU, {"store_id": store.id, "skus": wanted})
+    return {row.sku: Product(**row._mapping) for row in rows}
 
 
 async def guarded_move(
