@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ordergate import clock, security
 from ordergate.accounts.models import AccountSession
 from ordergate.app import create_app
+from ordergate.checkout.models import Checkout
 from ordergate.orders.models import Order
 from ordergate.settings import Settings
 from tests.accounts.helpers import claim, email, last_code, order_for
@@ -134,6 +135,14 @@ async def test_guest_routes_ignore_the_session_cookie(
     assert checkout["contact"]["email"] == ada
     assert checkout["resume_url"].startswith("http://test/account/demo/")
     assert (await client.get(f"/api/v1/stores/demo/checkouts/{checkout['id']}")).status_code == 404
+    # Nor quote it: 404, and the funnel's quote stamp (written by the quote's first statement) is undone.
+    assert (await client.post(f"/api/v1/stores/demo/checkouts/{checkout['id']}/quote")).status_code == 404
+    async with sessionmaker() as session:
+        held = await session.scalar(
+            select(Checkout).where(Checkout.id_hash == security.hash_token(checkout["id"]))
+        )
+    assert held is not None
+    assert held.quoted_at is None
     policies = await buyer.policies()
     body = {"payment_method": "sandbox", "accepted_policies": policies}
     r = await client.post(f"/api/v1/stores/demo/checkouts/{checkout['id']}/orders", json=body)

@@ -158,3 +158,36 @@ async def test_the_sweep_drops_the_buyer_details_of_completed_checkouts(
         f"/api/v1/stores/demo/admin/orders/{number}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
     )
     assert order_view.json()["delivery"]["city"] == DELIVERY["city"]
+
+
+async def test_the_first_quote_is_stamped_once_and_a_refused_quote_stamps_nothing(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async def quoted_at(checkout_id: str) -> object:
+        async with sessionmaker() as session:
+            return await session.scalar(
+                select(Checkout.quoted_at).where(Checkout.id_hash == hash_token(checkout_id))
+            )
+
+    chk = await Buyer(client).ready()
+    url = f"{BASE}/checkouts/{chk['id']}/quote"
+    assert await quoted_at(chk["id"]) is None
+    first = await client.post(url)
+    assert first.status_code == 200, first.text
+    stamped = await quoted_at(chk["id"])
+    assert stamped is not None
+    clock.advance(timedelta(minutes=3))
+    again = await client.post(url)
+    assert again.status_code == 200
+    assert again.json()["lines"] == first.json()["lines"]
+    assert await quoted_at(chk["id"]) == stamped  # the funnel counts the first quote shown
+
+    late = await Buyer(client).ready()
+    clock.advance(timedelta(hours=25))
+    expired = await client.post(f"{BASE}/checkouts/{late['id']}/quote")
+    assert expired.status_code == 410
+    assert expired.json()["type"] == "checkout-expired"
+    assert await quoted_at(late["id"]) is None
+    unknown = await client.post(f"{BASE}/checkouts/{'x' * 43}/quote")
+    assert unknown.status_code == 404
+    # A guest quoting an account's checkout: tests/accounts/test_sessions.py.

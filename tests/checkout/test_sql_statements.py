@@ -88,6 +88,10 @@ async def test_each_checkout_step_runs_at_most_three_statements(
     steps["view"] = list(statements)
     for step, sql in steps.items():
         assert len(sql) <= 3, f"{step}: " + "\n".join(sql)
+    # Opening prices its view with the products it read to check the cart; the first quote reads
+    # and stamps the checkout in one UPDATE ... RETURNING.
+    assert len(steps["open"]) == 2, "\n".join(steps["open"])
+    assert len(steps["quote"]) == 2, "\n".join(steps["quote"])
 
 
 async def test_a_tracking_read_is_one_statement(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ordergate.accounts.models import EMAIL, PHONE, Account
 from ordergate.accounts.service import verified_contacts
 from ordergate.catalog.service import products_by_sku
+from ordergate.checkout import rows as checkout_rows
 from ordergate.checkout import service as checkout_service
 from ordergate.checkout.complete import complete_checkout
 from ordergate.checkout.models import Checkout
@@ -53,7 +54,7 @@ async def open_checkout(
 
 
 async def find_checkout(session: AsyncSession, store: Store, account: Account, checkout_id: str) -> Checkout:
-    return await checkout_service.find_checkout(session, store, checkout_id, account_id=account.id)
+    return await checkout_rows.find_checkout(session, store, checkout_id, account_id=account.id)
 
 
 async def update_checkout(

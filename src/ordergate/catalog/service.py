@@ -39,11 +39,11 @@ async def list_products(session: AsyncSession, store: Store) -> ProductList:
     )
 
 
-_PRODUCTS = cast(Table, Product.__table__)
-_ACTIVE_BY_SKU = select(_PRODUCTS).where(
-    _PRODUCTS.c.store_id == bindparam("store_id"),
-    _PRODUCTS.c.sku.in_(bindparam("skus", expanding=True)),
-    _PRODUCTS.c.active,
+_PRODUCTS = cast(Table, Product.__table__).c
+_ACTIVE_BY_SKU = select(*_PRODUCTS).where(
+    _PRODUCTS.store_id == bindparam("store_id"),
+    _PRODUCTS.sku.in_(bindparam("skus", expanding=True)),
+    _PRODUCTS.active,
 )
 
 
@@ -147,7 +147,6 @@ async def reserve_items(
     return held
 
 
-_PRODUCTS = cast(Table, Product.__table__).c
 # Built once: its compiled form is cached by SQLAlchemy under one key (parameter names are no
 # column's, or Core would read them as more values to SET).
 _RESERVE = (

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Response
 
 from ordergate.checkout import service
 from ordergate.checkout.complete import complete_checkout
+from ordergate.checkout.rows import find_checkout
 from ordergate.checkout.schemas import CheckoutIn, CheckoutOut, CheckoutPatch, QuoteOut
 from ordergate.db import Session
 from ordergate.deps import AppSettings, CurrentStore
@@ -48,7 +49,7 @@ async def open_checkout(
 async def get_checkout(
     session: Session, store: CurrentStore, settings: AppSettings, checkout_id: CheckoutId
 ) -> CheckoutOut:
-    checkout = await service.find_checkout(session, store, checkout_id)
+    checkout = await find_checkout(session, store, checkout_id)
     if checkout.status == "completed":
         raise CheckoutPlaced(
             "This checkout is now an order: follow it with its tracking link", field="checkout"

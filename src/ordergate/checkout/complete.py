@@ -13,7 +13,8 @@ from ordergate import security
 from ordergate.catalog.service import reserve_items
 from ordergate.checkout.models import Checkout
 from ordergate.checkout.pricing import price_lines
-from ordergate.checkout.service import close_checkout, lock_checkout, missing_fields
+from ordergate.checkout.rows import close_checkout, lock_checkout
+from ordergate.checkout.service import missing_fields
 from ordergate.errors import (
     Conflict,
     FieldError,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, null, or_, select, update
+from sqlalchemy import null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, money, security
 from ordergate.catalog.models import Product
 from ordergate.catalog.service import products_by_sku
+from ordergate.checkout import rows
 from ordergate.checkout.models import Checkout
 from ordergate.checkout.pricing import price_lines
 from ordergate.checkout.schemas import (
@@ -27,12 +27,11 @@ from ordergate.checkout.schemas import (
     QuoteOut,
 )
 from ordergate.contact import ContactIn
-from ordergate.errors import CheckoutExpired, CheckoutPlaced, Conflict, FieldError, NotFound, Unprocessable
+from ordergate.errors import CheckoutPlaced, Conflict, FieldError, Unprocessable
 from ordergate.orders.models import Order
-from ordergate.orders.place import NEXT_ORDER_ID
 from ordergate.payments.providers import provider_for
 from ordergate.settings import Settings
-from ordergate.sql import Write, execute_counted, run_writes
+from ordergate.sql import execute_counted
 from ordergate.stores.models import Store
 from ordergate.stores.service import ready_methods, required_delivery_fields
 
@@ -172,84 +171,8 @@ async def _open(
     if data.delivery is not None:
         _apply_delivery(checkout, data.delivery)
     _note_funnel(checkout, now)
-    await run_writes(
-        await session.connection(),
-        [Write(_CHECKOUTS, {c.key: getattr(checkout, c.key) for c in _CHECKOUTS.c})],
-    )
+    await rows.insert(session, checkout)
     return checkout_id, checkout, products
-
-
-# Checkout rows are read and written with Core: a Checkout comes back detached (outside the
-# session's unit of work), and each change is one Write. A checkout is one row, read by its key.
-_CHECKOUTS = cast(Table, Checkout.__table__)
-_BY_KEY = select(_CHECKOUTS).where(
-    _CHECKOUTS.c.id_hash == bindparam("id_hash"), _CHECKOUTS.c.store_id == bindparam("store_id")
-)
-_LOCK = _BY_KEY.with_for_update()
-# PostgreSQL: the checkout's lock also draws its order's id (orders.place.insert_order).
-_LOCK_DRAWING = _LOCK.add_columns(NEXT_ORDER_ID.label("drawn_order_id"))
-# What a buyer's change to an open checkout writes (one statement shape, whatever changed).
-_CHANGEABLE = ("items", "email", "phone", "delivery", "updated_at", "expires_at", "contact_given_at")
-
-
-def _key(store: Store, checkout_id: str) -> dict[str, object]:
-    return {"id_hash": security.hash_token(checkout_id), "store_id": store.id}
-
-
-async def find_checkout(
-    session: AsyncSession,
-    store: Store,
-    checkout_id: str,
-    *,
-    lock: bool = False,
-    account_id: int | None = None,
-) -> Checkout:
-    """The checkout behind an id: 404 when unknown (or another store's, or another account's: guest
-    routes pass no account and never see an account's checkout), 410 when expired."""
-    checkout, _ = await _read(session, _LOCK if lock else _BY_KEY, store, checkout_id, account_id)
-    return checkout
-
-
-def _usable(checkout: Checkout | None, account_id: int | None) -> Checkout:
-    if checkout is None or checkout.account_id != account_id:
-        raise NotFound("No such checkout", field="checkout")
-    if checkout.status == "expired" or (checkout.status == "open" and checkout.expires_at <= clock.now()):
-        raise CheckoutExpired("This checkout has expired; start a new one", field="checkout")
-    return checkout
-
-
-async def _read(
-    session: AsyncSession, stmt: Select[Any], store: Store, checkout_id: str, account_id: int | None
-) -> tuple[Checkout, int | None]:
-    row = (await (await session.connection()).execute(stmt, _key(store, checkout_id))).first()
-    if row is None:
-        return _usable(None, account_id), None
-    fields = dict(row._mapping)
-    drawn = fields.pop("drawn_order_id", None)
-    return _usable(Checkout(**fields), account_id), drawn
-
-
-async def lock_checkout(
-    session: AsyncSession,
-    store: Store,
-    checkout_id: str,
-    *,
-    account_id: int | None = None,
-    draw: bool = False,
-) -> tuple[Checkout, int | None]:
-    """`find_checkout(lock=True)`, for a placement (`close_checkout` completes it). With `draw`
-    (PostgreSQL), the same statement draws the id of the order the checkout may become."""
-    return await _read(session, _LOCK_DRAWING if draw else _LOCK, store, checkout_id, account_id)
-
-
-def close_checkout(checkout: Checkout, *, order_id: int, at: datetime) -> Write:
-    """The write that makes a locked checkout (`lock_checkout`) its order's."""
-    checkout.status, checkout.order_id, checkout.updated_at = "completed", order_id, at
-    return Write(
-        _CHECKOUTS,
-        {"status": "completed", "order_id": order_id, "updated_at": at},
-        where={"id_hash": checkout.id_hash},
-    )
 
 
 async def read_checkout(
@@ -257,7 +180,7 @@ async def read_checkout(
 ) -> CheckoutOut:
     """A checkout read by its id: while it is one. Once it is an order, 410: the id no longer
     reads the buyer's details, nor leads to the order."""
-    checkout = await find_checkout(session, store, checkout_id)
+    checkout = await rows.find_checkout(session, store, checkout_id)
     if checkout.status == "completed":
         raise CheckoutPlaced(
             "This checkout is now an order: follow it with its tracking link", field="checkout"
@@ -274,7 +197,7 @@ async def update_checkout(
     settings: Settings,
     account_id: int | None = None,
 ) -> Checkout:
-    checkout = await find_checkout(session, store, checkout_id, lock=True, account_id=account_id)
+    checkout = await rows.find_checkout(session, store, checkout_id, lock=True, account_id=account_id)
     if checkout.status != "open":
         raise Conflict("This checkout is already an order and can no longer change", field="checkout")
     fields = patch.model_fields_set
@@ -290,10 +213,7 @@ async def update_checkout(
     checkout.updated_at = now
     checkout.expires_at = now + checkout_ttl(store, settings)
     _note_funnel(checkout, now)
-    changes = {name: getattr(checkout, name) for name in _CHANGEABLE}
-    await run_writes(
-        await session.connection(), [Write(_CHECKOUTS, changes, where={"id_hash": checkout.id_hash})]
-    )
+    await rows.save_changes(session, checkout)
     return checkout
 
 
@@ -353,7 +273,7 @@ async def quote(
     account_id: int | None = None,
 ) -> QuoteOut:
     """Advisory prices and availability; reserves nothing."""
-    checkout = await _stamp_quoted(session, store, checkout_id, account_id)
+    checkout = await rows.stamp_quoted(session, store, checkout_id, account_id)
     products = await products_by_sku(session, store, (str(i["sku"]) for i in checkout.items))
     lines, totals = price_lines(store, checkout.items, products)
     options = []
@@ -381,35 +301,6 @@ async def quote(
         totals=totals.out(),
         payment_options=options,
     )
-
-
-_STAMP_QUOTED = (
-    update(_CHECKOUTS)
-    .where(
-        _CHECKOUTS.c.id_hash == bindparam("b_id_hash"),
-        _CHECKOUTS.c.store_id == bindparam("b_store_id"),
-        _CHECKOUTS.c.status == "open",
-        _CHECKOUTS.c.quoted_at.is_(None),
-        _CHECKOUTS.c.expires_at > bindparam("b_now"),
-    )
-    .values(quoted_at=bindparam("b_now"))
-    .returning(*_CHECKOUTS.c)
-)
-
-
-async def _stamp_quoted(
-    session: AsyncSession, store: Store, checkout_id: str, account_id: int | None
-) -> Checkout:
-    """The checkout behind a quote, with the funnel's "quote shown" stamped the first time: one
-    UPDATE ... RETURNING reads and stamps it (the quote itself reserves nothing). A checkout
-    quoted before, expired or unknown is read as `find_checkout` reads it. The stamp is undone
-    with the request's transaction when the checkout turns out not to be this buyer's."""
-    conn = await session.connection()
-    params = {"b_id_hash": security.hash_token(checkout_id), "b_store_id": store.id, "b_now": clock.now()}
-    row = (await conn.execute(_STAMP_QUOTED, params)).first()
-    if row is None:
-        return await find_checkout(session, store, checkout_id, account_id=account_id)
-    return _usable(Checkout(**row._mapping), account_id)
 
 
 async def sweep_expired_checkouts(session: AsyncSession, *, now: datetime | None = None) -> int:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from ordergate.accounts.auth import CurrentAccount
 from ordergate.accounts.errors import NotSignedIn
 from ordergate.catalog.schemas import ProductList
-from ordergate.checkout.service import find_checkout
+from ordergate.checkout.rows import find_checkout
 from ordergate.db import Session
 from ordergate.deps import CurrentStore
 from ordergate.errors import CheckoutExpired, NotFound, responses

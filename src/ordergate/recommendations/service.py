@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate import clock, security
 from ordergate.checkout.models import Checkout
+from ordergate.checkout.rows import find_checkout
 from ordergate.checkout.schemas import CheckoutIn, CheckoutPatch, ItemIn
-from ordergate.checkout.service import find_checkout, open_checkout, update_checkout
+from ordergate.checkout.service import open_checkout, update_checkout
 from ordergate.recommendations.models import SuggestionAdd
 from ordergate.recommendations.schemas import Reason
 from ordergate.settings import Settings

@@ -14,14 +14,9 @@ from starlette.datastructures import FormData
 
 from ordergate.checkout.complete import complete_checkout
 from ordergate.checkout.models import Checkout
+from ordergate.checkout.rows import find_checkout
 from ordergate.checkout.schemas import CheckoutPatch, DeliveryIn
-from ordergate.checkout.service import (
-    checkout_view,
-    find_checkout,
-    missing_fields,
-    quote,
-    update_checkout,
-)
+from ordergate.checkout.service import checkout_view, missing_fields, quote, update_checkout
 from ordergate.contact import ContactIn
 from ordergate.db import Session
 from ordergate.deps import AppSettings
