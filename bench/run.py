@@ -603,7 +603,10 @@ def render(results: dict[str, Any]) -> str:
             f"{cpu['server_pct']:>8.0f}%{cpu['postgres_pct']:>7.0f}%{cpu['driver_pct']:>7.0f}%"
             f"{cpu['other_pct']:>6.0f}%{_f(ph['server_rss_mb_after']):>8}"
         )
-    out.append("  p50/p99: whole checkout (4 requests) in the checkout phases, the one request otherwise.")
+    out.append(
+        "  p50/p99: whole checkout (5 requests, its first tracking read included) in the checkout"
+        " phases, the one request otherwise."
+    )
     out.append("  web ms/unit: CPU time the web process spent per checkout, order, read or request.")
     out.append("  CPU in % of one core: the web process (or the bare server), PostgreSQL, this driver,")
     out.append("  everything else (kernel, other work on the machine: high values make the run noisy).")
@@ -631,7 +634,7 @@ def render(results: dict[str, Any]) -> str:
             f"{route:<34}{_f(s.get('p50_ms'), 2) + ' / ' + _f(s.get('p99_ms'), 2):>20}"
             f"{_f(lo.get('p50_ms'), 2) + ' / ' + _f(lo.get('p99_ms'), 2):>22}{sql:>6}"
         )
-    for label, name in (("whole checkout (4 requests)", "checkout"),):
+    for label, name in (("whole checkout (5 requests)", "checkout"),):
         s = phases.get("one buyer", {}).get(name, {})
         lo = loaded.get(name, {})
         out.append(
