@@ -370,14 +370,14 @@ async def test_assistant_prepared_cart_asks_the_buyer_to_review(
 
     async with sessionmaker() as session, session.begin():
         store = await get_store(session, "demo")
-        checkout_id, _ = await open_checkout(
+        opened = await open_checkout(
             session,
             store,
             CheckoutIn(items=[ItemIn(sku=SKU, quantity=2)]),
             settings=Settings(demo=True, base_url="http://test"),
             prepared_by="assistant",
         )
-    page = await client.get(f"/s/demo/checkout/{checkout_id}")
+    page = await client.get(f"/s/demo/checkout/{opened.id}")
     assert "An assistant prepared this cart for you." in page.text
     assert not re.search(r'name="payment_method" value="[^"]+" checked', page.text)  # nothing chosen for them
 

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordergate.accounts.models import EMAIL, PHONE, Account
 from ordergate.accounts.service import verified_contacts
+from ordergate.catalog.models import Product
 from ordergate.catalog.service import products_by_sku
 from ordergate.checkout import rows as checkout_rows
 from ordergate.checkout import service as checkout_service
@@ -36,16 +37,24 @@ async def _default_contact(session: AsyncSession, account: Account) -> ContactIn
 
 
 async def view(
-    session: AsyncSession, store: Store, checkout_id: str, checkout: Checkout, *, settings: Settings
+    session: AsyncSession,
+    store: Store,
+    checkout_id: str,
+    checkout: Checkout,
+    *,
+    settings: Settings,
+    products: dict[str, Product] | None = None,
 ) -> CheckoutOut:
-    out = await checkout_service.checkout_view(session, store, checkout_id, checkout, settings=settings)
+    out = await checkout_service.checkout_view(
+        session, store, checkout_id, checkout, settings=settings, products=products
+    )
     # An account's checkout resumes on the account's page, never on the guest checkout page.
     return out.model_copy(update={"resume_url": account_checkout_url(settings, store, checkout_id)})
 
 
 async def open_checkout(
     session: AsyncSession, store: Store, account: Account, data: CheckoutIn, *, settings: Settings
-) -> tuple[str, Checkout]:
+) -> checkout_service.Opened:
     if data.contact is None:  # the account's verified contact, unless the buyer gives another
         data = data.model_copy(update={"contact": await _default_contact(session, account)})
     return await checkout_service.open_checkout(
@@ -101,7 +110,7 @@ async def place_order(
 
 async def reorder(
     session: AsyncSession, store: Store, account: Account, number: str, *, settings: Settings
-) -> tuple[str, Checkout]:
+) -> checkout_service.Opened:
     """A new account checkout with the items of one of the account's orders that are still sold,
     the same delivery details, and the order's contact."""
     try:

@@ -47,10 +47,10 @@ async def open_checkout(
     session: Session, store: CurrentStore, settings: AppSettings, current: CurrentAccount, body: CheckoutIn
 ) -> CheckoutOut:
     """A checkout linked to the signed-in account (contact defaults to its verified one)."""
-    checkout_id, checkout = await account_checkout.open_checkout(
-        session, store, current.account, body, settings=settings
+    opened = await account_checkout.open_checkout(session, store, current.account, body, settings=settings)
+    return await account_checkout.view(
+        session, store, opened.id, opened.checkout, settings=settings, products=opened.products
     )
-    return await account_checkout.view(session, store, checkout_id, checkout, settings=settings)
 
 
 @router.get(
@@ -144,7 +144,7 @@ async def reorder(
     session: Session, store: CurrentStore, settings: AppSettings, current: CurrentAccount, number: Number
 ) -> CheckoutOut:
     """A new account checkout with one of the account's past orders in it (items still sold)."""
-    checkout_id, checkout = await account_checkout.reorder(
-        session, store, current.account, number, settings=settings
+    opened = await account_checkout.reorder(session, store, current.account, number, settings=settings)
+    return await account_checkout.view(
+        session, store, opened.id, opened.checkout, settings=settings, products=opened.products
     )
-    return await account_checkout.view(session, store, checkout_id, checkout, settings=settings)

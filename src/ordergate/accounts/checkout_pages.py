@@ -129,9 +129,8 @@ async def start_checkout(
         return see_other(f"/s/{shop.slug}")
     try:
         data = CheckoutIn(items=[ItemIn(sku=sku, quantity=qty) for sku, qty in cart.items()])
-        checkout_id, _ = await account_checkout.open_checkout(
-            session, shop, current.account, data, settings=settings
-        )
+        opened = await account_checkout.open_checkout(session, shop, current.account, data, settings=settings)
+        checkout_id = opened.id
     except (ValidationError, DomainError):
         return see_other(f"/s/{shop.slug}")
     return see_other(f"/account/{shop.slug}/checkout/{checkout_id}")
@@ -146,9 +145,10 @@ async def reorder(
     if not account_csrf_ok(request, form.get("acsrf")):
         return see_other(f"/account/{shop.slug}")
     try:
-        checkout_id, _ = await account_checkout.reorder(
+        opened = await account_checkout.reorder(
             session, shop, current.account, number[:32], settings=settings
         )
+        checkout_id = opened.id
     except DomainError as exc:
         return message(
             request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,20 +107,13 @@ def _apply_delivery(checkout: Checkout, delivery: DeliveryIn | None) -> None:
     checkout.delivery = merged or None
 
 
-async def open_checkout(
-    session: AsyncSession,
-    store: Store,
-    data: CheckoutIn,
-    *,
-    settings: Settings,
-    prepared_by: str | None = None,
-    account_id: int | None = None,
-) -> tuple[str, Checkout]:
-    """A new checkout; returns its id (shown once to the buyer, stored only hashed) and the row."""
-    checkout_id, checkout, _ = await _open(
-        session, store, data, settings=settings, prepared_by=prepared_by, account_id=account_id
-    )
-    return checkout_id, checkout
+class Opened(NamedTuple):
+    """A new checkout: its id (shown once to the buyer, stored only hashed), the row, and the
+    products read to check its cart (a view of it is priced with them, not with a second read)."""
+
+    id: str
+    checkout: Checkout
+    products: dict[str, Product]
 
 
 async def open_and_view(
@@ -130,14 +124,14 @@ async def open_and_view(
     settings: Settings,
     prepared_by: str | None = None,
 ) -> CheckoutOut:
-    """A new guest checkout as the buyer sees it: its cart priced with the products read to check it."""
-    checkout_id, checkout, products = await _open(
-        session, store, data, settings=settings, prepared_by=prepared_by
+    """A new guest checkout as the buyer sees it."""
+    opened = await open_checkout(session, store, data, settings=settings, prepared_by=prepared_by)
+    return await checkout_view(
+        session, store, opened.id, opened.checkout, settings=settings, products=opened.products
     )
-    return await checkout_view(session, store, checkout_id, checkout, settings=settings, products=products)
 
 
-async def _open(
+async def open_checkout(
     session: AsyncSession,
     store: Store,
     data: CheckoutIn,
@@ -145,7 +139,7 @@ async def _open(
     settings: Settings,
     prepared_by: str | None = None,
     account_id: int | None = None,
-) -> tuple[str, Checkout, dict[str, Product]]:
+) -> Opened:
     checkout_id = security.new_token()
     now = clock.now()
     items, products = await _cart(session, store, data.items)
@@ -172,7 +166,7 @@ async def _open(
         _apply_delivery(checkout, data.delivery)
     _note_funnel(checkout, now)
     await rows.insert(session, checkout)
-    return checkout_id, checkout, products
+    return Opened(checkout_id, checkout, products)
 
 
 async def read_checkout(

@@ -55,9 +55,10 @@ async def start_checkout_with(
     session: AsyncSession, store: Store, sku: str, *, reason: Reason, settings: Settings
 ) -> str:
     """After an order, a new guest checkout holding the suggestion; returns its id."""
-    checkout_id, _ = await open_checkout(
+    opened = await open_checkout(
         session, store, CheckoutIn(items=[ItemIn(sku=sku, quantity=1)]), settings=settings
     )
+    checkout_id = opened.id
     _note(session, store, checkout_id, sku, reason)
     await session.flush()
     return checkout_id

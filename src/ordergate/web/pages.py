@@ -163,7 +163,7 @@ async def start_checkout(
         return await _storefront(request, session, settings, found, cart, errors=errors, status=422)
     try:
         data = CheckoutIn(items=[ItemIn(sku=sku, quantity=qty) for sku, qty in cart.items()])
-        checkout_id, _ = await open_checkout(session, found, data, settings=settings)
+        checkout_id = (await open_checkout(session, found, data, settings=settings)).id
     except (ValidationError, DomainError) as exc:
         errors.add(
             "cart", exc.detail if isinstance(exc, DomainError) else "Check the quantities in your cart."
